@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+// The subcommand table and the top-level command line.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ftx::cli {
+
+/// One subcommand: its name, a line for `ftx --help`, and its handler, which parses its own
+/// options from argv (argv[0] is the subcommand's name) and returns the exit code.
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(int argc, char** argv);
+};
+
+const std::vector<Command>& commands();
+
+/// The closest known subcommand to a mistyped one, or empty when nothing is close.
+std::string nearest_command(std::string_view typed);
+
+/// Entry point of the binary.
+int main(int argc, char** argv);
+
+int serve_main(int argc, char** argv);
+int send_main(int argc, char** argv);
+
+}  // namespace ftx::cli

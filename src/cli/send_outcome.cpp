@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+// Output and exit code of `ftx send`.
+#include "cli/send_outcome.h"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/exit_codes.h"
+#include "util/units.h"
+
+namespace ftx::cli {
+
+std::string format_outcome_json(const client::FileOutcome& out) {
+  const bool ok = out.status == client::FileStatus::Saved;
+  nlohmann::ordered_json j = {
+      {"path", out.path},
+      {"name", out.name},
+      {"saved_as", out.saved_as},
+      {"bytes", out.bytes},
+      {"digest", out.digest},
+      {"duration_ms", static_cast<int64_t>(std::llround(out.seconds * 1000.0))},
+      {"mbps", std::round(megabytes_per_second(out.bytes, out.seconds) * 100.0) / 100.0},
+      {"status", ok ? "ok" : "error"},
+  };
+  if (!ok) {
+    std::string code = "not_sent";
+    if (out.code) {
+      code = proto::error_code_name(*out.code);
+    } else if (out.status == client::FileStatus::Unreadable) {
+      code = "unreadable";
+    }
+    j["error"] = {{"code", code}, {"message", out.error}};
+  }
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+int send_exit_code(const client::SendReport& report) {
+  if (report.connection_failed && !report.connection_code) return kExitNetwork;
+  bool refused = report.connection_code.has_value();
+  bool unreadable = false;
+  for (const auto& f : report.files) {
+    refused = refused || f.status == client::FileStatus::Refused;
+    unreadable = unreadable || f.status == client::FileStatus::Unreadable;
+  }
+  if (refused) return kExitFailed;
+  if (unreadable) return kExitLocalFile;
+  return kExitOk;
+}
+
+}  // namespace ftx::cli

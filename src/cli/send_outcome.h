@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+// How a send's results become output and an exit code. Pure logic.
+#pragma once
+
+#include <string>
+
+#include "client/sender.h"
+
+namespace ftx::cli {
+
+/// One line of `ftx send --json`.
+std::string format_outcome_json(const client::FileOutcome& outcome);
+
+/// 0 when every file was saved and verified; else, in this order of precedence: 3 when the
+/// connection failed (and the server did not refuse it with a code), 1 when the server
+/// refused the connection or a file, or a file failed verification, 4 when a local file
+/// was unreadable.
+int send_exit_code(const client::SendReport& report);
+
+}  // namespace ftx::cli

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// `ftx serve`: options, signals, and the server's exit code.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <system_error>
+
+#include <cxxopts.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "digest/digest.h"
+#include "net/address.h"
+#include "server/server.h"
+#include "util/units.h"
+
+namespace ftx::cli {
+namespace {
+
+std::atomic<ftx::server::Server*> g_server{nullptr};
+
+extern "C" void on_stop_signal(int) {
+  if (auto* s = g_server.load()) s->request_stop();
+}
+
+cxxopts::Options serve_options() {
+  cxxopts::Options o("ftx serve", "Receive files (and chat) over TCP; save them into a directory.");
+  o.custom_help("[OPTIONS]");
+  o.add_options()
+      ("host", "listen on this address only (default: every address, IPv4 and IPv6)", cxxopts::value<std::string>(), "ADDR")
+      ("p,port", "TCP port", cxxopts::value<std::string>()->default_value("9000"), "N")
+      ("d,dir", "save files into DIR (created if missing)", cxxopts::value<std::string>()->default_value("./ftx-inbox"), "DIR")
+      ("log", "JSON Lines transfer log; - for stdout (default: DIR/.ftx/transfers.jsonl)", cxxopts::value<std::string>(), "FILE")
+      ("max-clients", "clients served at once; the next one gets ERROR busy", cxxopts::value<std::string>()->default_value("64"), "N")
+      ("max-size", "largest file accepted, with K/M/G/T suffixes (default: no limit)", cxxopts::value<std::string>(), "SIZE")
+      ("overwrite", "when a name is taken: rename (a (1).txt), replace or refuse", cxxopts::value<std::string>()->default_value("rename"), "POLICY")
+      ("idle-timeout", "close a client silent this long; also bounds the wait for HELLO", cxxopts::value<std::string>()->default_value("60"), "SECONDS")
+      ("hash", "digest every file is verified with: xxh128 or sha256", cxxopts::value<std::string>()->default_value("xxh128"), "ALGO")
+      ("q,quiet", "print only warnings on the console")
+      ("h,help", "show this help");
+  return o;
+}
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "ftx serve: %s\nRun 'ftx serve --help' for the options.\n", message.c_str());
+  return kExitUsage;
+}
+
+}  // namespace
+
+int serve_main(int argc, char** argv) {
+  cxxopts::Options options = serve_options();
+  server::ServerConfig config;
+  try {
+    const auto args = options.parse(argc, argv);
+    if (args.count("help")) {
+      std::cout << options.help() << std::endl;
+      return kExitOk;
+    }
+    if (!args.unmatched().empty()) return usage_error("unexpected argument '" + args.unmatched().front() + "'");
+    if (args.count("host")) config.host = args["host"].as<std::string>();
+    const auto port = net::parse_port(args["port"].as<std::string>(), true);
+    if (!port) return usage_error("--port must be a number from 0 to 65535");
+    config.port = *port;
+    config.dir = args["dir"].as<std::string>();
+    if (args.count("log")) config.log_path = args["log"].as<std::string>();
+    const auto max_clients = parse_size(args["max-clients"].as<std::string>());
+    if (!max_clients || *max_clients < 1 || *max_clients > 100000) {
+      return usage_error("--max-clients must be a number from 1 to 100000");
+    }
+    config.max_clients = static_cast<int>(*max_clients);
+    if (args.count("max-size")) {
+      const auto max_size = parse_size(args["max-size"].as<std::string>());
+      if (!max_size || *max_size == 0) return usage_error("--max-size must be a size like 500M or 2G");
+      config.max_size = *max_size;
+    }
+    const auto policy = server::parse_overwrite(args["overwrite"].as<std::string>());
+    if (!policy) return usage_error("--overwrite must be rename, replace or refuse");
+    config.overwrite = *policy;
+    const auto idle = parse_size(args["idle-timeout"].as<std::string>());
+    if (!idle || *idle < 1 || *idle > 86400) return usage_error("--idle-timeout must be 1 to 86400 seconds");
+    config.idle_timeout = std::chrono::seconds(*idle);
+    const auto algo = digest::parse_algo(args["hash"].as<std::string>());
+    if (!algo) return usage_error("--hash must be xxh128 or sha256");
+    config.hash = *algo;
+    config.quiet = args.count("quiet") > 0;
+  } catch (const cxxopts::exceptions::exception& e) {
+    return usage_error(e.what());
+  }
+
+  std::unique_ptr<server::Server> server;
+  try {
+    server = std::make_unique<server::Server>(config);
+  } catch (const net::ListenError& e) {
+    std::fprintf(stderr, "ftx serve: %s\n", e.what());
+    if (e.code() == std::errc::address_in_use) {
+      std::fprintf(stderr, "ftx serve: another program uses port %u; pick another with --port\n",
+                   static_cast<unsigned>(config.port));
+    }
+    return kExitNetwork;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ftx serve: %s\n", e.what());
+    return kExitFailed;
+  }
+  g_server = server.get();
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  int code = kExitOk;
+  try {
+    server->run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ftx serve: %s\n", e.what());
+    code = kExitFailed;
+  }
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  g_server = nullptr;
+  return code;
+}
+
+}  // namespace ftx::cli

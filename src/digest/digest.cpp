@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// XXH3-128 through libxxhash, SHA-256 through OpenSSL's EVP interface (SHA-NI when present).
+#include "digest/digest.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "util/sys_error.h"
+
+namespace ftx::digest {
+
+struct Hasher::State {
+  XXH3_state_t* xxh = nullptr;
+  EVP_MD_CTX* sha = nullptr;
+  ~State() {
+    if (xxh) XXH3_freeState(xxh);
+    if (sha) EVP_MD_CTX_free(sha);
+  }
+};
+
+Hasher::Hasher(proto::DigestAlgo algo) : algo_(algo), state_(std::make_unique<State>()) {
+  if (algo_ == proto::DigestAlgo::Xxh128) {
+    state_->xxh = XXH3_createState();
+    if (!state_->xxh) throw std::bad_alloc();
+    XXH3_128bits_reset(state_->xxh);
+  } else {
+    state_->sha = EVP_MD_CTX_new();
+    if (!state_->sha || EVP_DigestInit_ex(state_->sha, EVP_sha256(), nullptr) != 1) {
+      throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
+    }
+  }
+}
+
+Hasher::~Hasher() = default;
+Hasher::Hasher(Hasher&&) noexcept = default;
+Hasher& Hasher::operator=(Hasher&&) noexcept = default;
+
+void Hasher::update(std::span<const uint8_t> data) {
+  if (data.empty()) return;
+  if (state_->xxh) {
+    XXH3_128bits_update(state_->xxh, data.data(), data.size());
+  } else {
+    EVP_DigestUpdate(state_->sha, data.data(), data.size());
+  }
+}
+
+std::string Hasher::finish() {
+  if (state_->xxh) {
+    XXH128_canonical_t canon;
+    XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(state_->xxh));
+    XXH3_128bits_reset(state_->xxh);
+    return std::string(reinterpret_cast<const char*>(canon.digest), sizeof canon.digest);
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(state_->sha, out, &len);
+  EVP_DigestInit_ex(state_->sha, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string_view algo_name(proto::DigestAlgo algo) {
+  return algo == proto::DigestAlgo::Sha256 ? "sha256" : "xxh128";
+}
+
+std::optional<proto::DigestAlgo> parse_algo(std::string_view name) {
+  if (name == "xxh128") return proto::DigestAlgo::Xxh128;
+  if (name == "sha256") return proto::DigestAlgo::Sha256;
+  return std::nullopt;
+}
+
+std::string to_hex(std::string_view raw) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (char ch : raw) {
+    const auto c = static_cast<uint8_t>(ch);
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xF]);
+  }
+  return out;
+}
+
+std::string labelled(proto::DigestAlgo algo, std::string_view raw) {
+  return std::string(algo_name(algo)) + ":" + to_hex(raw);
+}
+
+std::string digest_file(int fd, proto::DigestAlgo algo) {
+  Hasher hasher(algo);
+  std::vector<uint8_t> buf(1 << 20);
+  off_t off = 0;
+  while (true) {
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("read");
+    }
+    if (n == 0) break;
+    hasher.update(std::span(buf.data(), static_cast<size_t>(n)));
+    off += n;
+  }
+  return hasher.finish();
+}
+
+}  // namespace ftx::digest

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Streaming file digests: XXH3-128 and SHA-256.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "proto/frames.h"
+
+namespace ftx::digest {
+
+/// Incremental hasher for one algorithm. Not thread-safe; one per stream.
+class Hasher {
+ public:
+  explicit Hasher(proto::DigestAlgo algo);
+  ~Hasher();
+  Hasher(Hasher&&) noexcept;
+  Hasher& operator=(Hasher&&) noexcept;
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+
+  void update(std::span<const uint8_t> data);
+  /// Raw digest bytes (canonical big-endian for XXH3-128, as xxh128sum prints it). The
+  /// hasher is reset afterwards.
+  std::string finish();
+  proto::DigestAlgo algo() const { return algo_; }
+
+ private:
+  struct State;
+  proto::DigestAlgo algo_;
+  std::unique_ptr<State> state_;
+};
+
+/// "xxh128" or "sha256".
+std::string_view algo_name(proto::DigestAlgo algo);
+
+/// Parses "xxh128" / "sha256".
+std::optional<proto::DigestAlgo> parse_algo(std::string_view name);
+
+/// Lower-case hex of raw bytes.
+std::string to_hex(std::string_view raw);
+
+/// "xxh128:3f2a..." — the form logs and text mode use.
+std::string labelled(proto::DigestAlgo algo, std::string_view raw);
+
+/// The digest of a whole file read with pread from offset 0; throws std::system_error.
+std::string digest_file(int fd, proto::DigestAlgo algo);
+
+}  // namespace ftx::digest

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// TCP sockets: resolve, connect, listen, and full-transfer I/O. EINTR, short reads and
+// writes and timeouts are handled here and nowhere else.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "net/unique_fd.h"
+
+namespace ftx::net {
+
+/// The peer closed the connection before the expected bytes arrived.
+class ConnectionClosed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Listening on an address failed (in use, not available, no permission).
+class ListenError : public std::system_error {
+ public:
+  using std::system_error::system_error;
+};
+
+/// Connects to host:port (every address getaddrinfo gives, in order) within timeout.
+/// Throws std::system_error naming the call and the address.
+UniqueFd connect_tcp(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+
+struct Listener {
+  UniqueFd fd;
+  uint16_t port = 0;    ///< the bound port (useful when 0 was asked for)
+  std::string address;  ///< what it listens on, e.g. "[::]:9000"
+};
+
+/// Listens on host:port. Without a host: dual-stack "::" (IPv4 and IPv6), falling back to
+/// 0.0.0.0 where IPv6 is off. Port 0 picks an ephemeral port. Throws ListenError.
+Listener listen_tcp(const std::optional<std::string>& host, uint16_t port, int backlog = 128);
+
+/// Sets SO_RCVTIMEO and SO_SNDTIMEO; a blocked call then fails with ETIMEDOUT.
+void set_io_timeout(int fd, std::chrono::milliseconds timeout);
+
+/// Sends every byte (MSG_NOSIGNAL). Throws std::system_error mentioning peer.
+void send_all(int fd, std::span<const uint8_t> data, const std::string& peer);
+
+/// Receives at least one byte, or returns 0 when the peer closed. Throws on error or timeout.
+size_t recv_some(int fd, std::span<uint8_t> out, const std::string& peer);
+
+/// Receives exactly out.size() bytes; throws ConnectionClosed if the peer closes first.
+void recv_exact(int fd, std::span<uint8_t> out, const std::string& peer);
+
+/// Sends count bytes of file_fd from offset with sendfile(2); progress(bytes_so_far) is called
+/// after each chunk. Throws on error, or when the file ends early (it shrank).
+void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count,
+                  const std::string& peer, const std::function<void(uint64_t)>& progress = {});
+
+/// Writes every byte to a file descriptor (for files: EINTR and short writes handled).
+void write_all(int fd, std::span<const uint8_t> data, const std::string& what);
+
+/// "addr:port" of the connected peer.
+std::string peer_name(int fd);
+
+/// Half-closes our side, then reads and discards what the peer still sends for up to
+/// `wait` (or until it closes): closing with unread input would send a reset that can
+/// destroy our last frame before the peer reads it. The fd stays open for its owner.
+void drain_and_shutdown(int fd, std::chrono::milliseconds wait);
+
+}  // namespace ftx::net

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// The protocol's error codes: what an ERROR frame or text-mode ERROR line carries.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace ftx::proto {
+
+/// Error codes on the wire (u16). Values are part of protocol version 1: never renumber.
+enum class ErrorCode : uint16_t {
+  BadRequest = 1,
+  UnsupportedVersion = 2,
+  NameRefused = 3,
+  TooLarge = 4,
+  Exists = 5,
+  NoSpace = 6,
+  Busy = 7,
+  Unauthorized = 8,
+  Timeout = 9,
+  Integrity = 10,
+  Internal = 11,
+};
+
+/// Stable snake_case name, as used in logs and text mode ("name_refused").
+std::string_view error_code_name(ErrorCode code);
+
+/// A default message a person can act on.
+std::string_view error_code_hint(ErrorCode code);
+
+/// Maps a wire value to a code; nullopt for values this version does not know.
+std::optional<ErrorCode> error_code_from_wire(uint16_t value);
+
+/// A failure that has a protocol error code: thrown inside a module, turned into an
+/// ERROR frame (server) or an exit code (client) at the edge.
+class ProtocolError : public std::runtime_error {
+ public:
+  ProtocolError(ErrorCode code, const std::string& message)
+      : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+}  // namespace ftx::proto

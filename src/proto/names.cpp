@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// File name rules for the receiver.
+#include "proto/names.h"
+
+#include <cstdint>
+
+#include "proto/limits.h"
+
+namespace ftx::proto {
+
+bool is_valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<uint8_t>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms would let "\xC0\xAF" smuggle a '/' past a byte-level check.
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+std::optional<std::string> check_name(std::string_view name) {
+  if (name.empty()) return "empty name";
+  if (name.size() > kMaxPathBytes) return "name longer than 4096 bytes";
+  if (name.front() == '/') return "absolute path";
+  for (char ch : name) {
+    const auto c = static_cast<uint8_t>(ch);
+    if (c < 0x20 || c == 0x7F) return "control character in name";
+    if (ch == '\\') return "backslash in name";
+  }
+  if (!is_valid_utf8(name)) return "name is not valid UTF-8";
+  size_t start = 0;
+  bool first = true;
+  while (true) {
+    const size_t slash = name.find('/', start);
+    const std::string_view part =
+        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part.empty()) return "empty path component";
+    if (part == "." || part == "..") return "'.' or '..' in path";
+    if (part.size() > kMaxComponentBytes) return "path component longer than 255 bytes";
+    if (first && part == ".ftx") return "'.ftx' is reserved for the server";
+    first = false;
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> split_path(std::string_view name) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t slash = name.find('/', start);
+    if (slash == std::string_view::npos) {
+      parts.emplace_back(name.substr(start));
+      break;
+    }
+    parts.emplace_back(name.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+std::string numbered_name(std::string_view base, int n) {
+  const std::string suffix = " (" + std::to_string(n) + ")";
+  // The extension starts at the first dot that is not the name's first character.
+  const size_t dot = base.size() > 1 ? base.find('.', 1) : std::string_view::npos;
+  if (dot == std::string_view::npos) return std::string(base) + suffix;
+  return std::string(base.substr(0, dot)) + suffix + std::string(base.substr(dot));
+}
+
+std::string base_name(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return std::string(path);
+  return std::string(path.substr(slash + 1));
+}
+
+}  // namespace ftx::proto

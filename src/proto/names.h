@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// Which file names a receiver accepts, and how a taken name is renamed. Pure logic.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ftx::proto {
+
+/// Why a name is refused, or nullopt when it is acceptable as a relative path under the
+/// receiving directory: no empty, "." or ".." component, no leading '/', no backslash, no
+/// control character, valid UTF-8, components up to 255 bytes, the path up to 4096 bytes,
+/// and not inside the reserved ".ftx" directory.
+std::optional<std::string> check_name(std::string_view name);
+
+/// True when bytes are well-formed UTF-8 (no overlong forms, surrogates or values past
+/// U+10FFFF).
+bool is_valid_utf8(std::string_view bytes);
+
+/// The '/'-separated components of a name that check_name accepted.
+std::vector<std::string> split_path(std::string_view name);
+
+/// The n-th alternative for a taken file name: "a.txt" -> "a (1).txt", ".bashrc" ->
+/// ".bashrc (1)", "archive.tar.gz" -> "archive (1).tar.gz".
+std::string numbered_name(std::string_view base, int n);
+
+/// The name a sender uses for a local path: its last component.
+std::string base_name(std::string_view path);
+
+}  // namespace ftx::proto

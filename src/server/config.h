@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// What `ftx serve` is told: every knob of the server in one place.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "proto/frames.h"
+#include "server/inbox.h"
+
+namespace ftx::server {
+
+struct ServerConfig {
+  std::optional<std::string> host;  ///< nullopt: dual-stack "::", else 0.0.0.0
+  uint16_t port = 9000;             ///< 0 picks an ephemeral port (tests)
+  std::filesystem::path dir = "ftx-inbox";
+  std::string log_path;  ///< empty: DIR/.ftx/transfers.jsonl; "-": stdout
+  int max_clients = 64;
+  uint64_t max_size = 0;  ///< 0: no limit
+  OverwritePolicy overwrite = OverwritePolicy::Rename;
+  std::chrono::milliseconds idle_timeout{60000};
+  proto::DigestAlgo hash = proto::DigestAlgo::Xxh128;
+  bool quiet = false;
+  /// How long transfers in flight may finish after a stop request.
+  std::chrono::milliseconds grace{5000};
+};
+
+}  // namespace ftx::server

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// Wall-clock timestamps.
+#include "util/clock.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace ftx {
+
+int64_t unix_ms(std::chrono::system_clock::time_point when) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+}
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point when) {
+  const int64_t ms = unix_ms(when);
+  int64_t secs = ms / 1000;
+  int64_t frac = ms % 1000;
+  if (frac < 0) {
+    frac += 1000;
+    secs -= 1;
+  }
+  const time_t t = static_cast<time_t>(secs);
+  tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(frac));
+  return buf;
+}
+
+}  // namespace ftx

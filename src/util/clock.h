@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+// Wall-clock timestamps for logs and chat.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace ftx {
+
+/// RFC 3339 UTC with milliseconds: "2026-11-27T10:58:19.123Z".
+std::string rfc3339_utc(std::chrono::system_clock::time_point when);
+
+/// Milliseconds since the Unix epoch.
+int64_t unix_ms(std::chrono::system_clock::time_point when);
+
+}  // namespace ftx

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+// Terminal-safe text.
+#include "util/text.h"
+
+#include <cstdint>
+#include <cstdio>
+
+#include "proto/names.h"
+
+namespace ftx {
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      const size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+      // C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F; treat them like C0.
+      const bool c1 = len == 2 && c == 0xC2 && i + 1 < text.size() &&
+                      static_cast<uint8_t>(text[i + 1]) < 0xA0;
+      if (len > 0 && !c1 && i + len <= text.size() && proto::is_valid_utf8(text.substr(i, len))) {
+        out.append(text.substr(i, len));
+        i += len;
+        continue;
+      }
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace ftx

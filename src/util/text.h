@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: MIT
+// Making peer-supplied text safe to show on a terminal. Pure logic.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ftx {
+
+/// Control characters (C0, DEL) and bytes that are not valid UTF-8 become visible escapes
+/// ("\x1b"), so no peer can move the cursor or rewrite a user's screen.
+std::string printable(std::string_view text);
+
+}  // namespace ftx

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// Sizes and rates.
+#include "util/units.h"
+
+#include <charconv>
+#include <cstdio>
+#include <limits>
+
+namespace ftx {
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  uint64_t value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc() || ptr == begin) return std::nullopt;
+  std::string_view suffix(ptr, static_cast<size_t>(end - ptr));
+  uint64_t mult = 1;
+  if (!suffix.empty()) {
+    switch (suffix.front()) {
+      case 'k': case 'K': mult = 1ull << 10; break;
+      case 'm': case 'M': mult = 1ull << 20; break;
+      case 'g': case 'G': mult = 1ull << 30; break;
+      case 't': case 'T': mult = 1ull << 40; break;
+      case 'b': case 'B': mult = 1; break;
+      default: return std::nullopt;
+    }
+    if (suffix.front() != 'b' && suffix.front() != 'B') suffix.remove_prefix(1);
+    if (!(suffix.empty() || suffix == "B" || suffix == "b" || suffix == "iB")) return std::nullopt;
+  }
+  if (value > std::numeric_limits<uint64_t>::max() / mult) return std::nullopt;
+  return value * mult;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024.0 && unit < 5) {
+    v /= 1024.0;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
+  return buf;
+}
+
+double megabytes_per_second(uint64_t bytes, double seconds) {
+  if (seconds <= 0) seconds = 1e-6;
+  return static_cast<double>(bytes) / 1e6 / seconds;
+}
+
+std::string format_rate(uint64_t bytes, double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MB/s", megabytes_per_second(bytes, seconds));
+  return buf;
+}
+
+}  // namespace ftx

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// Sizes and rates as people write and read them. Pure logic.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ftx {
+
+/// "1048576", "512K", "10M", "2G", "1T" (binary multiples, optional trailing "B" or "iB").
+std::optional<uint64_t> parse_size(std::string_view text);
+
+/// "0 B", "1023 B", "1.5 KiB", "100.0 MiB".
+std::string format_bytes(uint64_t bytes);
+
+/// Megabytes (10^6) per second: what the log's mbps field and the console show.
+double megabytes_per_second(uint64_t bytes, double seconds);
+
+/// "123.4 MB/s".
+std::string format_rate(uint64_t bytes, double seconds);
+
+}  // namespace ftx

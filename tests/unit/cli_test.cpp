@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// Command table, typo suggestions, send exit codes and --json lines.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/send_outcome.h"
+
+namespace ftx::cli {
+namespace {
+
+using client::FileOutcome;
+using client::FileStatus;
+using client::SendReport;
+
+TEST(Cli, NearestCommand) {
+  EXPECT_EQ(nearest_command("serv"), "serve");
+  EXPECT_EQ(nearest_command("sned"), "send");
+  EXPECT_EQ(nearest_command("sen"), "send");
+  EXPECT_EQ(nearest_command("completely-different"), "");
+}
+
+TEST(Cli, EveryCommandHasASummary) {
+  for (const Command& c : commands()) {
+    EXPECT_FALSE(c.summary.empty()) << c.name;
+    EXPECT_NE(c.run, nullptr);
+  }
+}
+
+FileOutcome outcome(FileStatus status) {
+  FileOutcome f;
+  f.path = "p";
+  f.status = status;
+  return f;
+}
+
+TEST(Cli, SendExitCodes) {
+  SendReport ok;
+  ok.files = {outcome(FileStatus::Saved)};
+  EXPECT_EQ(send_exit_code(ok), kExitOk);
+
+  SendReport refused = ok;
+  refused.files.push_back(outcome(FileStatus::Refused));
+  EXPECT_EQ(send_exit_code(refused), kExitFailed);
+
+  SendReport unreadable = ok;
+  unreadable.files.push_back(outcome(FileStatus::Unreadable));
+  EXPECT_EQ(send_exit_code(unreadable), kExitLocalFile);
+
+  SendReport both = refused;
+  both.files.push_back(outcome(FileStatus::Unreadable));
+  EXPECT_EQ(send_exit_code(both), kExitFailed);
+
+  SendReport lost = both;
+  lost.connection_failed = true;
+  EXPECT_EQ(send_exit_code(lost), kExitNetwork);
+
+  SendReport busy;
+  busy.connection_failed = true;
+  busy.connection_code = proto::ErrorCode::Busy;
+  EXPECT_EQ(send_exit_code(busy), kExitFailed);
+}
+
+TEST(Cli, JsonOutcome) {
+  FileOutcome f = outcome(FileStatus::Saved);
+  f.name = "a";
+  f.saved_as = "a (1)";
+  f.bytes = 1'000'000;
+  f.seconds = 0.5;
+  f.digest = "xxh128:00";
+  auto j = nlohmann::json::parse(format_outcome_json(f));
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["saved_as"], "a (1)");
+  EXPECT_EQ(j["mbps"], 2.0);
+  EXPECT_FALSE(j.contains("error"));
+
+  f.status = FileStatus::Refused;
+  f.code = proto::ErrorCode::NameRefused;
+  f.error = "name_refused: bad";
+  j = nlohmann::json::parse(format_outcome_json(f));
+  EXPECT_EQ(j["status"], "error");
+  EXPECT_EQ(j["error"]["code"], "name_refused");
+
+  j = nlohmann::json::parse(format_outcome_json(outcome(FileStatus::Unreadable)));
+  EXPECT_EQ(j["error"]["code"], "unreadable");
+}
+
+}  // namespace
+}  // namespace ftx::cli

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+// Codec: every frame type round-trips; truncated, oversized and malformed input is a status.
+#include "proto/codec.h"
+
+#include <gtest/gtest.h>
+
+#include "proto/limits.h"
+
+namespace ftx::proto {
+namespace {
+
+std::vector<Frame> every_frame() {
+  return {
+      Hello{kProtocolVersion, Role::Chat, "alice@laptop", "s3cret"},
+      Welcome{kProtocolVersion, DigestAlgo::Sha256, kMaxPayload, kMaxMessage, 1ull << 40, "alice (1)"},
+      Error{ErrorCode::NameRefused, "'..' in path"},
+      Bye{},
+      FileBegin{"dir/report.pdf", 123456789012ull, 0755, -1234567890123456789, 0, "id-1"},
+      Ready{42},
+      FileEnd{DigestAlgo::Xxh128, std::string(16, '\x7f')},
+      Saved{"dir/report (1).pdf", 99, DigestAlgo::Sha256, std::string(32, '\x01')},
+      Msg{"bob", 1764000000000, "hello, world \xe2\x9c\x93"},
+  };
+}
+
+TEST(Codec, EveryFrameTypeRoundTrips) {
+  for (const Frame& f : every_frame()) {
+    const std::vector<uint8_t> bytes = encode_frame(f);
+    const DecodeResult r = decode_frame(bytes);
+    ASSERT_EQ(r.status, DecodeStatus::Ok) << frame_type_name(frame_type(f)) << ": " << r.detail;
+    EXPECT_EQ(r.consumed, bytes.size());
+    EXPECT_EQ(r.frame, f) << frame_type_name(frame_type(f));
+  }
+}
+
+TEST(Codec, HeaderIsTypeThenBigEndianLength) {
+  const auto bytes = encode_frame(Ready{0x0102030405060708ull});
+  ASSERT_EQ(bytes.size(), kHeaderSize + 8);
+  EXPECT_EQ(bytes[0], 0x11);
+  EXPECT_EQ(bytes[1], 0);
+  EXPECT_EQ(bytes[4], 8);
+  EXPECT_EQ(bytes[5], 0x01);
+  EXPECT_EQ(bytes[12], 0x08);
+}
+
+TEST(Codec, HelloStartsWithMagic) {
+  const auto bytes = encode_frame(Hello{});
+  ASSERT_GE(bytes.size(), kHeaderSize + 4);
+  EXPECT_EQ(bytes[0], 0x01);
+  EXPECT_EQ(std::string(bytes.begin() + 5, bytes.begin() + 9), "FTXP");
+}
+
+TEST(Codec, EveryTruncationNeedsMoreBytes) {
+  for (const Frame& f : every_frame()) {
+    const auto bytes = encode_frame(f);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      const DecodeResult r = decode_frame(std::span(bytes).first(n));
+      EXPECT_EQ(r.status, DecodeStatus::NeedMore) << frame_type_name(frame_type(f)) << " cut at " << n;
+    }
+  }
+}
+
+TEST(Codec, TwoFramesDecodeOneAtATime) {
+  auto bytes = encode_frame(Ready{1});
+  encode_frame(Bye{}, bytes);
+  const DecodeResult first = decode_frame(bytes);
+  ASSERT_EQ(first.status, DecodeStatus::Ok);
+  EXPECT_EQ(first.frame, Frame(Ready{1}));
+  const DecodeResult second = decode_frame(std::span(bytes).subspan(first.consumed));
+  ASSERT_EQ(second.status, DecodeStatus::Ok);
+  EXPECT_EQ(second.frame, Frame(Bye{}));
+}
+
+TEST(Codec, OversizedLengthIsRefusedFromTheHeaderAlone) {
+  const uint32_t len = kMaxPayload + 1;
+  const std::vector<uint8_t> header = {0x20, static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
+                                       static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+  const DecodeResult r = decode_frame(header);
+  EXPECT_EQ(r.status, DecodeStatus::Error);
+  EXPECT_EQ(r.error, ErrorCode::TooLarge);
+}
+
+TEST(Codec, MaximalLengthStillWaitsForPayload) {
+  const uint32_t len = kMaxPayload;
+  const std::vector<uint8_t> header = {0x20, static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
+                                       static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+  EXPECT_EQ(decode_frame(header).status, DecodeStatus::NeedMore);
+}
+
+TEST(Codec, UnknownTypeIsAnErrorAtTheFirstByte) {
+  for (uint8_t t : {0x00, 0x05, 0x0f, 0x14, 0x21, 0x48, 0xff}) {
+    const std::vector<uint8_t> one = {t};
+    const DecodeResult r = decode_frame(one);
+    EXPECT_EQ(r.status, DecodeStatus::Error) << int(t);
+    EXPECT_EQ(r.error, ErrorCode::BadRequest);
+  }
+}
+
+TEST(Codec, WrongMagicIsRefused) {
+  auto bytes = encode_frame(Hello{});
+  bytes[5] = 'X';
+  const DecodeResult r = decode_frame(bytes);
+  EXPECT_EQ(r.status, DecodeStatus::Error);
+  EXPECT_NE(r.detail.find("magic"), std::string::npos);
+}
+
+TEST(Codec, TrailingBytesInsidePayloadAreRefused) {
+  auto bytes = encode_frame(Ready{7});
+  bytes.push_back(0);
+  bytes[4] += 1;  // the length now covers the extra byte
+  EXPECT_EQ(decode_frame(bytes).status, DecodeStatus::Error);
+}
+
+TEST(Codec, StringLongerThanPayloadIsRefused) {
+  auto bytes = encode_frame(Error{ErrorCode::Busy, "busy"});
+  bytes[7] = 0x7f;  // the message length's high bytes now claim far more than is there
+  EXPECT_EQ(decode_frame(bytes).status, DecodeStatus::Error);
+}
+
+TEST(Codec, MessageOverLimitIsRefused) {
+  Msg m;
+  m.text.assign(kMaxMessage + 1, 'a');
+  const auto bytes = encode_frame(m);
+  EXPECT_EQ(decode_frame(bytes).status, DecodeStatus::Error);
+  m.text.assign(kMaxMessage, 'a');
+  EXPECT_EQ(decode_frame(encode_frame(m)).status, DecodeStatus::Ok);
+}
+
+TEST(Codec, NameOverLimitIsRefused) {
+  FileBegin b;
+  b.name.assign(kMaxPathBytes + 1, 'a');
+  EXPECT_EQ(decode_frame(encode_frame(b)).status, DecodeStatus::Error);
+}
+
+TEST(Codec, UnknownRoleOrDigestIsRefused) {
+  auto hello = encode_frame(Hello{});
+  hello[11] = 9;  // role byte: after header(5), magic(4), version(2)
+  EXPECT_EQ(decode_frame(hello).status, DecodeStatus::Error);
+  auto end = encode_frame(FileEnd{DigestAlgo::Xxh128, std::string(16, 'a')});
+  end[5] = 3;
+  EXPECT_EQ(decode_frame(end).status, DecodeStatus::Error);
+}
+
+TEST(Codec, UnknownErrorCodeReadsAsInternal) {
+  auto bytes = encode_frame(Error{ErrorCode::Busy, "x"});
+  bytes[5] = 0x12;
+  const DecodeResult r = decode_frame(bytes);
+  ASSERT_EQ(r.status, DecodeStatus::Ok);
+  EXPECT_EQ(std::get<Error>(r.frame).code, ErrorCode::Internal);
+}
+
+TEST(Codec, ErrorCodeNamesAreStable) {
+  EXPECT_EQ(error_code_name(ErrorCode::BadRequest), "bad_request");
+  EXPECT_EQ(error_code_name(ErrorCode::NoSpace), "no_space");
+  EXPECT_EQ(error_code_name(ErrorCode::Integrity), "integrity");
+  EXPECT_FALSE(error_code_from_wire(0).has_value());
+  EXPECT_FALSE(error_code_from_wire(12).has_value());
+  EXPECT_EQ(error_code_from_wire(7), ErrorCode::Busy);
+}
+
+}  // namespace
+}  // namespace ftx::proto

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+// The inbox: atomic commit, overwrite policies, no symlink followed, nothing half-written.
+#include "server/inbox.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "proto/errors.h"
+#include "temp_dir.h"
+
+namespace ftx::server {
+namespace {
+
+using proto::ErrorCode;
+using proto::ProtocolError;
+using testing::TempDir;
+
+std::string put(Inbox& inbox, const std::string& name, const std::string& content,
+                OverwritePolicy policy = OverwritePolicy::Rename, uint32_t mode = 0644,
+                int64_t mtime_ns = 1'600'000'000'000'000'000) {
+  PartialFile p = inbox.begin(content.size());
+  p.write(std::span(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
+  return inbox.commit(p, name, policy, mode, mtime_ns);
+}
+
+ErrorCode refusal(Inbox& inbox, const std::string& name, OverwritePolicy policy = OverwritePolicy::Rename) {
+  try {
+    put(inbox, name, "x", policy);
+  } catch (const ProtocolError& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "not refused: " << name;
+  return ErrorCode::Internal;
+}
+
+TEST(Inbox, CreatesDirectoryAndHiddenArea) {
+  TempDir tmp;
+  Inbox inbox(tmp / "in");
+  EXPECT_TRUE(std::filesystem::is_directory(tmp / "in" / ".ftx" / "partial"));
+}
+
+TEST(Inbox, CommitKeepsContentModeAndMtime) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  EXPECT_EQ(put(inbox, "sub/dir/a.txt", "hello", OverwritePolicy::Rename, 04755, 1'500'000'000'123'456'789),
+            "sub/dir/a.txt");
+  EXPECT_EQ(testing::read_file(tmp / "sub/dir/a.txt"), "hello");
+  struct stat st {};
+  ASSERT_EQ(::stat((tmp / "sub/dir/a.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);  // setuid never applied
+  EXPECT_EQ(st.st_mtim.tv_sec, 1'500'000'000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123'456'789);
+  EXPECT_EQ(testing::partial_count(tmp.path()), 0u);
+}
+
+TEST(Inbox, RenamePolicyNumbersTakenNames) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  EXPECT_EQ(put(inbox, "a.txt", "1"), "a.txt");
+  EXPECT_EQ(put(inbox, "a.txt", "2"), "a (1).txt");
+  EXPECT_EQ(put(inbox, "a.txt", "3"), "a (2).txt");
+  EXPECT_EQ(testing::read_file(tmp / "a.txt"), "1");
+  EXPECT_EQ(testing::read_file(tmp / "a (2).txt"), "3");
+}
+
+TEST(Inbox, ReplacePolicyReplaces) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  put(inbox, "a.txt", "old");
+  EXPECT_EQ(put(inbox, "a.txt", "new", OverwritePolicy::Replace), "a.txt");
+  EXPECT_EQ(testing::read_file(tmp / "a.txt"), "new");
+  EXPECT_EQ(testing::visible_files(tmp.path()), std::vector<std::string>{"a.txt"});
+}
+
+TEST(Inbox, RefusePolicyRefusesAndKeepsOld) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  put(inbox, "a.txt", "old");
+  EXPECT_EQ(refusal(inbox, "a.txt", OverwritePolicy::Refuse), ErrorCode::Exists);
+  EXPECT_EQ(testing::read_file(tmp / "a.txt"), "old");
+  EXPECT_EQ(testing::partial_count(tmp.path()), 0u);
+}
+
+TEST(Inbox, ExistingDirectoryIsNeverReplaced) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  std::filesystem::create_directory(tmp / "d");
+  EXPECT_EQ(put(inbox, "d", "x"), "d (1)");
+  EXPECT_EQ(refusal(inbox, "d", OverwritePolicy::Replace), ErrorCode::Exists);
+  EXPECT_TRUE(std::filesystem::is_directory(tmp / "d"));
+}
+
+TEST(Inbox, FileWhereDirectoryIsNeededIsRefused) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  put(inbox, "f", "x");
+  EXPECT_EQ(refusal(inbox, "f/inner.txt"), ErrorCode::NameRefused);
+}
+
+TEST(Inbox, SymlinkedDirectoryIsNeverFollowed) {
+  TempDir tmp;
+  TempDir outside;
+  Inbox inbox(tmp / "in");
+  std::filesystem::create_directory_symlink(outside.path(), tmp / "in" / "link");
+  EXPECT_EQ(refusal(inbox, "link/x.txt"), ErrorCode::NameRefused);
+  EXPECT_TRUE(std::filesystem::is_empty(outside.path()));
+}
+
+TEST(Inbox, SymlinkedFileIsNotWrittenThrough) {
+  TempDir tmp;
+  TempDir outside;
+  testing::write_file(outside / "target", "precious");
+  Inbox inbox(tmp / "in");
+  std::filesystem::create_symlink(outside / "target", tmp / "in" / "x.txt");
+  EXPECT_EQ(put(inbox, "x.txt", "attack"), "x (1).txt");
+  EXPECT_EQ(put(inbox, "x.txt", "attack", OverwritePolicy::Replace), "x.txt");
+  EXPECT_EQ(testing::read_file(outside / "target"), "precious");
+  EXPECT_FALSE(std::filesystem::is_symlink(tmp / "in" / "x.txt"));
+}
+
+TEST(Inbox, RefusedNamesWriteNothing) {
+  TempDir tmp;
+  Inbox inbox(tmp / "in");
+  for (const char* name : {"../x", "/abs", ".ftx/evil", "a//b"}) {
+    EXPECT_EQ(refusal(inbox, name), ErrorCode::NameRefused) << name;
+  }
+  EXPECT_TRUE(testing::visible_files(tmp / "in").empty());
+  EXPECT_EQ(testing::partial_count(tmp / "in"), 0u);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(tmp.path()), {}), 1);
+}
+
+TEST(Inbox, AbandonedPartialLeavesNothing) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  {
+    PartialFile p = inbox.begin(10);
+    p.write(std::span(reinterpret_cast<const uint8_t*>("12345"), 5));
+    EXPECT_EQ(testing::partial_count(tmp.path()), 1u);
+  }
+  EXPECT_EQ(testing::partial_count(tmp.path()), 0u);
+  EXPECT_TRUE(testing::visible_files(tmp.path()).empty());
+}
+
+TEST(Inbox, MoreThanTheDiskHoldsIsNoSpace) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  try {
+    inbox.begin(1ull << 62);
+    FAIL() << "a 4 EiB file was accepted";
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::NoSpace);
+  }
+}
+
+TEST(Inbox, ParseOverwrite) {
+  EXPECT_EQ(parse_overwrite("rename"), OverwritePolicy::Rename);
+  EXPECT_EQ(parse_overwrite("replace"), OverwritePolicy::Replace);
+  EXPECT_EQ(parse_overwrite("refuse"), OverwritePolicy::Refuse);
+  EXPECT_FALSE(parse_overwrite("skip").has_value());
+}
+
+}  // namespace
+}  // namespace ftx::server

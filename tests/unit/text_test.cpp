@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+// Terminal-safe text.
+#include "util/text.h"
+
+#include <gtest/gtest.h>
+
+namespace ftx {
+namespace {
+
+TEST(Printable, KeepsPlainTextAndUtf8) {
+  EXPECT_EQ(printable("hello world"), "hello world");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
+}
+
+TEST(Printable, EscapesControlsAndBadBytes) {
+  EXPECT_EQ(printable("\x1b[2J"), "\\x1b[2J");
+  EXPECT_EQ(printable("a\rb\bc\n"), "a\\x0db\\x08c\\x0a");
+  EXPECT_EQ(printable("\x7f"), "\\x7f");
+  EXPECT_EQ(printable("\xff"), "\\xff");
+  EXPECT_EQ(printable("\xc2\x9b"), "\\xc2\\x9b");  // C1 CSI
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");  // overlong
+}
+
+}  // namespace
+}  // namespace ftx

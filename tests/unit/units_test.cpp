@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// Sizes and rates.
+#include "util/units.h"
+
+#include <gtest/gtest.h>
+
+#include "util/clock.h"
+
+namespace ftx {
+namespace {
+
+TEST(Units, ParseSize) {
+  EXPECT_EQ(parse_size("0"), 0u);
+  EXPECT_EQ(parse_size("1048576"), 1048576u);
+  EXPECT_EQ(parse_size("512K"), 512u * 1024);
+  EXPECT_EQ(parse_size("10M"), 10u << 20);
+  EXPECT_EQ(parse_size("10MiB"), 10u << 20);
+  EXPECT_EQ(parse_size("2g"), 2ull << 30);
+  EXPECT_EQ(parse_size("1T"), 1ull << 40);
+  EXPECT_EQ(parse_size("100B"), 100u);
+  for (const char* bad : {"", "M", "-1", "+1", " 1", "1 M", "1X", "1MM", "18446744073709551616",
+                          "17179869184G"}) {
+    EXPECT_FALSE(parse_size(bad).has_value()) << bad;
+  }
+}
+
+TEST(Units, FormatBytes) {
+  EXPECT_EQ(format_bytes(0), "0 B");
+  EXPECT_EQ(format_bytes(1023), "1023 B");
+  EXPECT_EQ(format_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(format_bytes(100ull << 20), "100.0 MiB");
+}
+
+TEST(Units, Rate) {
+  EXPECT_DOUBLE_EQ(megabytes_per_second(2'000'000, 2.0), 1.0);
+  EXPECT_EQ(format_rate(123'400'000, 1.0), "123.4 MB/s");
+  EXPECT_GT(megabytes_per_second(1, 0.0), 0.0);  // no division by zero
+}
+
+TEST(Clock, Rfc3339WithMilliseconds) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764241099123));
+  EXPECT_EQ(rfc3339_utc(t), "2025-11-27T10:58:19.123Z");
+  EXPECT_EQ(unix_ms(t), 1764241099123);
+}
+
+}  // namespace
+}  // namespace ftx

@@ -24,6 +24,12 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kBufferSize = 1 << 20;
 constexpr std::chrono::milliseconds kDrainAfterError{1000};
 
+// log_file() stamps the record: a file is logged once, even when the answer after the log
+// line fails to send.
+bool already_logged(const FileRecord& record) {
+  return record.ts != std::chrono::system_clock::time_point{};
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -85,10 +91,12 @@ void Session::log_file(FileRecord& record, Clock::time_point started) {
   }
 }
 
-void Session::refuse_file(net::Channel& channel, FileRecord& record, ErrorCode code,
-                          const std::string& message) {
+void Session::refuse_file(net::Channel& channel, FileRecord& record, Clock::time_point started,
+                          ErrorCode code, const std::string& message) {
   record.error = code;
   record.error_message = message;
+  // Log before answering: when the sender hears the verdict, the log already has it.
+  log_file(record, started);
   channel.send(proto::Error{code, message});
 }
 
@@ -103,24 +111,21 @@ void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin)
   // Refusals before READY leave the stream in step: the sender skips this file only.
   std::optional<PartialFile> partial;
   if (begin.flags & proto::kFlagStream) {
-    refuse_file(channel, record, ErrorCode::BadRequest, "this server does not accept streams of unknown size");
+    refuse_file(channel, record, started, ErrorCode::BadRequest, "this server does not accept streams of unknown size");
   } else if (auto why = proto::check_name(begin.name)) {
-    refuse_file(channel, record, ErrorCode::NameRefused, *why);
+    refuse_file(channel, record, started, ErrorCode::NameRefused, *why);
   } else if (ctx_.config.max_size != 0 && begin.size > ctx_.config.max_size) {
-    refuse_file(channel, record, ErrorCode::TooLarge,
+    refuse_file(channel, record, started, ErrorCode::TooLarge,
                 "the file has " + std::to_string(begin.size) + " bytes; this server takes at most " +
                     std::to_string(ctx_.config.max_size));
   } else {
     try {
       partial.emplace(ctx_.inbox.begin(begin.size));
     } catch (const ProtocolError& e) {
-      refuse_file(channel, record, e.code(), e.what());
+      refuse_file(channel, record, started, e.code(), e.what());
     }
   }
-  if (!partial) {
-    log_file(record, started);
-    return;
-  }
+  if (!partial) return;
 
   try {
     channel.send(proto::Ready{0});
@@ -153,39 +158,53 @@ void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin)
                               " (more bytes than declared?)");
     }
     if (end->algo != ctx_.config.hash || end->digest != digest) {
-      // The stream is still in step, so only this file fails.
-      refuse_file(channel, record, ErrorCode::Integrity,
+      // Remove the partial before answering: once the sender hears the verdict, nothing of
+      // this file may remain. The stream is still in step, so only this file fails.
+      partial.reset();
+      refuse_file(channel, record, started, ErrorCode::Integrity,
                   "digest mismatch: the server computed " + record.digest + ", the sender " +
                       digest::labelled(end->algo, end->digest) + "; nothing was saved");
-      log_file(record, started);
       return;
     }
     try {
       record.path = ctx_.inbox.commit(*partial, begin.name, ctx_.config.overwrite, begin.mode,
                                       begin.mtime_ns);
     } catch (const ProtocolError& e) {
-      refuse_file(channel, record, e.code(), e.what());
-      log_file(record, started);
+      partial.reset();
+      refuse_file(channel, record, started, e.code(), e.what());
       return;
     }
-    channel.send(proto::Saved{record.path, record.bytes, ctx_.config.hash, digest});
     ++files_;
     bytes_ += record.bytes;
     log_file(record, started);
+    channel.send(proto::Saved{record.path, record.bytes, ctx_.config.hash, digest});
   } catch (const ProtocolError& e) {
-    record.error = e.code();
-    record.error_message = e.what();
-    log_file(record, started);
+    if (!already_logged(record)) {
+      record.error = e.code();
+      record.error_message = e.what();
+      log_file(record, started);
+    }
+    throw;
+  } catch (const net::ConnectionClosed& e) {
+    if (!already_logged(record)) {
+      record.error = ErrorCode::BadRequest;  // the client broke off its own upload
+      record.error_message = e.what();
+      log_file(record, started);
+    }
     throw;
   } catch (const std::system_error& e) {
-    record.error = e.code() == std::errc::timed_out ? ErrorCode::Timeout : ErrorCode::Internal;
-    record.error_message = e.what();
-    log_file(record, started);
+    if (!already_logged(record)) {
+      record.error = e.code() == std::errc::timed_out ? ErrorCode::Timeout : ErrorCode::Internal;
+      record.error_message = e.what();
+      log_file(record, started);
+    }
     throw;
   } catch (const std::exception& e) {
-    record.error = ErrorCode::Internal;
-    record.error_message = e.what();
-    log_file(record, started);
+    if (!already_logged(record)) {
+      record.error = ErrorCode::Internal;
+      record.error_message = e.what();
+      log_file(record, started);
+    }
     throw;
   }
 }

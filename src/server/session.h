@@ -39,8 +39,9 @@ class Session {
  private:
   void handshake(net::Channel& channel);
   void receive_file(net::Channel& channel, const proto::FileBegin& begin);
-  /// Refuses one file with an ERROR frame; the connection stays usable.
-  void refuse_file(net::Channel& channel, FileRecord& record, proto::ErrorCode code,
+  /// Refuses one file: logs it, then answers ERROR; the connection stays usable.
+  void refuse_file(net::Channel& channel, FileRecord& record,
+                   std::chrono::steady_clock::time_point started, proto::ErrorCode code,
                    const std::string& message);
   void log_file(FileRecord& record, std::chrono::steady_clock::time_point started);
 

@@ -58,12 +58,15 @@ proto::Frame receive_or_lose(net::Channel& channel) {
 
 // Hashes the whole file on its own thread while the main thread streams it, so the
 // digest is ready about when the last byte leaves.
+// Hashes exactly the bytes announced in FILE_BEGIN, so a file that grows meanwhile is
+// still verified as the prefix that was sent. Destroyed early (the connection failed), it
+// stops reading instead of hashing the rest of a large file for nothing.
 class BackgroundDigest {
  public:
-  BackgroundDigest(int fd, proto::DigestAlgo algo)
-      : thread_([this, fd, algo] {
+  BackgroundDigest(int fd, proto::DigestAlgo algo, uint64_t size)
+      : thread_([this, fd, algo, size](std::stop_token stop) {
           try {
-            digest_ = digest::digest_file(fd, algo);
+            digest_ = digest::digest_file(fd, algo, size, stop);
           } catch (...) {
             error_ = std::current_exception();
           }
@@ -119,7 +122,7 @@ class Upload {
     if (!ready || ready->offset > size) throw ConnectionLost("protocol error: expected READY", std::nullopt);
 
     observer_.file_started(name, size);
-    BackgroundDigest digest(fd.get(), algo_);
+    BackgroundDigest digest(fd.get(), algo_, size);
     try {
       net::sendfile_all(channel_.fd(), fd.get(), ready->offset, size - ready->offset, channel_.peer(),
                         [this, offset = ready->offset](uint64_t sent) {

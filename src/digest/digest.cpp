@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -88,19 +89,21 @@ std::string labelled(proto::DigestAlgo algo, std::string_view raw) {
   return std::string(algo_name(algo)) + ":" + to_hex(raw);
 }
 
-std::string digest_file(int fd, proto::DigestAlgo algo) {
+std::string digest_file(int fd, proto::DigestAlgo algo, uint64_t size, std::stop_token stop) {
   Hasher hasher(algo);
   std::vector<uint8_t> buf(1 << 20);
-  off_t off = 0;
-  while (true) {
-    const ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+  uint64_t done = 0;
+  while (done < size) {
+    if (stop.stop_requested()) return {};
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - done));
+    const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_sys("read");
     }
-    if (n == 0) break;
+    if (n == 0) throw std::runtime_error("file ended early: it shrank while being read");
     hasher.update(std::span(buf.data(), static_cast<size_t>(n)));
-    off += n;
+    done += static_cast<uint64_t>(n);
   }
   return hasher.finish();
 }

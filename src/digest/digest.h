@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -46,7 +47,9 @@ std::string to_hex(std::string_view raw);
 /// "xxh128:3f2a..." — the form logs and text mode use.
 std::string labelled(proto::DigestAlgo algo, std::string_view raw);
 
-/// The digest of a whole file read with pread from offset 0; throws std::system_error.
-std::string digest_file(int fd, proto::DigestAlgo algo);
+/// The digest of the first `size` bytes of a file, read with pread. Throws
+/// std::system_error, or std::runtime_error when the file is shorter than size. Stops early
+/// (returning an empty string) when stop is requested.
+std::string digest_file(int fd, proto::DigestAlgo algo, uint64_t size, std::stop_token stop = {});
 
 }  // namespace ftx::digest

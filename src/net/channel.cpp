@@ -2,7 +2,12 @@
 // Framed connection over a socket.
 #include "net/channel.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "net/socket.h"
 #include "proto/codec.h"
@@ -19,7 +24,16 @@ void Channel::send(const proto::Frame& frame) {
   send_all(fd_, out_, peer_);
 }
 
-void Channel::fill() {
+void Channel::fill(std::chrono::steady_clock::time_point deadline) {
+  if (frame_timeout_.count() > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !wait_readable(left)) {
+      throw std::system_error(ETIMEDOUT, std::generic_category(),
+                              "recv from " + peer_ + ": a frame took longer than " +
+                                  std::to_string(frame_timeout_.count() / 1000) + " s");
+    }
+  }
   if (start_ > 0) {
     std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
     end_ -= start_;
@@ -37,6 +51,7 @@ void Channel::fill() {
 }
 
 proto::Frame Channel::receive() {
+  const auto deadline = std::chrono::steady_clock::now() + frame_timeout_;
   while (true) {
     auto result = proto::decode_frame(std::span(buf_).subspan(start_, end_ - start_));
     switch (result.status) {
@@ -48,7 +63,7 @@ proto::Frame Channel::receive() {
         throw proto::ProtocolError(result.error, result.detail);
       case proto::DecodeStatus::NeedMore:
         // The buffer holds a whole maximal frame, so NeedMore always has room to fill.
-        fill();
+        fill(deadline);
         break;
     }
   }
@@ -64,6 +79,54 @@ size_t Channel::read_raw(std::span<uint8_t> out) {
     return n;
   }
   return recv_some(fd_, out, peer_);
+}
+
+Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
+  bool skipping = false;
+  while (true) {
+    const uint8_t* begin = buf_.data() + start_;
+    const auto* newline = static_cast<const uint8_t*>(std::memchr(begin, '\n', end_ - start_));
+    if (newline) {
+      const size_t len = static_cast<size_t>(newline - begin);
+      const bool too_long = skipping || len > max;
+      if (!too_long) line.assign(reinterpret_cast<const char*>(begin), len);
+      start_ += len + 1;
+      if (start_ == end_) start_ = end_ = 0;
+      return too_long ? LineStatus::TooLong : LineStatus::Line;
+    }
+    if (skipping || end_ - start_ > max) {
+      skipping = true;  // drop what we have and keep looking for the newline
+      start_ = end_ = 0;
+    } else if (start_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    const size_t n = recv_some(fd_, std::span(buf_).subspan(end_), peer_);
+    if (n == 0) {
+      if (skipping) return LineStatus::TooLong;
+      if (end_ > start_) {
+        line.assign(reinterpret_cast<const char*>(buf_.data() + start_), end_ - start_);
+        start_ = end_ = 0;
+        return LineStatus::Line;
+      }
+      return LineStatus::Eof;
+    }
+    end_ += n;
+  }
+}
+
+bool Channel::wait_readable(std::chrono::milliseconds timeout) {
+  if (start_ < end_) return true;
+  pollfd pfd{fd_, POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const int n = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (n < 0 && errno == EINTR) continue;
+    return n > 0;
+  }
 }
 
 int Channel::peek_byte() {

@@ -2,6 +2,7 @@
 // A framed connection: frames in and out over a socket, with raw file bytes in between.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -18,6 +19,11 @@ class Channel {
  public:
   Channel(int fd, std::string peer);
 
+  /// Bounds the time one whole frame may take to arrive, from its first byte or from the
+  /// call to receive() (0: no bound beyond the socket's own timeout). Stops a peer that
+  /// trickles a byte at a time from holding its connection forever.
+  void set_frame_timeout(std::chrono::milliseconds limit) { frame_timeout_ = limit; }
+
   /// Encodes and sends one frame. Throws std::system_error on failure.
   void send(const proto::Frame& frame);
 
@@ -32,6 +38,16 @@ class Channel {
   /// closed first.
   int peek_byte();
 
+  enum class LineStatus { Line, TooLong, Eof };
+
+  /// The next '\n'-terminated line, without the '\n'. A line longer than max bytes is
+  /// skipped through its newline and reported as TooLong. At the end of the stream an
+  /// unterminated last line is still returned as a Line; then Eof.
+  LineStatus read_line(std::string& line, size_t max);
+
+  /// True when a byte is buffered or arrives within timeout.
+  bool wait_readable(std::chrono::milliseconds timeout);
+
   /// Bytes received but not yet consumed.
   size_t buffered() const { return end_ - start_; }
 
@@ -39,7 +55,7 @@ class Channel {
   const std::string& peer() const { return peer_; }
 
  private:
-  void fill();
+  void fill(std::chrono::steady_clock::time_point deadline);
 
   int fd_;
   std::string peer_;
@@ -47,6 +63,7 @@ class Channel {
   size_t start_ = 0;
   size_t end_ = 0;
   std::vector<uint8_t> out_;
+  std::chrono::milliseconds frame_timeout_{0};
 };
 
 }  // namespace ftx::net

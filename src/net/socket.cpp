@@ -169,6 +169,18 @@ void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
   }
 }
 
+void make_long_lived(int fd) {
+  set_io_timeout(fd, std::chrono::milliseconds(0));
+  const int on = 1;
+  const int idle_seconds = 60;
+  const int interval_seconds = 10;
+  const int probes = 6;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_seconds, sizeof idle_seconds);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_seconds, sizeof interval_seconds);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+}
+
 void send_all(int fd, std::span<const uint8_t> data, const std::string& peer) {
   size_t done = 0;
   while (done < data.size()) {

@@ -48,6 +48,10 @@ Listener listen_tcp(const std::optional<std::string>& host, uint16_t port, int b
 /// Sets SO_RCVTIMEO and SO_SNDTIMEO; a blocked call then fails with ETIMEDOUT.
 void set_io_timeout(int fd, std::chrono::milliseconds timeout);
 
+/// For connections that may stay quiet for hours (chat): no read or write timeout, and
+/// TCP keepalive so a peer that vanished is still noticed.
+void make_long_lived(int fd);
+
 /// Sends every byte (MSG_NOSIGNAL). Throws std::system_error mentioning peer.
 void send_all(int fd, std::span<const uint8_t> data, const std::string& peer);
 

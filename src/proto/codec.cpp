@@ -115,6 +115,7 @@ void encode_payload(const Saved& f, Writer& w) {
   w.u8(static_cast<uint8_t>(f.algo));
   w.str(f.digest);
 }
+void encode_payload(const Who&, Writer&) {}
 void encode_payload(const Msg& f, Writer& w) {
   w.str(f.sender);
   w.i64(f.ts_ms);
@@ -236,6 +237,7 @@ Parsed parse_payload(uint8_t type, Reader& r, std::string& why) {
     case FrameType::FileEnd: return parse_file_end(r, why);
     case FrameType::Saved: return parse_saved(r, why);
     case FrameType::Msg: return parse_msg(r, why);
+    case FrameType::Who: return Who{};
   }
   why = "unknown frame type " + std::to_string(type);
   return std::nullopt;
@@ -252,6 +254,7 @@ bool known_type(uint8_t type) {
     case FrameType::FileEnd:
     case FrameType::Saved:
     case FrameType::Msg:
+    case FrameType::Who:
       return true;
   }
   return false;
@@ -271,7 +274,8 @@ FrameType frame_type(const Frame& frame) {
         else if constexpr (std::is_same_v<T, Ready>) return FrameType::Ready;
         else if constexpr (std::is_same_v<T, FileEnd>) return FrameType::FileEnd;
         else if constexpr (std::is_same_v<T, Saved>) return FrameType::Saved;
-        else return FrameType::Msg;
+        else if constexpr (std::is_same_v<T, Msg>) return FrameType::Msg;
+        else return FrameType::Who;
       },
       frame);
 }
@@ -287,6 +291,7 @@ std::string_view frame_type_name(FrameType type) {
     case FrameType::FileEnd: return "FILE_END";
     case FrameType::Saved: return "SAVED";
     case FrameType::Msg: return "MSG";
+    case FrameType::Who: return "WHO";
   }
   return "UNKNOWN";
 }

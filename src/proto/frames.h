@@ -28,6 +28,7 @@ enum class FrameType : uint8_t {
   FileEnd = 0x12,
   Saved = 0x13,
   Msg = 0x20,
+  Who = 0x21,
 };
 
 enum class Role : uint8_t { Send = 1, Chat = 2 };
@@ -94,6 +95,7 @@ struct Saved {
   bool operator==(const Saved&) const = default;
 };
 
+/// Chat text. From the server, an empty sender marks a notice (joins, leaves, WHO answers).
 struct Msg {
   std::string sender;  ///< empty from a client; set by the server when it relays
   int64_t ts_ms = 0;   ///< 0 from a client; set by the server when it relays
@@ -101,7 +103,12 @@ struct Msg {
   bool operator==(const Msg&) const = default;
 };
 
-using Frame = std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Msg>;
+/// A chat client asks who is connected; the server answers with a notice MSG.
+struct Who {
+  bool operator==(const Who&) const = default;
+};
+
+using Frame = std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Msg, Who>;
 
 /// Wire type of a frame.
 FrameType frame_type(const Frame& frame);

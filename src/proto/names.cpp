@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "proto/limits.h"
+#include "util/text.h"
 
 namespace ftx::proto {
 
@@ -45,11 +46,8 @@ std::optional<std::string> check_name(std::string_view name) {
   if (name.empty()) return "empty name";
   if (name.size() > kMaxPathBytes) return "name longer than 4096 bytes";
   if (name.front() == '/') return "absolute path";
-  for (char ch : name) {
-    const auto c = static_cast<uint8_t>(ch);
-    if (c < 0x20 || c == 0x7F) return "control character in name";
-    if (ch == '\\') return "backslash in name";
-  }
+  if (has_control_chars(name)) return "control character in name";
+  if (name.find('\\') != std::string_view::npos) return "backslash in name";
   if (!is_valid_utf8(name)) return "name is not valid UTF-8";
   size_t start = 0;
   bool first = true;

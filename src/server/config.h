@@ -24,6 +24,12 @@ struct ServerConfig {
   std::chrono::milliseconds idle_timeout{60000};
   proto::DigestAlgo hash = proto::DigestAlgo::Xxh128;
   bool quiet = false;
+  /// Bytes that may wait for one chat client before it counts as not reading.
+  size_t chat_queue_bytes = 1 << 20;
+  /// How long a message waits for room in a full chat queue before that client is cut off.
+  std::chrono::milliseconds chat_stall_limit{5000};
+  /// Log chat messages' text (--log-chat); joins and leaves are always logged.
+  bool log_chat = false;
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };

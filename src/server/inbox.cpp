@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -38,10 +39,12 @@ int open_dir_at(int parent, const std::string& name, bool create, const std::str
                           "'" + shown + "' exists on the server and is not a directory");
     }
     if (errno != ENOENT || !create) throw_sys("open directory " + shown);
-    if (::mkdirat(parent, name.c_str(), 0755) < 0 && errno != EEXIST) {
+    if (::mkdirat(parent, name.c_str(), 0755) < 0) {
+      if (errno == EEXIST) continue;
       if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "no space to create " + shown);
       throw_sys("mkdir " + shown);
     }
+    ::fsync(parent);  // the new directory's name must survive a crash like the file's
   }
   throw_sys("open directory " + shown, ELOOP);
 }
@@ -111,6 +114,25 @@ Inbox::Inbox(const std::filesystem::path& dir) : path_(dir) {
   meta_fd_.reset(open_dir_at(dir_fd_.get(), kMetaDir, true, (dir / kMetaDir).string()));
   area_fd_.reset(open_dir_at(meta_fd_.get(), kPartialDir, true,
                              (dir / kMetaDir / kPartialDir).string()));
+  remove_stale_partials();
+  // The process umask cannot be read without setting it; this runs before any session.
+  umask_ = ::umask(022);
+  ::umask(umask_);
+}
+
+void Inbox::remove_stale_partials() {
+  // Without resume, a partial from an earlier run can never be completed.
+  const int fd = ::openat(area_fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return;
+  }
+  while (const dirent* e = ::readdir(d)) {
+    if (std::string_view(e->d_name).starts_with("p-")) ::unlinkat(area_fd_.get(), e->d_name, 0);
+  }
+  ::closedir(d);
 }
 
 PartialFile Inbox::begin(uint64_t size) {
@@ -138,7 +160,7 @@ std::string Inbox::commit(PartialFile& partial, std::string_view name, Overwrite
                           uint32_t mode, int64_t mtime_ns) {
   if (auto why = proto::check_name(name)) throw ProtocolError(ErrorCode::NameRefused, *why);
   const int fd = partial.fd_.get();
-  if (::fchmod(fd, mode & 0777) < 0) throw_sys("fchmod partial file");
+  if (::fchmod(fd, mode & 0777 & ~umask_) < 0) throw_sys("fchmod partial file");
   timespec times[2];
   times[0].tv_sec = 0;
   times[0].tv_nsec = UTIME_NOW;

@@ -2,6 +2,8 @@
 // The receiving directory: partial files in a hidden area, committed by atomic rename.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -50,7 +52,8 @@ class PartialFile {
 /// never follows a symlink, so a link planted in DIR cannot redirect a write.
 class Inbox {
  public:
-  /// Creates DIR (and its hidden area) if missing. Throws std::system_error.
+  /// Creates DIR (and its hidden area) if missing, and removes partial files a previous run
+  /// left behind (it crashed mid-transfer). Throws std::system_error.
   explicit Inbox(const std::filesystem::path& dir);
 
   const std::filesystem::path& path() const { return path_; }
@@ -63,17 +66,20 @@ class Inbox {
   PartialFile begin(uint64_t size);
 
   /// Makes the partial visible as `name` (checked by proto::check_name) with the given
-  /// permission bits and mtime: fsync, then an atomic rename that never replaces an
+  /// permission bits (less the server's umask) and mtime: fsync, then an atomic rename that never replaces an
   /// existing file unless the policy says Replace. Returns the path as saved, relative to
   /// DIR. Throws proto::ProtocolError (Exists, NameRefused, NoSpace, Internal).
   std::string commit(PartialFile& partial, std::string_view name, OverwritePolicy policy,
                      uint32_t mode, int64_t mtime_ns);
 
  private:
+  void remove_stale_partials();
+
   std::filesystem::path path_;
   net::UniqueFd dir_fd_;
   net::UniqueFd meta_fd_;
   net::UniqueFd area_fd_;
+  mode_t umask_;
 };
 
 }  // namespace ftx::server

@@ -13,6 +13,7 @@
 #include "net/address.h"
 #include "net/channel.h"
 #include "proto/codec.h"
+#include "proto/text.h"
 #include "server/session.h"
 #include "util/sys_error.h"
 
@@ -35,19 +36,26 @@ TransferLog open_log(const ServerConfig& config, const Inbox& inbox) {
   return TransferLog::open(config.log_path);
 }
 
-// Tells a client over --max-clients why it is turned away. Reads its HELLO first (when it
-// comes quickly) so that closing does not reset the connection before the ERROR is read.
+// Tells a client over --max-clients why it is turned away, in its own language: an ERROR
+// frame after its HELLO, or an ERROR line for a text client. Reading first means closing
+// does not reset the connection before the client reads the answer.
 void refuse_busy(int fd, const std::string& peer, int max_clients) {
+  const std::string message =
+      "the server is serving its maximum of " + std::to_string(max_clients) + " clients; try again later";
   try {
     net::set_io_timeout(fd, kRefuseWait);
     net::Channel channel(fd, peer);
-    try {
-      channel.receive();
-    } catch (const std::exception&) {
+    if (channel.wait_readable(std::chrono::milliseconds(300)) &&
+        channel.peek_byte() == static_cast<int>(proto::FrameType::Hello)) {
+      try {
+        channel.receive();
+      } catch (const std::exception&) {
+      }
+      channel.send(proto::Error{proto::ErrorCode::Busy, message});
+    } else {
+      const std::string line = proto::text_error_line(proto::ErrorCode::Busy, message);
+      net::send_all(fd, std::span(reinterpret_cast<const uint8_t*>(line.data()), line.size()), peer);
     }
-    channel.send(proto::Error{proto::ErrorCode::Busy,
-                              "the server is serving its maximum of " +
-                                  std::to_string(max_clients) + " clients; try again later"});
   } catch (const std::exception&) {
   }
   net::drain_and_shutdown(fd, kRefuseWait);
@@ -60,12 +68,15 @@ Server::Server(ServerConfig config)
       inbox_(config_.dir),
       log_(open_log(config_, inbox_)),
       console_(config_.quiet),
+      hub_(console_, log_, ChatHubOptions{config_.log_chat, config_.chat_stall_limit}),
       listener_(net::listen_tcp(config_.host, config_.port)),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!wake_) throw_sys("eventfd");
 }
 
 Server::~Server() { shut_down_sessions(); }
+
+void Server::say(const std::string& text) { hub_.say("server", text, nullptr); }
 
 void Server::request_stop() noexcept {
   const uint64_t one = 1;
@@ -96,8 +107,8 @@ void Server::start_slot(net::UniqueFd fd, bool refuse) {
       s->done = true;
     });
   } else {
-    SessionContext ctx{config_, inbox_, log_, console_};
-    s->thread = std::jthread([s, ctx](std::stop_token stop) {
+    s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_}](
+                                 std::stop_token stop) {
       Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
       session.run(stop);
       s->done = true;
@@ -116,10 +127,11 @@ void Server::accept_ready() {
         // Out of descriptors: stop accepting until a session ends and frees one.
         console_.warn(std::string("accept: ") + std::strerror(errno) +
                       "; waiting for clients to leave");
-        accept_paused_ = true;
+        accept_paused_until_ = Clock::now() + std::chrono::milliseconds(500);
         return;
       }
       console_.warn(std::string("accept: ") + std::strerror(errno));
+      accept_paused_until_ = Clock::now() + std::chrono::milliseconds(500);
       return;
     }
     net::UniqueFd client(fd);
@@ -139,7 +151,7 @@ void Server::reap_finished() {
     if ((*it)->done) {
       (*it)->thread.join();
       it = slots_.erase(it);
-      accept_paused_ = false;
+      accept_paused_until_ = {};  // a descriptor was freed
     } else {
       ++it;
     }
@@ -153,8 +165,9 @@ void Server::run() {
   console_.print("ftx serving " + config_.dir.string() + " on " + listener_.address +
                  " (log: " + log_.where() + ")");
   while (true) {
+    const bool paused = Clock::now() < accept_paused_until_;
     pollfd fds[2] = {{wake_.get(), POLLIN, 0},
-                     {listener_.fd.get(), static_cast<short>(accept_paused_ ? 0 : POLLIN), 0}};
+                     {listener_.fd.get(), static_cast<short>(paused ? 0 : POLLIN), 0}};
     const int n = ::poll(fds, 2, kPollMs);
     if (n < 0 && errno != EINTR) throw_sys("poll");
     if (n > 0 && (fds[0].revents & POLLIN)) break;

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <list>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "net/socket.h"
+#include "server/chat_hub.h"
 #include "server/config.h"
 #include "server/console.h"
 #include "server/inbox.h"
@@ -35,6 +37,9 @@ class Server {
   /// Async-signal-safe: may be called from a signal handler or any thread.
   void request_stop() noexcept;
 
+  /// The operator speaks: text goes to every chat client as from "server".
+  void say(const std::string& text);
+
   /// The fd request_stop() writes to, for a signal handler.
   int wake_fd() const { return wake_.get(); }
 
@@ -58,10 +63,13 @@ class Server {
   Inbox inbox_;
   TransferLog log_;
   Console console_;
+  ChatHub hub_;
   net::Listener listener_;
   net::UniqueFd wake_;
   std::list<std::unique_ptr<Slot>> slots_;  ///< touched only by the thread in run()
-  bool accept_paused_ = false;
+  /// After accept fails for want of descriptors or memory, wait before trying again
+  /// (sooner when a session ends and frees one).
+  std::chrono::steady_clock::time_point accept_paused_until_{};
 };
 
 }  // namespace ftx::server

@@ -10,7 +10,10 @@
 #include "net/socket.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
-#include "proto/names.h"
+#include "proto/text.h"
+#include "server/incoming_file.h"
+#include "server/text_session.h"
+#include "util/clock.h"
 #include "util/text.h"
 #include "util/units.h"
 
@@ -23,49 +26,173 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kBufferSize = 1 << 20;
 constexpr std::chrono::milliseconds kDrainAfterError{1000};
+// Binary clients speak first; a connection silent this long is a person at nc.
+constexpr std::chrono::milliseconds kTextGreetingPause{300};
 
-// log_file() stamps the record: a file is logged once, even when the answer after the log
-// line fails to send.
-bool already_logged(const FileRecord& record) {
-  return record.ts != std::chrono::system_clock::time_point{};
-}
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Marks the session as moving file bytes, so a shutdown waits for it.
-class TransferGuard {
+// A protocol error the session has already sent to the client through its outbox.
+class AnsweredError : public ProtocolError {
  public:
-  explicit TransferGuard(std::atomic<bool>& flag) : flag_(flag) { flag_ = true; }
-  ~TransferGuard() { flag_ = false; }
-  TransferGuard(const TransferGuard&) = delete;
-  TransferGuard& operator=(const TransferGuard&) = delete;
-
- private:
-  std::atomic<bool>& flag_;
+  using ProtocolError::ProtocolError;
 };
+
+// A binary client's first byte is a frame type. HELLO is the only right one, but other
+// non-printable frame types are answered as protocol errors too; printable first bytes
+// (MSG and WHO happen to be ' ' and '!') belong to people typing at nc.
+bool starts_binary(uint8_t first) {
+  return first < 0x20 && proto::decode_frame(std::span(&first, 1)).status != proto::DecodeStatus::Error;
+}
+
+bool is_timeout(const std::exception& e) {
+  const auto* sys = dynamic_cast<const std::system_error*>(&e);
+  return sys && sys->code() == std::errc::timed_out;
+}
+
+std::string encode(const proto::Frame& frame) {
+  const auto bytes = proto::encode_frame(frame);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::string unexpected(const proto::Frame& frame, const char* context) {
+  return std::string("unexpected ") + std::string(proto::frame_type_name(proto::frame_type(frame))) +
+         " " + context;
+}
 
 }  // namespace
 
-Session::Session(SessionContext ctx, int fd, std::string peer, std::atomic<bool>& in_transfer)
+Session::Session(const SessionContext& ctx, int fd, std::string peer, std::atomic<bool>& in_transfer)
     : ctx_(ctx), fd_(fd), peer_(std::move(peer)), in_transfer_(in_transfer) {}
 
-void Session::handshake(net::Channel& channel) {
+void Session::handshake(net::Channel& channel, proto::Hello& hello) {
   proto::Frame frame = channel.receive();
-  auto* hello = std::get_if<proto::Hello>(&frame);
-  if (!hello) {
-    throw ProtocolError(ErrorCode::BadRequest,
-                        std::string("expected HELLO, got ") +
-                            std::string(proto::frame_type_name(proto::frame_type(frame))));
-  }
-  if (hello->version != proto::kProtocolVersion) {
+  auto* got = std::get_if<proto::Hello>(&frame);
+  if (!got) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "before HELLO"));
+  if (got->version != proto::kProtocolVersion) {
     throw ProtocolError(ErrorCode::UnsupportedVersion,
                         "this server speaks protocol version " +
                             std::to_string(proto::kProtocolVersion) + ", the client " +
-                            std::to_string(hello->version));
+                            std::to_string(got->version));
   }
-  client_ = hello->name.empty() ? "anonymous" : hello->name;
+  hello = std::move(*got);
+  client_ = hello.name.empty() ? "anonymous" : hello.name;
+}
+
+void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin) {
+  TransferGuard busy(in_transfer_);
+  IncomingFile file(ctx_, peer_, client_, begin.name, begin.size, begin.mode, begin.mtime_ns);
+  // Refusals before READY leave the stream in step: the sender skips this file only.
+  if (begin.flags & proto::kFlagStream) {
+    file.fail(ErrorCode::BadRequest, "this server does not accept streams of unknown size");
+    channel.send(proto::Error{ErrorCode::BadRequest, "this server does not accept streams of unknown size"});
+    return;
+  }
+  try {
+    file.start();
+  } catch (const ProtocolError& e) {
+    channel.send(proto::Error{e.code(), e.what()});
+    return;
+  }
+  channel.send(proto::Ready{0});
+  file.receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_);
+
+  proto::Frame frame = channel.receive();
+  auto* end = std::get_if<proto::FileEnd>(&frame);
+  if (!end) {
+    const std::string why = "expected FILE_END after " + std::to_string(begin.size) +
+                            " bytes of file data, got " +
+                            std::string(proto::frame_type_name(proto::frame_type(frame))) +
+                            " (more bytes than declared?)";
+    file.fail(ErrorCode::BadRequest, why);
+    throw ProtocolError(ErrorCode::BadRequest, why);
+  }
+  if (end->algo != ctx_.config.hash || end->digest != file.digest()) {
+    // The stream is still in step, so only this file fails.
+    const std::string why = "digest mismatch: the server computed " + file.labelled_digest() +
+                            ", the sender " + digest::labelled(end->algo, end->digest) +
+                            "; nothing was saved";
+    file.fail(ErrorCode::Integrity, why);
+    channel.send(proto::Error{ErrorCode::Integrity, why});
+    return;
+  }
+  std::string saved;
+  try {
+    saved = file.commit();
+  } catch (const ProtocolError& e) {
+    channel.send(proto::Error{e.code(), e.what()});
+    return;
+  }
+  ++files_;
+  bytes_ += begin.size;
+  channel.send(proto::Saved{saved, begin.size, ctx_.config.hash, file.digest()});
+}
+
+void Session::serve_files(net::Channel& channel, std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    proto::Frame frame = channel.receive();
+    if (auto* begin = std::get_if<proto::FileBegin>(&frame)) {
+      receive_file(channel, *begin);
+    } else if (std::holds_alternative<proto::Bye>(frame)) {
+      channel.send(proto::Bye{});
+      return;
+    } else if (auto* msg = std::get_if<proto::Msg>(&frame)) {
+      ctx_.hub.say(client_, msg->text, nullptr);  // a sender may say something; it hears nothing
+    } else {
+      throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "from a client"));
+    }
+  }
+}
+
+void Session::serve_chat(net::Channel& channel) {
+  auto outbox = std::make_shared<Outbox>(fd_, peer_, ctx_.config.chat_queue_bytes);
+  auto member = std::make_shared<ChatMember>(fd_, peer_, ChatMember::Wire::Binary, outbox);
+  // WELCOME carries the name the hub gives; it is queued before the member becomes visible,
+  // so it reaches the client ahead of every relayed message.
+  const std::string name = ctx_.hub.join(member, client_, [this, &outbox](const std::string& given) {
+    proto::Welcome w;
+    w.digest = ctx_.config.hash;
+    w.max_payload = proto::kMaxPayload;
+    w.max_message = proto::kMaxMessage;
+    w.max_file_size = ctx_.config.max_size;
+    w.name = given;
+    outbox->push_reply(encode(w));
+  });
+  client_ = name;
+  ChatMembership membership(ctx_.hub, member);
+  net::make_long_lived(fd_);
+  try {
+    while (true) {
+      proto::Frame frame = channel.receive();
+      if (auto* msg = std::get_if<proto::Msg>(&frame)) {
+        ctx_.hub.say(member->name(), msg->text, member.get());
+      } else if (std::holds_alternative<proto::Who>(frame)) {
+        if (outbox->push_reply(encode(proto::Msg{"", unix_ms(std::chrono::system_clock::now()),
+                                                 "connected: " + ctx_.hub.names_line()})) ==
+            Outbox::Push::Full) {
+          throw ProtocolError(ErrorCode::TooLarge, "not reading the server's answers");
+        }
+      } else if (std::holds_alternative<proto::Bye>(frame)) {
+        // Every MSG before BYE has been relayed: BYE tells the client all its lines arrived.
+        outbox->push_reply(encode(proto::Bye{}));
+        break;
+      } else {
+        throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "on a chat connection"));
+      }
+    }
+  } catch (const ProtocolError& e) {
+    outbox->push_reply(encode(proto::Error{e.code(), e.what()}));
+    membership.reason = std::string(proto::error_code_name(e.code())) + ": " + e.what();
+    outbox->finish();
+    throw AnsweredError(e.code(), e.what());
+  }
+  outbox->finish();
+}
+
+Session::Ending Session::run_binary(net::Channel& channel, std::stop_token stop) {
+  proto::Hello hello;
+  handshake(channel, hello);
+  if (hello.role == proto::Role::Chat) {
+    serve_chat(channel);
+    return {};
+  }
   proto::Welcome welcome;
   welcome.digest = ctx_.config.hash;
   welcome.max_payload = proto::kMaxPayload;
@@ -74,210 +201,83 @@ void Session::handshake(net::Channel& channel) {
   welcome.name = client_;
   channel.send(welcome);
   ctx_.console.print(peer_ + " is " + printable(client_));
-}
-
-void Session::log_file(FileRecord& record, Clock::time_point started) {
-  record.ts = std::chrono::system_clock::now();
-  record.seconds = seconds_since(started);
-  ctx_.log.write(file_event(record));
-  const std::string name = printable(record.name);
-  if (record.error) {
-    ctx_.console.print(peer_ + " " + name + ": " + std::string(proto::error_code_name(*record.error)) +
-                       ": " + printable(record.error_message));
-  } else {
-    ctx_.console.print(peer_ + " saved " + printable(record.path) + " (" +
-                       format_bytes(record.bytes) + ", " +
-                       format_rate(record.bytes, record.seconds) + ")");
-  }
-}
-
-void Session::refuse_file(net::Channel& channel, FileRecord& record, Clock::time_point started,
-                          ErrorCode code, const std::string& message) {
-  record.error = code;
-  record.error_message = message;
-  // Log before answering: when the sender hears the verdict, the log already has it.
-  log_file(record, started);
-  channel.send(proto::Error{code, message});
-}
-
-void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin) {
-  const auto started = Clock::now();
-  FileRecord record;
-  record.peer = peer_;
-  record.client = client_;
-  record.name = begin.name;
-  TransferGuard busy(in_transfer_);
-
-  // Refusals before READY leave the stream in step: the sender skips this file only.
-  std::optional<PartialFile> partial;
-  if (begin.flags & proto::kFlagStream) {
-    refuse_file(channel, record, started, ErrorCode::BadRequest, "this server does not accept streams of unknown size");
-  } else if (auto why = proto::check_name(begin.name)) {
-    refuse_file(channel, record, started, ErrorCode::NameRefused, *why);
-  } else if (ctx_.config.max_size != 0 && begin.size > ctx_.config.max_size) {
-    refuse_file(channel, record, started, ErrorCode::TooLarge,
-                "the file has " + std::to_string(begin.size) + " bytes; this server takes at most " +
-                    std::to_string(ctx_.config.max_size));
-  } else {
-    try {
-      partial.emplace(ctx_.inbox.begin(begin.size));
-    } catch (const ProtocolError& e) {
-      refuse_file(channel, record, started, e.code(), e.what());
-    }
-  }
-  if (!partial) return;
-
-  try {
-    channel.send(proto::Ready{0});
-    digest::Hasher hasher(ctx_.config.hash);
-    uint64_t remaining = begin.size;
-    while (remaining > 0) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buffer_.size()));
-      const size_t n = channel.read_raw(std::span(buffer_.data(), want));
-      if (n == 0) {
-        throw net::ConnectionClosed("connection closed after " +
-                                    std::to_string(begin.size - remaining) + " of " +
-                                    std::to_string(begin.size) + " bytes");
-      }
-      const std::span<const uint8_t> chunk(buffer_.data(), n);
-      hasher.update(chunk);
-      partial->write(chunk);
-      remaining -= n;
-    }
-    record.bytes = begin.size;
-    const std::string digest = hasher.finish();
-    record.digest = digest::labelled(ctx_.config.hash, digest);
-
-    proto::Frame frame = channel.receive();
-    auto* end = std::get_if<proto::FileEnd>(&frame);
-    if (!end) {
-      throw ProtocolError(ErrorCode::BadRequest,
-                          "expected FILE_END after " + std::to_string(begin.size) +
-                              " bytes of file data, got " +
-                              std::string(proto::frame_type_name(proto::frame_type(frame))) +
-                              " (more bytes than declared?)");
-    }
-    if (end->algo != ctx_.config.hash || end->digest != digest) {
-      // Remove the partial before answering: once the sender hears the verdict, nothing of
-      // this file may remain. The stream is still in step, so only this file fails.
-      partial.reset();
-      refuse_file(channel, record, started, ErrorCode::Integrity,
-                  "digest mismatch: the server computed " + record.digest + ", the sender " +
-                      digest::labelled(end->algo, end->digest) + "; nothing was saved");
-      return;
-    }
-    try {
-      record.path = ctx_.inbox.commit(*partial, begin.name, ctx_.config.overwrite, begin.mode,
-                                      begin.mtime_ns);
-    } catch (const ProtocolError& e) {
-      partial.reset();
-      refuse_file(channel, record, started, e.code(), e.what());
-      return;
-    }
-    ++files_;
-    bytes_ += record.bytes;
-    log_file(record, started);
-    channel.send(proto::Saved{record.path, record.bytes, ctx_.config.hash, digest});
-  } catch (const ProtocolError& e) {
-    if (!already_logged(record)) {
-      record.error = e.code();
-      record.error_message = e.what();
-      log_file(record, started);
-    }
-    throw;
-  } catch (const net::ConnectionClosed& e) {
-    if (!already_logged(record)) {
-      record.error = ErrorCode::BadRequest;  // the client broke off its own upload
-      record.error_message = e.what();
-      log_file(record, started);
-    }
-    throw;
-  } catch (const std::system_error& e) {
-    if (!already_logged(record)) {
-      record.error = e.code() == std::errc::timed_out ? ErrorCode::Timeout : ErrorCode::Internal;
-      record.error_message = e.what();
-      log_file(record, started);
-    }
-    throw;
-  } catch (const std::exception& e) {
-    if (!already_logged(record)) {
-      record.error = ErrorCode::Internal;
-      record.error_message = e.what();
-      log_file(record, started);
-    }
-    throw;
-  }
+  serve_files(channel, stop);
+  return {};
 }
 
 void Session::run(std::stop_token stop) {
   const auto started = Clock::now();
   ctx_.log.write(connect_event(std::chrono::system_clock::now(), peer_));
   ctx_.console.print(peer_ + " connected");
-  std::optional<ErrorCode> error;
-  std::string error_message;
-  bool send_error = false;
+  Ending ending;
+  bool answered_error = false;
   try {
     buffer_.resize(kBufferSize);
     net::set_io_timeout(fd_, ctx_.config.idle_timeout);
     net::Channel channel(fd_, peer_);
-    try {
-      handshake(channel);
-      while (!stop.stop_requested()) {
-        proto::Frame frame = channel.receive();
-        if (auto* begin = std::get_if<proto::FileBegin>(&frame)) {
-          receive_file(channel, *begin);
-        } else if (std::holds_alternative<proto::Bye>(frame)) {
-          channel.send(proto::Bye{});
-          break;
-        } else if (auto* msg = std::get_if<proto::Msg>(&frame)) {
-          ctx_.console.print("<" + printable(client_) + "> " + printable(msg->text));
-        } else {
-          throw ProtocolError(ErrorCode::BadRequest,
-                              std::string("unexpected ") +
-                                  std::string(proto::frame_type_name(proto::frame_type(frame))) +
-                                  " from a client");
-        }
-      }
-    } catch (const ProtocolError& e) {
-      error = e.code();
-      error_message = e.what();
-      send_error = true;
-    }
-    if (send_error) {
-      // Best effort: the peer may already be gone.
+    channel.set_frame_timeout(ctx_.config.idle_timeout);
+    const bool spoke = channel.wait_readable(kTextGreetingPause);
+    const int first = spoke ? channel.peek_byte() : -2;
+    if (first == -1) {
+      // Connected and left without a word.
+    } else if (first >= 0 && starts_binary(static_cast<uint8_t>(first))) {
       try {
-        channel.send(proto::Error{*error, error_message});
-      } catch (const std::exception&) {
+        ending = run_binary(channel, stop);
+      } catch (const AnsweredError& e) {
+        ending = {e.code(), e.what()};  // the chat outbox already said it
+        answered_error = true;
+      } catch (const ProtocolError& e) {
+        ending = {e.code(), e.what()};
+        try {
+          channel.send(proto::Error{e.code(), e.what()});
+        } catch (const std::exception&) {
+        }
+        answered_error = true;
+      } catch (const net::ConnectionClosed&) {
+        throw;
+      } catch (const std::exception& e) {
+        // The server failed (disk, permissions...): say so before closing, so the client
+        // reports the server's reason instead of a bare disconnect.
+        const bool timeout = is_timeout(e);
+        ending = {timeout ? ErrorCode::Timeout : ErrorCode::Internal, e.what()};
+        try {
+          const auto frame = proto::encode_frame(proto::Error{*ending.error, e.what()});
+          ::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        } catch (const std::exception&) {
+        }
+        answered_error = true;
       }
+    } else {
+      TextSession text(ctx_, fd_, peer_, in_transfer_, buffer_);
+      const TextSession::Result r = text.run(channel, /*greet=*/first == -2);
+      files_ = r.files;
+      bytes_ = r.bytes;
+      client_ = r.name;
+      ending = {r.error, r.message};
+      answered_error = r.error.has_value();
     }
   } catch (const net::ConnectionClosed&) {
     // A client leaving without BYE is ordinary.
-  } catch (const std::system_error& e) {
-    const bool timeout = e.code() == std::errc::timed_out;
-    error = timeout ? ErrorCode::Timeout : ErrorCode::Internal;
-    error_message = e.what();
-    if (timeout) {
-      const std::vector<uint8_t> frame =
-          proto::encode_frame(proto::Error{ErrorCode::Timeout, "idle for too long"});
-      ::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      send_error = true;
-    }
   } catch (const std::exception& e) {
-    error = ErrorCode::Internal;
-    error_message = e.what();
+    // Reached from text mode (a stalled SEND_FILE, a failing disk) or before the first
+    // byte: answer in text, which is what such a client reads.
+    ending = {is_timeout(e) ? ErrorCode::Timeout : ErrorCode::Internal, e.what()};
+    const std::string line = proto::text_error_line(*ending.error, e.what());
+    ::send(fd_, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    answered_error = true;
   }
-  if (send_error) {
+  if (answered_error) {
     net::drain_and_shutdown(fd_, kDrainAfterError);
   } else {
     ::shutdown(fd_, SHUT_RDWR);
   }
-  const double secs = seconds_since(started);
+  const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   ctx_.log.write(disconnect_event(std::chrono::system_clock::now(), peer_, client_, files_, bytes_,
-                                  secs, error, error_message));
+                                  secs, ending.error, ending.message));
   std::string line = peer_ + " disconnected (" + std::to_string(files_) + " files, " +
                      format_bytes(bytes_) + ")";
-  if (error) {
-    line += ": " + std::string(proto::error_code_name(*error)) + ": " + printable(error_message);
+  if (ending.error) {
+    line += ": " + std::string(proto::error_code_name(*ending.error)) + ": " + printable(ending.message);
   }
   ctx_.console.print(line);
 }

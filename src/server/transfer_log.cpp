@@ -88,12 +88,16 @@ TransferLog TransferLog::open_at(int dir_fd, const std::string& name, const std:
 
 bool TransferLog::write(const nlohmann::ordered_json& event) {
   const std::string line = format_log_line(event);
-  // One write call per line: with O_APPEND the kernel places each line whole.
-  while (true) {
-    const ssize_t n = ::write(fd_.get(), line.data(), line.size());
+  // One write call per line: with O_APPEND the kernel places each line whole. Only a
+  // short write (a full disk, a pipe) needs a second call for the rest.
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(fd_.get(), line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    return n == static_cast<ssize_t>(line.size());
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
   }
+  return true;
 }
 
 }  // namespace ftx::server

@@ -39,4 +39,12 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+bool has_control_chars(std::string_view text) {
+  for (char ch : text) {
+    const auto c = static_cast<uint8_t>(ch);
+    if (c < 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
 }  // namespace ftx

@@ -11,4 +11,7 @@ namespace ftx {
 /// ("\x1b"), so no peer can move the cursor or rewrite a user's screen.
 std::string printable(std::string_view text);
 
+/// True when text holds a C0 control character or DEL.
+bool has_control_chars(std::string_view text);
+
 }  // namespace ftx

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A misbehaving client gets a clear error and loses nothing for anyone else: refused names,
 // dropped connections, wrong digests, garbage, unexpected frames, limits and timeouts.
+#include <atomic>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -197,17 +198,26 @@ TEST_F(Robustness, GarbageDoesNotDisturbOtherClients) {
   const std::string big = testing::random_bytes(20u << 20, 9);
   testing::write_file(tmp_ / "big.bin", big);
   client::SendReport report;
+  std::atomic<bool> done{false};
   std::jthread good([&] {
     client::SendOptions o;
     o.server = {"127.0.0.1", server.port()};
     o.paths = {(tmp_ / "big.bin").string()};
     client::SendObserver quiet;
     report = client::send_files(o, quiet);
+    done = true;
   });
-  for (int i = 0; i < 20; ++i) {
+  int rounds = 0;
+  // Garbage keeps coming for as long as the good upload runs (and at least 20 times).
+  while (rounds < 20 || (!done && rounds < 2000)) {
+    ++rounds;
+    // After a HELLO type byte: binary garbage, refused and closed.
     RawClient bad(server.port());
-    bad.send_raw(testing::random_bytes(1000 + static_cast<size_t>(i) * 37, 500 + i));
-    EXPECT_TRUE(bad.closed_by_server()) << i;
+    bad.send_raw("\x01" + testing::random_bytes(1000 + static_cast<size_t>(rounds) * 37, 500 + rounds));
+    EXPECT_TRUE(bad.closed_by_server()) << rounds;
+    // Anything else is a text client: binary noise is a chat line with its bytes escaped.
+    RawClient noise(server.port());
+    noise.send_raw("\xff" + testing::random_bytes(3000, 900 + rounds));
   }
   good.join();
   ASSERT_EQ(report.files.at(0).status, client::FileStatus::Saved) << report.files[0].error;
@@ -242,15 +252,50 @@ TEST_F(Robustness, OneMoreThanMaxClientsIsBusy) {
   EXPECT_TRUE(served);
 }
 
-TEST_F(Robustness, SilentClientIsClosedAfterTheIdleTimeout) {
+TEST_F(Robustness, SilentClientIsGreetedAsATextClient) {
+  TestServer server(config());
+  RawClient silent(server.port());
+  std::string line;
+  net::Channel channel(silent.fd(), "server");
+  ASSERT_EQ(channel.read_line(line, 1000), net::Channel::LineStatus::Line);
+  EXPECT_NE(line.find("SEND_FILE"), std::string::npos) << line;
+}
+
+TEST_F(Robustness, StalledHelloIsClosedAfterTheIdleTimeout) {
   server::ServerConfig c = config();
   c.idle_timeout = std::chrono::milliseconds(500);
   TestServer server(c);
-  RawClient silent(server.port());
+  RawClient stalled(server.port());
+  const auto hello = proto::encode_frame(proto::Hello{});
+  stalled.send_raw(std::string(hello.begin(), hello.begin() + 7));
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(error_code(silent.receive()), ErrorCode::Timeout);
-  EXPECT_TRUE(silent.closed_by_server());
+  EXPECT_EQ(error_code(stalled.receive()), ErrorCode::Timeout);
+  EXPECT_TRUE(stalled.closed_by_server());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
+  expect_still_serving(server);
+}
+
+TEST_F(Robustness, TricklingClientIsClosedAfterTheIdleTimeout) {
+  server::ServerConfig c = config();
+  c.idle_timeout = std::chrono::milliseconds(1000);
+  TestServer server(c);
+  RawClient slow(server.port());
+  slow.handshake();
+  // A MSG header announcing 60,000 bytes, then one byte every 200 ms: each read is quick,
+  // the frame never completes.
+  slow.send_raw(std::string{'\x20', 0, 0, '\xea', '\x60'});
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 50 && !closed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    try {
+      slow.send_raw("x");
+    } catch (const std::system_error&) {
+      closed = true;
+    }
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   expect_still_serving(server);
 }
 

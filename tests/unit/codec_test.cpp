@@ -20,6 +20,7 @@ std::vector<Frame> every_frame() {
       FileEnd{DigestAlgo::Xxh128, std::string(16, '\x7f')},
       Saved{"dir/report (1).pdf", 99, DigestAlgo::Sha256, std::string(32, '\x01')},
       Msg{"bob", 1764000000000, "hello, world \xe2\x9c\x93"},
+      Who{},
   };
 }
 
@@ -88,7 +89,7 @@ TEST(Codec, MaximalLengthStillWaitsForPayload) {
 }
 
 TEST(Codec, UnknownTypeIsAnErrorAtTheFirstByte) {
-  for (uint8_t t : {0x00, 0x05, 0x0f, 0x14, 0x21, 0x48, 0xff}) {
+  for (uint8_t t : {0x00, 0x05, 0x0f, 0x14, 0x22, 0x48, 0xff}) {
     const std::vector<uint8_t> one = {t};
     const DecodeResult r = decode_frame(one);
     EXPECT_EQ(r.status, DecodeStatus::Error) << int(t);

@@ -63,7 +63,21 @@ TEST(Digest, DigestFile) {
   testing::write_file(dir / "f", data);
   net::UniqueFd fd(::open((dir / "f").c_str(), O_RDONLY));
   ASSERT_TRUE(fd);
-  EXPECT_EQ(to_hex(digest_file(fd.get(), DigestAlgo::Sha256)), hex_of(DigestAlgo::Sha256, data));
+  EXPECT_EQ(to_hex(digest_file(fd.get(), DigestAlgo::Sha256, data.size())),
+            hex_of(DigestAlgo::Sha256, data));
+  // Only the announced prefix counts, so a file that grows while it is sent still verifies.
+  EXPECT_EQ(to_hex(digest_file(fd.get(), DigestAlgo::Xxh128, 1000)),
+            hex_of(DigestAlgo::Xxh128, std::string_view(data).substr(0, 1000)));
+  EXPECT_THROW(digest_file(fd.get(), DigestAlgo::Xxh128, data.size() + 1), std::runtime_error);
+}
+
+TEST(Digest, DigestFileStopsWhenAsked) {
+  testing::TempDir dir;
+  testing::write_file(dir / "f", testing::random_bytes(4'000'000, 5));
+  net::UniqueFd fd(::open((dir / "f").c_str(), O_RDONLY));
+  std::stop_source stop;
+  stop.request_stop();
+  EXPECT_EQ(digest_file(fd.get(), DigestAlgo::Sha256, 4'000'000, stop.get_token()), "");
 }
 
 TEST(Digest, NamesAndLabels) {

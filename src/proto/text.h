@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// Text mode, for clients like nc: line commands in, lines out. Pure logic.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "proto/errors.h"
+
+namespace ftx::proto {
+
+/// Longest text-mode line, newline excluded (a chat message plus room for a command word).
+inline constexpr size_t kMaxTextLine = 64 * 1024 + 64;
+
+namespace text {
+
+struct Chat {
+  std::string text;
+  bool operator==(const Chat&) const = default;
+};
+struct Nick {
+  std::string name;
+  bool operator==(const Nick&) const = default;
+};
+struct SendFile {
+  std::string name;
+  uint64_t size = 0;
+  bool operator==(const SendFile&) const = default;
+};
+struct Who {
+  bool operator==(const Who&) const = default;
+};
+struct Quit {
+  bool operator==(const Quit&) const = default;
+};
+/// A line that looks like a command but is malformed; the stream may be out of step.
+struct Invalid {
+  ErrorCode code = ErrorCode::BadRequest;
+  std::string message;
+  bool operator==(const Invalid&) const = default;
+};
+/// A blank line: nothing to do.
+struct Blank {
+  bool operator==(const Blank&) const = default;
+};
+
+using Command = std::variant<Chat, Nick, SendFile, Who, Quit, Invalid, Blank>;
+
+}  // namespace text
+
+/// Parses one line (without its '\n'; a trailing '\r' is dropped). "SEND_FILE <name> <size>",
+/// "NICK <name>", "WHO", "QUIT"; anything else is a chat message. The size must be plain
+/// decimal digits that fit in 64 bits: no sign, no spaces, no suffix.
+text::Command parse_text_line(std::string_view line);
+
+/// "OK <saved-name> <bytes> <digest>"
+std::string text_ok_line(std::string_view saved, uint64_t bytes, std::string_view digest);
+
+/// "ERROR <code> <message>"
+std::string text_error_line(ErrorCode code, std::string_view message);
+
+/// "HH:MM:SS <nick> text" in local time; peer text made terminal-safe. An empty nick is a
+/// server notice: "HH:MM:SS * text".
+std::string chat_line(int64_t ts_ms, std::string_view nick, std::string_view text);
+
+/// The greeting a silent text client gets.
+std::string text_greeting(std::string_view version, std::string_view name);
+
+}  // namespace ftx::proto

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+// The chat room.
+#include "server/chat_hub.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "proto/codec.h"
+#include "proto/limits.h"
+#include "proto/text.h"
+#include "util/clock.h"
+#include "util/text.h"
+
+namespace ftx::server {
+
+std::string ChatMember::name() const {
+  std::lock_guard lock(mutex_);
+  return name_;
+}
+
+void ChatMember::set_name(std::string name) {
+  std::lock_guard lock(mutex_);
+  name_ = std::move(name);
+}
+
+void ChatMember::kick() {
+  std::lock_guard lock(mutex_);
+  if (gone_) return;
+  outbox_->abort();
+  ::shutdown(fd_, SHUT_RDWR);  // wakes the session's reader and the writer
+}
+
+void ChatMember::mark_gone() {
+  std::lock_guard lock(mutex_);
+  gone_ = true;
+}
+
+ChatHub::ChatHub(Console& console, TransferLog& log, ChatHubOptions options)
+    : console_(console), log_(log), options_(options) {}
+
+std::string ChatHub::unique_name(const std::string& wanted) const {
+  auto taken = [this](const std::string& n) {
+    return std::any_of(members_.begin(), members_.end(),
+                       [&](const auto& m) { return m->name() == n; });
+  };
+  if (!taken(wanted)) return wanted;
+  for (int i = 2;; ++i) {
+    std::string base = wanted;
+    const std::string suffix = "-" + std::to_string(i);
+    if (base.size() + suffix.size() > proto::kMaxClientName) base.resize(proto::kMaxClientName - suffix.size());
+    if (!taken(base + suffix)) return base + suffix;
+  }
+}
+
+ChatMembership::~ChatMembership() {
+  hub.leave(member, reason);
+  member->mark_gone();
+}
+
+std::string ChatHub::join(const std::shared_ptr<ChatMember>& member, const std::string& wanted,
+                          const std::function<void(const std::string&)>& before_visible) {
+  std::string name;
+  {
+    std::lock_guard lock(mutex_);
+    name = unique_name(wanted);
+    member->set_name(name);
+    if (before_visible) before_visible(name);
+    members_.push_back(member);
+  }
+  console_.print("* " + printable(name) + " joined the chat from " + member->peer());
+  log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
+              {"event", "chat_join"},
+              {"peer", member->peer()},
+              {"client", name}});
+  announce(name + " joined", member.get());
+  return name;
+}
+
+void ChatHub::leave(const std::shared_ptr<ChatMember>& member, const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = std::find(members_.begin(), members_.end(), member);
+    if (it == members_.end()) return;
+    members_.erase(it);
+  }
+  const std::string name = member->name();
+  const std::string what = reason.empty() ? name + " left" : name + " was disconnected: " + reason;
+  console_.print("* " + printable(what));
+  nlohmann::ordered_json event = {{"ts", rfc3339_utc(std::chrono::system_clock::now())},
+                                  {"event", "chat_leave"},
+                                  {"peer", member->peer()},
+                                  {"client", name}};
+  if (!reason.empty()) event["reason"] = reason;
+  log_.write(event);
+  announce(what);
+}
+
+std::string ChatHub::rename(const std::shared_ptr<ChatMember>& member, const std::string& wanted) {
+  std::string old_name;
+  std::string name;
+  {
+    std::lock_guard lock(mutex_);
+    old_name = member->name();
+    if (wanted == old_name) return old_name;
+    name = unique_name(wanted);
+    member->set_name(name);
+  }
+  announce(old_name + " is now " + name, member.get());
+  return name;
+}
+
+std::vector<std::string> ChatHub::names() const {
+  std::vector<std::string> out;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& m : members_) out.push_back(m->name());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string ChatHub::names_line() const {
+  std::string line;
+  for (const auto& n : names()) line += (line.empty() ? "" : ", ") + n;
+  return line;
+}
+
+std::string ChatHub::encode_for(ChatMember::Wire wire, const std::string& from, int64_t ts_ms,
+                                const std::string& text) {
+  if (wire == ChatMember::Wire::Text) return proto::chat_line(ts_ms, from, text) + "\n";
+  const auto bytes = proto::encode_frame(proto::Msg{from, ts_ms, text});
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void ChatHub::say(const std::string& from, const std::string& text, const ChatMember* origin) {
+  console_.print("<" + printable(from) + "> " + printable(text));
+  if (options_.log_messages) {
+    log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
+                {"event", "chat"},
+                {"client", from},
+                {"text", text}});
+  }
+  deliver(from, text, origin);
+}
+
+void ChatHub::announce(const std::string& text, const ChatMember* except) { deliver("", text, except); }
+
+void ChatHub::deliver(const std::string& from, const std::string& text, const ChatMember* except) {
+  std::vector<std::shared_ptr<ChatMember>> snapshot;
+  {
+    std::lock_guard lock(mutex_);
+    snapshot = members_;
+  }
+  // The hub's lock is not held from here on: a slow client delays only this message's
+  // sender, and only up to the stall limit.
+  const int64_t ts = unix_ms(std::chrono::system_clock::now());
+  std::string encoded[2];
+  auto bytes_for = [&](ChatMember::Wire wire) -> const std::string& {
+    std::string& slot = encoded[wire == ChatMember::Wire::Text ? 1 : 0];
+    if (slot.empty()) slot = encode_for(wire, from, ts, text);
+    return slot;
+  };
+  std::vector<std::shared_ptr<ChatMember>> full;
+  for (const auto& m : snapshot) {
+    if (m.get() == except) continue;
+    if (m->outbox().try_push(bytes_for(m->wire())) == Outbox::Push::Full) full.push_back(m);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + options_.stall_limit;
+  std::vector<std::shared_ptr<ChatMember>> stuck;
+  for (const auto& m : full) {
+    if (m->outbox().push_until(bytes_for(m->wire()), deadline) == Outbox::Push::Full) stuck.push_back(m);
+  }
+  for (const auto& m : stuck) {
+    m->kick();
+    leave(m, "not reading (outbound queue full)");
+  }
+}
+
+}  // namespace ftx::server

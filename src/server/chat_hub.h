@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+// The chat room: who is in it, and relaying each message to everyone else.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "server/console.h"
+#include "server/outbox.h"
+#include "server/transfer_log.h"
+
+namespace ftx::server {
+
+/// One client in the room. The session that owns it marks it gone before its socket can be
+/// closed, so the hub never shuts down a descriptor that was reused.
+class ChatMember {
+ public:
+  enum class Wire { Binary, Text };
+
+  ChatMember(int fd, std::string peer, Wire wire, std::shared_ptr<Outbox> outbox)
+      : fd_(fd), peer_(std::move(peer)), wire_(wire), outbox_(std::move(outbox)) {}
+
+  const std::string& peer() const { return peer_; }
+  Wire wire() const { return wire_; }
+  Outbox& outbox() { return *outbox_; }
+  std::string name() const;
+
+  /// Cuts the client off: its queue is dropped and its socket shut down.
+  void kick();
+  /// Called by the owning session before it returns.
+  void mark_gone();
+
+ private:
+  friend class ChatHub;
+  void set_name(std::string name);
+
+  int fd_;
+  std::string peer_;
+  Wire wire_;
+  std::shared_ptr<Outbox> outbox_;
+  mutable std::mutex mutex_;
+  std::string name_;  // guarded by mutex_
+  bool gone_ = false;  // guarded by mutex_
+};
+
+struct ChatHubOptions {
+  bool log_messages = false;  ///< --log-chat
+  /// How long a message may wait for room in one client's full queue before that client is
+  /// judged stuck and disconnected.
+  std::chrono::milliseconds stall_limit{5000};
+};
+
+/// Removes a member from the hub when its session ends, however it ends.
+class ChatHub;
+struct ChatMembership {
+  ChatMembership(ChatHub& owner, std::shared_ptr<ChatMember> who)
+      : hub(owner), member(std::move(who)) {}
+  ~ChatMembership();
+  ChatMembership(const ChatMembership&) = delete;
+  ChatMembership& operator=(const ChatMembership&) = delete;
+  ChatHub& hub;
+  std::shared_ptr<ChatMember> member;
+  std::string reason;  ///< empty for an ordinary goodbye
+};
+
+class ChatHub {
+ public:
+  ChatHub(Console& console, TransferLog& log, ChatHubOptions options);
+
+  /// Adds a member under `wanted`, or "wanted-2", "wanted-3"... when taken; announces it.
+  /// before_visible(name) runs before anyone can send to the member (to queue a greeting
+  /// ahead of relays); it must not block. Returns the name given.
+  std::string join(const std::shared_ptr<ChatMember>& member, const std::string& wanted,
+                   const std::function<void(const std::string&)>& before_visible = {});
+
+  /// Removes a member and announces it; reason is empty for an ordinary goodbye.
+  void leave(const std::shared_ptr<ChatMember>& member, const std::string& reason = "");
+
+  /// Renames a member (text clients' NICK); returns the name given.
+  std::string rename(const std::shared_ptr<ChatMember>& member, const std::string& wanted);
+
+  /// Relays text from `from` to every member but `origin` (nullptr: the operator or a
+  /// non-member), prints it on the console and logs it with --log-chat.
+  void say(const std::string& from, const std::string& text, const ChatMember* origin);
+
+  /// A notice to every member ("alice joined").
+  void announce(const std::string& text, const ChatMember* except = nullptr);
+
+  /// Connected names, sorted.
+  std::vector<std::string> names() const;
+  /// The same, as "a, b, c".
+  std::string names_line() const;
+
+  /// The bytes that carry a message to a member of the given wire.
+  static std::string encode_for(ChatMember::Wire wire, const std::string& from, int64_t ts_ms,
+                                const std::string& text);
+
+ private:
+  void deliver(const std::string& from, const std::string& text, const ChatMember* except);
+  std::string unique_name(const std::string& wanted) const;  // caller holds mutex_
+
+  Console& console_;
+  TransferLog& log_;
+  ChatHubOptions options_;
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<ChatMember>> members_;  // guarded by mutex_
+};
+
+}  // namespace ftx::server

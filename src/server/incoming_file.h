@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// One upload on its way into the inbox, whichever protocol carries it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "digest/digest.h"
+#include "proto/errors.h"
+#include "server/session_context.h"
+
+namespace ftx::server {
+
+/// The steps every upload takes: checks, partial file, hashing as bytes arrive, commit, and
+/// exactly one `file` line in the log (written before the client hears the verdict).
+class IncomingFile {
+ public:
+  IncomingFile(const SessionContext& ctx, std::string peer, std::string client, std::string name,
+               uint64_t size, uint32_t mode = 0644, int64_t mtime_ns = 0);
+  /// A file that never reached a verdict is logged as failed with what stopped it.
+  ~IncomingFile();
+  IncomingFile(const IncomingFile&) = delete;
+  IncomingFile& operator=(const IncomingFile&) = delete;
+
+  /// Checks name and size and creates the partial. Throws proto::ProtocolError
+  /// (name_refused, too_large, no_space); the refusal is logged.
+  void start();
+
+  /// Reads exactly size bytes through read (which returns 0 when the peer closed), hashing
+  /// and writing them. Throws on a closed connection, a full disk or a timeout.
+  void receive(const std::function<size_t(std::span<uint8_t>)>& read, std::span<uint8_t> buffer);
+
+  /// Raw digest of the bytes received.
+  const std::string& digest() const { return digest_; }
+  /// "ALGO:HEX" of the bytes received.
+  std::string labelled_digest() const;
+
+  /// Commits the file and logs it; returns the path as saved. Throws proto::ProtocolError
+  /// (exists, name_refused, no_space), logged.
+  std::string commit();
+
+  /// Drops the partial and logs the failure.
+  void fail(proto::ErrorCode code, const std::string& message);
+
+  uint64_t size() const { return size_; }
+
+ private:
+  void log();
+
+  const SessionContext& ctx_;
+  FileRecord record_;
+  uint64_t size_;
+  uint32_t mode_;
+  int64_t mtime_ns_;
+  std::chrono::steady_clock::time_point started_;
+  std::optional<PartialFile> partial_;
+  std::string digest_;
+  bool logged_ = false;
+};
+
+}  // namespace ftx::server

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// What the server has to say to one chat client, and the thread that says it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace ftx::server {
+
+/// A bounded queue of encoded frames or text lines with a writer thread of its own. Once a
+/// client has an Outbox, only its writer writes to its socket, so the chat hub can hand a
+/// message to every client without ever blocking on one of them.
+class Outbox {
+ public:
+  enum class Push { Ok, Full, Closed };
+
+  /// capacity_bytes bounds what may wait (one message is always accepted when empty).
+  Outbox(int fd, std::string peer, size_t capacity_bytes);
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  /// Queues bytes unless the queue is full.
+  Push try_push(std::string bytes);
+
+  /// Queues bytes, waiting while the queue is full until deadline.
+  Push push_until(std::string bytes, std::chrono::steady_clock::time_point deadline);
+
+  /// The session's own answers: queued past the capacity (they are few and small), up to
+  /// twice it, so a client that asks without ever reading cannot grow the queue forever.
+  Push push_reply(std::string bytes);
+
+  /// Lets the writer send what is queued, then waits for it to stop.
+  void finish();
+
+  /// Stops at once; what is queued is dropped. A write blocked on the socket ends only
+  /// when the socket is shut down.
+  void abort();
+
+  /// True once the writer could not write (the client is gone or was cut off).
+  bool failed() const;
+
+ private:
+  void run();
+
+  int fd_;
+  std::string peer_;
+  size_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::string> queue_;  // guarded by mutex_
+  size_t queued_bytes_ = 0;        // guarded by mutex_
+  bool closing_ = false;           // guarded by mutex_: drain, then stop
+  bool stopped_ = false;           // guarded by mutex_: stop now or writer failed
+  std::jthread writer_;            // last: started after everything above exists
+};
+
+}  // namespace ftx::server

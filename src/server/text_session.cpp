@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+// Text mode.
+#include "server/text_session.h"
+
+#include "ftx_version.h"
+#include "net/socket.h"
+#include "proto/names.h"
+#include "server/incoming_file.h"
+#include "server/session.h"
+#include "util/clock.h"
+#include "util/text.h"
+
+namespace ftx::server {
+
+using proto::ErrorCode;
+using proto::ProtocolError;
+
+TextSession::TextSession(const SessionContext& ctx, int fd, std::string peer,
+                         std::atomic<bool>& in_transfer, std::vector<uint8_t>& buffer)
+    : ctx_(ctx), fd_(fd), peer_(std::move(peer)), in_transfer_(in_transfer), buffer_(buffer) {}
+
+void TextSession::reply(const std::string& line) {
+  if (outbox_->push_reply(line) == Outbox::Push::Full) {
+    throw ProtocolError(ErrorCode::TooLarge, "not reading the server's answers");
+  }
+}
+
+bool TextSession::receive_file(net::Channel& channel, const proto::text::SendFile& cmd) {
+  TransferGuard busy(in_transfer_);
+  const int64_t now_ns = unix_ms(std::chrono::system_clock::now()) * 1000000;
+  IncomingFile file(ctx_, peer_, member_->name(), cmd.name, cmd.size, 0644, now_ns);
+  try {
+    file.start();
+  } catch (const ProtocolError& e) {
+    // The bytes are on their way and will not be read: the stream is out of step.
+    reply(proto::text_error_line(e.code(), e.what()));
+    result_.error = e.code();
+    result_.message = e.what();
+    return false;
+  }
+  // The bytes of a file must keep coming, unlike chat lines.
+  net::set_io_timeout(fd_, ctx_.config.idle_timeout);
+  try {
+    file.receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_);
+  } catch (const ProtocolError& e) {  // a full disk
+    reply(proto::text_error_line(e.code(), e.what()));
+    result_.error = e.code();
+    result_.message = e.what();
+    return false;
+  }
+  net::make_long_lived(fd_);
+  try {
+    const std::string saved = file.commit();
+    ++result_.files;
+    result_.bytes += cmd.size;
+    reply(proto::text_ok_line(saved, cmd.size, file.labelled_digest()));
+  } catch (const ProtocolError& e) {
+    reply(proto::text_error_line(e.code(), e.what()));  // every byte was read: still in step
+  }
+  return true;
+}
+
+TextSession::Result TextSession::run(net::Channel& channel, bool greet) {
+  outbox_ = std::make_shared<Outbox>(fd_, peer_, ctx_.config.chat_queue_bytes);
+  member_ = std::make_shared<ChatMember>(fd_, peer_, ChatMember::Wire::Text, outbox_);
+  result_.name = ctx_.hub.join(member_, "text@" + peer_, [&](const std::string& given) {
+    if (greet) outbox_->push_reply(proto::text_greeting(FTX_VERSION, given));
+  });
+  ChatMembership membership(ctx_.hub, member_);
+  net::make_long_lived(fd_);
+  try {
+    std::string line;
+    bool going = true;
+    while (going) {
+      const auto status = channel.read_line(line, proto::kMaxTextLine);
+      if (status == net::Channel::LineStatus::Eof) break;
+      if (status == net::Channel::LineStatus::TooLong) {
+        reply(proto::text_error_line(ErrorCode::TooLarge, "line longer than " +
+                                                              std::to_string(proto::kMaxTextLine) +
+                                                              " bytes; skipped"));
+        continue;
+      }
+      const proto::text::Command cmd = proto::parse_text_line(line);
+      if (auto* chat = std::get_if<proto::text::Chat>(&cmd)) {
+        ctx_.hub.say(member_->name(), chat->text, member_.get());
+      } else if (auto* send = std::get_if<proto::text::SendFile>(&cmd)) {
+        going = receive_file(channel, *send);
+      } else if (auto* nick = std::get_if<proto::text::Nick>(&cmd)) {
+        if (!proto::is_valid_utf8(nick->name) || has_control_chars(nick->name)) {
+          reply(proto::text_error_line(ErrorCode::BadRequest, "a name is UTF-8 text without control characters"));
+        } else {
+          result_.name = ctx_.hub.rename(member_, nick->name);
+          reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "", "you are " + result_.name) + "\n");
+        }
+      } else if (std::holds_alternative<proto::text::Who>(cmd)) {
+        reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "",
+                               "connected: " + ctx_.hub.names_line()) + "\n");
+      } else if (std::holds_alternative<proto::text::Quit>(cmd)) {
+        going = false;
+      } else if (auto* bad = std::get_if<proto::text::Invalid>(&cmd)) {
+        reply(proto::text_error_line(bad->code, bad->message));
+        if (line.starts_with("SEND_FILE")) {
+          // Bytes of unknown length may follow: nothing after this can be trusted.
+          result_.error = bad->code;
+          result_.message = bad->message;
+          going = false;
+        }
+      }
+    }
+  } catch (const ProtocolError& e) {
+    result_.error = e.code();
+    result_.message = e.what();
+    membership.reason = e.what();
+    outbox_->abort();
+    return result_;
+  } catch (...) {
+    outbox_->abort();
+    throw;
+  }
+  result_.name = member_->name();
+  outbox_->finish();
+  return result_;
+}
+
+}  // namespace ftx::server

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Text mode: a client like nc chats in lines and uploads with SEND_FILE.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/channel.h"
+#include "proto/errors.h"
+#include "proto/text.h"
+#include "server/chat_hub.h"
+#include "server/session_context.h"
+
+namespace ftx::server {
+
+class TextSession {
+ public:
+  struct Result {
+    std::string name;
+    uint64_t files = 0;
+    uint64_t bytes = 0;
+    std::optional<proto::ErrorCode> error;  ///< set when the session ended on an error it answered
+    std::string message;
+  };
+
+  TextSession(const SessionContext& ctx, int fd, std::string peer, std::atomic<bool>& in_transfer,
+              std::vector<uint8_t>& buffer);
+
+  /// Serves lines until QUIT, the end of the stream, or an error that leaves the stream out
+  /// of step. greet: the client has said nothing yet, so tell it what it can do.
+  Result run(net::Channel& channel, bool greet);
+
+ private:
+  /// Returns false when the connection cannot go on.
+  bool receive_file(net::Channel& channel, const proto::text::SendFile& cmd);
+  void reply(const std::string& line);
+
+  const SessionContext& ctx_;
+  int fd_;
+  std::string peer_;
+  std::atomic<bool>& in_transfer_;
+  std::vector<uint8_t>& buffer_;
+  std::shared_ptr<Outbox> outbox_;
+  std::shared_ptr<ChatMember> member_;
+  Result result_;
+};
+
+}  // namespace ftx::server

@@ -48,6 +48,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"serve", "receive files into a directory (ftx serve --port 9000 --dir ./inbox)", serve_main},
       {"send", "upload files to a server and verify them (ftx send HOST:PORT FILE...)", send_main},
+      {"chat", "chat with everyone on a server; lines from a pipe work too (ftx chat HOST:PORT)", chat_main},
   };
   return table;
 }

@@ -26,5 +26,6 @@ int main(int argc, char** argv);
 
 int serve_main(int argc, char** argv);
 int send_main(int argc, char** argv);
+int chat_main(int argc, char** argv);
 
 }  // namespace ftx::cli

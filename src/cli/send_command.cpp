@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "cli/send_outcome.h"
+#include "cli/outcome.h"
 #include "client/identity.h"
 #include "client/progress.h"
 #include "client/sender.h"

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MIT
 // `ftx serve`: options, signals, and the server's exit code.
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <functional>
+#include <thread>
 #include <cstdio>
 #include <iostream>
 #include <system_error>
@@ -11,6 +17,7 @@
 #include "cli/exit_codes.h"
 #include "digest/digest.h"
 #include "net/address.h"
+#include "proto/limits.h"
 #include "server/server.h"
 #include "util/units.h"
 
@@ -36,9 +43,45 @@ cxxopts::Options serve_options() {
       ("overwrite", "when a name is taken: rename (a (1).txt), replace or refuse", cxxopts::value<std::string>()->default_value("rename"), "POLICY")
       ("idle-timeout", "close a client silent this long; also bounds the wait for HELLO", cxxopts::value<std::string>()->default_value("60"), "SECONDS")
       ("hash", "digest every file is verified with: xxh128 or sha256", cxxopts::value<std::string>()->default_value("xxh128"), "ALGO")
+      ("log-chat", "also log the text of chat messages (joins and leaves are always logged)")
       ("q,quiet", "print only warnings on the console")
       ("h,help", "show this help");
   return o;
+}
+
+// Lines typed at the server's console (or piped to it) go to every chat client as from
+// "server". Ends with stdin or at stop; a server in the background or with stdin closed
+// just never speaks.
+void relay_operator_lines(std::stop_token stop, server::Server& server) {
+  std::string pending;
+  char buf[4096];
+  auto flush_lines = [&] {
+    size_t newline;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) server.say(line.substr(0, proto::kMaxMessage));
+    }
+    if (pending.size() > proto::kMaxMessage) {
+      server.say(pending.substr(0, proto::kMaxMessage));
+      pending.clear();
+    }
+  };
+  while (!stop.stop_requested()) {
+    pollfd pfd{STDIN_FILENO, POLLIN, 0};
+    const int n = ::poll(&pfd, 1, 200);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return;
+    if (n == 0) continue;
+    const ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got <= 0) break;  // end of input, or EIO in the background
+    pending.append(buf, static_cast<size_t>(got));
+    flush_lines();
+  }
+  pending += '\n';
+  if (pending.size() > 1) flush_lines();
 }
 
 int usage_error(const std::string& message) {
@@ -84,6 +127,7 @@ int serve_main(int argc, char** argv) {
     if (!algo) return usage_error("--hash must be xxh128 or sha256");
     config.hash = *algo;
     config.quiet = args.count("quiet") > 0;
+    config.log_chat = args.count("log-chat") > 0;
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());
   }
@@ -108,6 +152,10 @@ int serve_main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // In the background a read from the terminal would stop the whole process; ignored,
+  // it fails with EIO and the operator input simply ends.
+  signal(SIGTTIN, SIG_IGN);
+  std::jthread operator_input(relay_operator_lines, std::ref(*server));
   int code = kExitOk;
   try {
     server->run();
@@ -115,6 +163,8 @@ int serve_main(int argc, char** argv) {
     std::fprintf(stderr, "ftx serve: %s\n", e.what());
     code = kExitFailed;
   }
+  operator_input.request_stop();
+  operator_input.join();
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   g_server = nullptr;

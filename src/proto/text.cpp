@@ -38,6 +38,9 @@ text::Command parse_text_line(std::string_view line) {
     }
     const std::string_view name = rest.substr(0, space);
     const std::string_view size_text = rest.substr(space + 1);
+    if (name.back() == ' ') {
+      return text::Invalid{ErrorCode::BadRequest, "one space between the name and the size, no more"};
+    }
     const auto size = parse_decimal(size_text);
     if (!size) {
       return text::Invalid{ErrorCode::BadRequest,

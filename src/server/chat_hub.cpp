@@ -24,11 +24,17 @@ void ChatMember::set_name(std::string name) {
   name_ = std::move(name);
 }
 
-void ChatMember::kick() {
+void ChatMember::kick(const std::string& reason) {
   std::lock_guard lock(mutex_);
   if (gone_) return;
+  kick_reason_ = reason;
   outbox_->abort();
   ::shutdown(fd_, SHUT_RDWR);  // wakes the session's reader and the writer
+}
+
+std::string ChatMember::kick_reason() const {
+  std::lock_guard lock(mutex_);
+  return kick_reason_;
 }
 
 void ChatMember::mark_gone() {
@@ -77,7 +83,9 @@ std::string ChatHub::join(const std::shared_ptr<ChatMember>& member, const std::
   return name;
 }
 
-void ChatHub::leave(const std::shared_ptr<ChatMember>& member, const std::string& reason) {
+void ChatHub::leave(const std::shared_ptr<ChatMember>& member, const std::string& given_reason) {
+  // A kicked member's session may notice first and leave without knowing why.
+  const std::string reason = given_reason.empty() ? member->kick_reason() : given_reason;
   {
     std::lock_guard lock(mutex_);
     auto it = std::find(members_.begin(), members_.end(), member);
@@ -172,8 +180,9 @@ void ChatHub::deliver(const std::string& from, const std::string& text, const Ch
     if (m->outbox().push_until(bytes_for(m->wire()), deadline) == Outbox::Push::Full) stuck.push_back(m);
   }
   for (const auto& m : stuck) {
-    m->kick();
-    leave(m, "not reading (outbound queue full)");
+    const std::string why = "not reading (outbound queue full)";
+    m->kick(why);
+    leave(m, why);
   }
 }
 

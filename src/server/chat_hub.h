@@ -29,8 +29,10 @@ class ChatMember {
   Outbox& outbox() { return *outbox_; }
   std::string name() const;
 
-  /// Cuts the client off: its queue is dropped and its socket shut down.
-  void kick();
+  /// Cuts the client off: its queue is dropped and its socket shut down. The reason is kept
+  /// for the leave notice, whichever thread announces it.
+  void kick(const std::string& reason);
+  std::string kick_reason() const;
   /// Called by the owning session before it returns.
   void mark_gone();
 
@@ -45,6 +47,7 @@ class ChatMember {
   mutable std::mutex mutex_;
   std::string name_;  // guarded by mutex_
   bool gone_ = false;  // guarded by mutex_
+  std::string kick_reason_;  // guarded by mutex_
 };
 
 struct ChatHubOptions {

@@ -8,8 +8,16 @@
 
 namespace ftx::server {
 
+namespace {
+// The kernel's own send buffer for a chat client is part of what may wait for it; left to
+// autotuning it grows to megabytes and hides a client that stopped reading.
+constexpr int kChatSendBuffer = 256 * 1024;
+}  // namespace
+
 Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes)
-    : fd_(fd), peer_(std::move(peer)), capacity_(capacity_bytes), writer_([this] { run(); }) {}
+    : fd_(fd), peer_(std::move(peer)), capacity_(capacity_bytes), writer_([this] { run(); }) {
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &kChatSendBuffer, sizeof kChatSendBuffer);
+}
 
 Outbox::~Outbox() {
   abort();

@@ -42,6 +42,15 @@ bool starts_binary(uint8_t first) {
   return first < 0x20 && proto::decode_frame(std::span(&first, 1)).status != proto::DecodeStatus::Error;
 }
 
+}  // namespace
+
+std::string message_too_large(size_t bytes) {
+  return "a message of " + std::to_string(bytes) + " bytes is over the limit of " +
+         std::to_string(proto::kMaxMessage) + "; it was not sent";
+}
+
+namespace {
+
 bool is_timeout(const std::exception& e) {
   const auto* sys = dynamic_cast<const std::system_error*>(&e);
   return sys && sys->code() == std::errc::timed_out;
@@ -134,7 +143,12 @@ void Session::serve_files(net::Channel& channel, std::stop_token stop) {
       channel.send(proto::Bye{});
       return;
     } else if (auto* msg = std::get_if<proto::Msg>(&frame)) {
-      ctx_.hub.say(client_, msg->text, nullptr);  // a sender may say something; it hears nothing
+      // A sender may say something (it hears nothing back).
+      if (msg->text.size() > proto::kMaxMessage) {
+        channel.send(proto::Error{ErrorCode::TooLarge, message_too_large(msg->text.size())});
+      } else {
+        ctx_.hub.say(client_, msg->text, nullptr);
+      }
     } else {
       throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "from a client"));
     }
@@ -162,7 +176,11 @@ void Session::serve_chat(net::Channel& channel) {
     while (true) {
       proto::Frame frame = channel.receive();
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {
-        ctx_.hub.say(member->name(), msg->text, member.get());
+        if (msg->text.size() > proto::kMaxMessage) {
+          outbox->push_reply(encode(proto::Error{ErrorCode::TooLarge, message_too_large(msg->text.size())}));
+        } else {
+          ctx_.hub.say(member->name(), msg->text, member.get());
+        }
       } else if (std::holds_alternative<proto::Who>(frame)) {
         if (outbox->push_reply(encode(proto::Msg{"", unix_ms(std::chrono::system_clock::now()),
                                                  "connected: " + ctx_.hub.names_line()})) ==

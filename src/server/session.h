@@ -47,6 +47,9 @@ class Session {
   std::vector<uint8_t> buffer_;  ///< file data buffer, allocated once per session
 };
 
+/// The error text for a chat message over proto::kMaxMessage.
+std::string message_too_large(size_t bytes);
+
 /// Marks a session as moving file bytes, so a shutdown gives it the grace period.
 class TransferGuard {
  public:

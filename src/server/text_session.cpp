@@ -4,6 +4,7 @@
 
 #include "ftx_version.h"
 #include "net/socket.h"
+#include "proto/limits.h"
 #include "proto/names.h"
 #include "server/incoming_file.h"
 #include "server/session.h"
@@ -82,7 +83,11 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet) {
       }
       const proto::text::Command cmd = proto::parse_text_line(line);
       if (auto* chat = std::get_if<proto::text::Chat>(&cmd)) {
-        ctx_.hub.say(member_->name(), chat->text, member_.get());
+        if (chat->text.size() > proto::kMaxMessage) {
+          reply(proto::text_error_line(ErrorCode::TooLarge, message_too_large(chat->text.size())));
+        } else {
+          ctx_.hub.say(member_->name(), chat->text, member_.get());
+        }
       } else if (auto* send = std::get_if<proto::text::SendFile>(&cmd)) {
         going = receive_file(channel, *send);
       } else if (auto* nick = std::get_if<proto::text::Nick>(&cmd)) {

@@ -63,9 +63,14 @@ TEST_F(Binary, VersionAndHelp) {
   EXPECT_EQ(run({"--help"}, &out), 0);
   EXPECT_NE(out.find("serve"), std::string::npos);
   EXPECT_NE(out.find("send"), std::string::npos);
+  EXPECT_NE(out.find("chat"), std::string::npos);
+  EXPECT_EQ(run({"chat", "--help"}, &out), 0);
+  for (const char* flag : {"--name", "--quiet", "--no-echo", "/send", "/who", "/quit"}) {
+    EXPECT_NE(out.find(flag), std::string::npos) << flag;
+  }
   EXPECT_EQ(run({"serve", "--help"}, &out), 0);
   for (const char* flag : {"--host", "--port", "--dir", "--log", "--max-clients", "--max-size",
-                           "--overwrite", "--idle-timeout", "--hash", "--quiet"}) {
+                           "--overwrite", "--idle-timeout", "--hash", "--log-chat", "--quiet"}) {
     EXPECT_NE(out.find(flag), std::string::npos) << flag;
   }
   EXPECT_EQ(run({"send", "--help"}, &out), 0);

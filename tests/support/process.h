@@ -17,15 +17,18 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "temp_dir.h"
 
 extern char** environ;
 
 namespace ftx::testing {
 
+/// $FTX_BIN (meson sets it), else the binary beside the test programs in the build tree.
 inline std::string ftx_binary() {
-  const char* bin = std::getenv("FTX_BIN");
-  return bin ? bin : "ftx";
+  if (const char* bin = std::getenv("FTX_BIN"); bin && *bin) return bin;
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "src" / "ftx").string();
 }
 
 /// A child process whose stdout and stderr go to files. Killed (by PID) if still running
@@ -43,7 +46,10 @@ class Process {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
+      pid_ = -1;
+      ADD_FAILURE() << "cannot start " << args.front();
+    }
     posix_spawn_file_actions_destroy(&fa);
   }
   ~Process() {
@@ -62,6 +68,7 @@ class Process {
 
   /// Exit code, or nullopt when it did not exit within limit (or died by a signal: -signal).
   std::optional<int> wait(std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+    if (pid_ <= 0) return std::nullopt;  // never started: waitpid(-1) would reap a stranger
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!status_) {
       int st = 0;

@@ -27,6 +27,7 @@ class TestServer {
   TestServer& operator=(const TestServer&) = delete;
 
   uint16_t port() const { return server_.port(); }
+  void say(const std::string& text) { server_.say(text); }
   const server::ServerConfig& config() const { return server_.config(); }
 
   /// Every event in the log so far.

@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "cli/send_outcome.h"
+#include "cli/outcome.h"
 
 namespace ftx::cli {
 namespace {

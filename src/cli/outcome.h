@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// How a send's results become output and an exit code. Pure logic.
+// How the results of send and chat become output and exit codes. Pure logic.
 #pragma once
 
 #include <string>
 
+#include "client/chat.h"
 #include "client/sender.h"
 
 namespace ftx::cli {
@@ -16,5 +17,9 @@ std::string format_outcome_json(const client::FileOutcome& outcome);
 /// refused the connection or a file, or a file failed verification, 4 when a local file
 /// was unreadable.
 int send_exit_code(const client::SendReport& report);
+
+/// 0 when the server confirmed every line; 3 when the connection failed or was lost before
+/// it did; 1 when the server refused the client or a line was over the message limit.
+int chat_exit_code(const client::ChatResult& result);
 
 }  // namespace ftx::cli

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Output and exit code of `ftx send`.
-#include "cli/send_outcome.h"
+// Output and exit codes of `ftx send` and `ftx chat`.
+#include "cli/outcome.h"
 
 #include <cmath>
 
@@ -46,6 +46,12 @@ int send_exit_code(const client::SendReport& report) {
   if (refused) return kExitFailed;
   if (unreadable) return kExitLocalFile;
   return kExitOk;
+}
+
+int chat_exit_code(const client::ChatResult& result) {
+  if (result.refused) return kExitFailed;
+  if (!result.connected || !result.confirmed) return kExitNetwork;
+  return result.lines_skipped > 0 ? kExitFailed : kExitOk;
 }
 
 }  // namespace ftx::cli

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// `ftx chat`: options, the terminal, and the exit code.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+
+#include <cxxopts.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/outcome.h"
+#include "client/chat.h"
+#include "client/identity.h"
+#include "proto/limits.h"
+#include "proto/text.h"
+#include "util/text.h"
+#include "util/units.h"
+
+namespace ftx::cli {
+namespace {
+
+cxxopts::Options chat_options() {
+  cxxopts::Options o("ftx chat", "Chat with everyone connected to an ftx server. Lines typed (or piped in) are sent;\n"
+                                 "what others say is printed as 'HH:MM:SS <nick> text'.");
+  o.custom_help("HOST:PORT [OPTIONS]");
+  o.positional_help("");
+  o.add_options()
+      ("name", "your nick (default: $USER@hostname; the server adds -2, -3... when taken)", cxxopts::value<std::string>(), "NICK")
+      ("quiet", "print only messages: no joins, leaves or status lines")
+      ("no-echo", "print nothing others say (only send)")
+      ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"), "SECONDS")
+      ("h,help", "show this help")
+      ("args", "HOST:PORT", cxxopts::value<std::vector<std::string>>());
+  o.parse_positional({"args"});
+  return o;
+}
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "ftx chat: %s\nRun 'ftx chat --help' for the options.\n", message.c_str());
+  return kExitUsage;
+}
+
+// Messages to stdout, one per line (so `ftx chat h:p > log` records the room); status to
+// stderr. Both threads of the client print here.
+class TerminalDisplay : public client::ChatDisplay {
+ public:
+  TerminalDisplay(bool notices, bool messages) : notices_(notices), messages_(messages) {}
+  void message(const proto::Msg& msg) override {
+    if (msg.sender.empty() ? !notices_ : !messages_) return;
+    const std::string line = proto::chat_line(msg.ts_ms, msg.sender, msg.text) + "\n";
+    std::lock_guard lock(mutex_);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+  }
+  void status(const std::string& line) override {
+    if (!notices_) return;
+    std::lock_guard lock(mutex_);
+    std::fprintf(stderr, "ftx chat: %s\n", printable(line).c_str());
+  }
+
+ private:
+  bool notices_;
+  bool messages_;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+int chat_main(int argc, char** argv) {
+  cxxopts::Options options = chat_options();
+  client::ChatOptions chat;
+  try {
+    const auto args = options.parse(argc, argv);
+    if (args.count("help")) {
+      std::cout << options.help() << "\nInteractive commands: /send PATH..., /who, /quit, /help; "
+                                     "'//text' says '/text'.\n"
+                << std::endl;
+      return kExitOk;
+    }
+    std::vector<std::string> positional;
+    if (args.count("args")) positional = args["args"].as<std::vector<std::string>>();
+    if (positional.size() != 1) return usage_error("need exactly one HOST:PORT");
+    std::string why;
+    const auto target = net::parse_host_port(positional.front(), &why);
+    if (!target) return usage_error("'" + positional.front() + "': " + why);
+    chat.server = *target;
+    chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
+    if (chat.name.empty() || chat.name.size() > proto::kMaxClientName || has_control_chars(chat.name)) {
+      return usage_error("--name must be 1 to 64 bytes without control characters");
+    }
+    const auto connect_timeout = parse_size(args["connect-timeout"].as<std::string>());
+    if (!connect_timeout || *connect_timeout < 1 || *connect_timeout > 86400) {
+      return usage_error("--connect-timeout must be 1 to 86400 seconds");
+    }
+    chat.connect_timeout = std::chrono::seconds(*connect_timeout);
+    chat.show_notices = args.count("quiet") == 0;
+    chat.show_messages = args.count("no-echo") == 0;
+    chat.interactive = ::isatty(STDIN_FILENO);
+  } catch (const cxxopts::exceptions::exception& e) {
+    return usage_error(e.what());
+  }
+  TerminalDisplay display(chat.show_notices, chat.show_messages);
+  const client::ChatResult result = client::run_chat(chat, std::cin, display);
+  if (!result.error.empty()) std::fprintf(stderr, "ftx chat: %s\n", printable(result.error).c_str());
+  if (result.lines_skipped > 0) {
+    std::fprintf(stderr, "ftx chat: %zu line(s) over %u bytes were not sent\n", result.lines_skipped,
+                 proto::kMaxMessage);
+  }
+  return chat_exit_code(result);
+}
+
+}  // namespace ftx::cli

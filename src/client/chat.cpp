@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+// `ftx chat`.
+#include "client/chat.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "client/sender.h"
+#include "net/channel.h"
+#include "net/socket.h"
+#include "proto/limits.h"
+#include "proto/names.h"
+
+namespace ftx::client {
+namespace {
+
+constexpr const char* kHelp =
+    "commands: /send PATH... upload files into the server's directory, /who list who is here, "
+    "/quit leave (or end of input), /help this text; anything else is said to the room";
+
+// What the reader thread learns, for the main thread to wait on.
+struct Inbound {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool bye = false;     // guarded by mutex
+  bool closed = false;  // guarded by mutex
+  std::optional<proto::Error> error;  // guarded by mutex
+};
+
+void read_frames(net::Channel& channel, ChatDisplay& display, Inbound& in) {
+  try {
+    while (true) {
+      proto::Frame frame = channel.receive();
+      if (auto* msg = std::get_if<proto::Msg>(&frame)) {
+        display.message(*msg);
+      } else if (std::holds_alternative<proto::Bye>(frame)) {
+        std::lock_guard lock(in.mutex);
+        in.bye = true;
+        in.changed.notify_all();
+        return;
+      } else if (auto* err = std::get_if<proto::Error>(&frame)) {
+        std::lock_guard lock(in.mutex);
+        in.error = *err;
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  std::lock_guard lock(in.mutex);
+  in.closed = true;
+  in.changed.notify_all();
+}
+
+std::vector<std::string> split_words(const std::string& text) {
+  std::istringstream words(text);
+  std::vector<std::string> out;
+  for (std::string w; words >> w;) out.push_back(w);
+  return out;
+}
+
+void upload(const ChatOptions& options, const std::string& args, ChatDisplay& display) {
+  SendOptions send;
+  send.server = options.server;
+  send.client_name = options.name;
+  send.paths = split_words(args);
+  if (send.paths.empty()) {
+    display.status("usage: /send PATH...");
+    return;
+  }
+  SendObserver quiet;
+  const SendReport report = send_files(send, quiet);
+  for (const auto& f : report.files) {
+    if (f.status == FileStatus::Saved) {
+      display.status("/send: saved " + f.path + " as " + f.saved_as + " (" + std::to_string(f.bytes) +
+                     " bytes, " + f.digest + ")");
+    } else {
+      display.status("/send: " + f.path + ": " + f.error);
+    }
+  }
+}
+
+}  // namespace
+
+ChatResult run_chat(const ChatOptions& options, std::istream& input, ChatDisplay& display) {
+  ChatResult result;
+  net::UniqueFd sock;
+  const std::string peer = net::format_host_port(options.server.host, options.server.port);
+  try {
+    sock = net::connect_tcp(options.server.host, options.server.port, options.connect_timeout);
+    net::set_io_timeout(sock.get(), options.connect_timeout);
+  } catch (const std::exception& e) {
+    result.error = e.what();
+    return result;
+  }
+  net::Channel channel(sock.get(), peer);
+  try {
+    channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, ""});
+    proto::Frame reply = channel.receive();
+    if (auto* e = std::get_if<proto::Error>(&reply)) {
+      result.refused = e->code;
+      result.error = "refused by the server: " + std::string(proto::error_code_name(e->code)) + ": " + e->message;
+      return result;
+    }
+    auto* welcome = std::get_if<proto::Welcome>(&reply);
+    if (!welcome) {
+      result.error = "protocol error: expected WELCOME";
+      return result;
+    }
+    result.name = welcome->name;
+  } catch (const std::exception& e) {
+    result.error = e.what();
+    return result;
+  }
+  result.connected = true;
+  net::make_long_lived(sock.get());
+  if (result.name != options.name) display.status("the name " + options.name + " is taken; you are " + result.name);
+  if (options.interactive) display.status("joined " + peer + " as " + result.name + "; /help for commands");
+
+  Inbound in;
+  std::jthread reader([&] { read_frames(channel, display, in); });
+  auto gone = [&] {
+    std::lock_guard lock(in.mutex);
+    return in.closed;
+  };
+
+  std::string line;
+  bool quit = false;
+  try {
+    while (!quit && !gone() && std::getline(input, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (options.interactive && line.starts_with("/")) {
+        const size_t space = line.find(' ');
+        const std::string cmd = line.substr(0, space);
+        const std::string args = space == std::string::npos ? "" : line.substr(space + 1);
+        if (cmd == "/quit") {
+          quit = true;
+        } else if (cmd == "/help") {
+          display.status(kHelp);
+        } else if (cmd == "/who") {
+          channel.send(proto::Who{});
+        } else if (cmd == "/send") {
+          upload(options, args, display);
+        } else if (!line.starts_with("//")) {
+          display.status("unknown command " + cmd + "; " + kHelp);
+        } else {
+          channel.send(proto::Msg{"", 0, line.substr(1)});  // "//text" says "/text"
+          ++result.lines_sent;
+        }
+        continue;
+      }
+      if (line.empty() && options.interactive) continue;
+      if (line.size() > proto::kMaxMessage) {
+        display.status("line of " + std::to_string(line.size()) + " bytes not sent: the limit is " +
+                       std::to_string(proto::kMaxMessage));
+        ++result.lines_skipped;
+        continue;
+      }
+      channel.send(proto::Msg{"", 0, line});
+      ++result.lines_sent;
+    }
+    channel.send(proto::Bye{});
+  } catch (const std::exception& e) {
+    result.error = e.what();
+  }
+  {
+    std::unique_lock lock(in.mutex);
+    in.changed.wait_for(lock, options.confirm_timeout, [&] { return in.bye || in.closed; });
+    result.confirmed = in.bye;
+    if (in.error) {
+      result.refused = in.error->code;
+      result.error = std::string(proto::error_code_name(in.error->code)) + ": " + in.error->message;
+    } else if (!in.bye && result.error.empty()) {
+      result.error = in.closed ? peer + " closed the connection" : "the server did not confirm the last lines in time";
+    }
+  }
+  ::shutdown(sock.get(), SHUT_RDWR);  // ends the reader if it still waits
+  return result;
+}
+
+}  // namespace ftx::client

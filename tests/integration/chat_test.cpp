@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: MIT
+// The chat room and text mode against a real server on 127.0.0.1: everyone hears everyone
+// else once and in order, a flood arrives whole, a reader that stops reading is cut off
+// without costing the others a line, and nc-style clients chat and upload with SEND_FILE.
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "digests.h"
+#include "net/channel.h"
+#include "net/socket.h"
+#include "process.h"
+#include "proto/codec.h"
+#include "proto/limits.h"
+#include "proto/text.h"
+#include "raw_client.h"
+#include "temp_dir.h"
+#include "test_server.h"
+
+namespace ftx {
+namespace {
+
+using testing::TempDir;
+using testing::TestServer;
+using Clock = std::chrono::steady_clock;
+
+// A binary chat client driven by the test.
+class ChatClient {
+ public:
+  ChatClient(uint16_t port, const std::string& name)
+      : fd_(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))), channel_(fd_.get(), "server") {
+    net::set_io_timeout(fd_.get(), std::chrono::seconds(20));
+    channel_.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, name, ""});
+    name_ = std::get<proto::Welcome>(channel_.receive()).name;
+  }
+  const std::string& name() const { return name_; }
+  void say(const std::string& text) { channel_.send(proto::Msg{"", 0, text}); }
+  void send(const proto::Frame& f) { channel_.send(f); }
+  proto::Frame receive() { return channel_.receive(); }
+
+  // Messages from others (notices skipped) until `count` arrived or the deadline passed.
+  std::vector<proto::Msg> collect(size_t count, std::chrono::seconds limit = std::chrono::seconds(30)) {
+    std::vector<proto::Msg> out;
+    const auto deadline = Clock::now() + limit;
+    try {
+      while (out.size() < count && Clock::now() < deadline) {
+        proto::Frame f = channel_.receive();
+        if (auto* m = std::get_if<proto::Msg>(&f); m && !m->sender.empty()) out.push_back(*m);
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << name_ << " stopped receiving after " << out.size() << " messages: " << e.what();
+    }
+    return out;
+  }
+  // Waits until a notice containing `text` arrives.
+  bool await_notice(const std::string& text) {
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      proto::Frame f = channel_.receive();
+      if (auto* m = std::get_if<proto::Msg>(&f); m && m->sender.empty() && m->text.find(text) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+  bool bye() {
+    channel_.send(proto::Bye{});
+    while (true) {
+      proto::Frame f = channel_.receive();
+      if (std::holds_alternative<proto::Bye>(f)) return true;
+    }
+  }
+  int fd() const { return fd_.get(); }
+
+ private:
+  net::UniqueFd fd_;
+  net::Channel channel_;
+  std::string name_;
+};
+
+// A text client, as nc would be.
+class TextClient {
+ public:
+  explicit TextClient(uint16_t port)
+      : fd_(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))), channel_(fd_.get(), "server") {
+    net::set_io_timeout(fd_.get(), std::chrono::seconds(20));
+  }
+  void write(const std::string& bytes) {
+    net::send_all(fd_.get(), std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "server");
+  }
+  // The next line, or "<eof>".
+  std::string line() {
+    std::string l;
+    const auto status = channel_.read_line(l, 1 << 20);
+    return status == net::Channel::LineStatus::Eof ? "<eof>" : l;
+  }
+  // Lines until one matches, skipping others (chat noise); "" if none within 50 lines.
+  std::string line_matching(const std::string& pattern) {
+    const std::regex re(pattern);
+    for (int i = 0; i < 50; ++i) {
+      const std::string l = line();
+      if (std::regex_search(l, re) || l == "<eof>") return l;
+    }
+    return "";
+  }
+
+ private:
+  net::UniqueFd fd_;
+  net::Channel channel_;
+};
+
+class Chat : public ::testing::Test {
+ protected:
+  server::ServerConfig config() {
+    server::ServerConfig c;
+    c.dir = tmp_ / "inbox";
+    return c;
+  }
+  TempDir tmp_;
+};
+
+TEST_F(Chat, EveryoneHearsEveryoneElseOnceAndInOrder) {
+  TestServer server(config());
+  std::vector<std::unique_ptr<ChatClient>> clients;
+  for (const char* n : {"ann", "bob", "cat"}) clients.push_back(std::make_unique<ChatClient>(server.port(), n));
+  TextClient text(server.port());
+  text.write("NICK tex\n");
+  ASSERT_NE(text.line_matching("you are tex").find("tex"), std::string::npos);
+  ASSERT_TRUE(clients[2]->await_notice("tex"));  // everyone is in the room now
+
+  constexpr int kEach = 50;
+  std::vector<std::jthread> talkers;
+  for (auto& c : clients) {
+    talkers.emplace_back([&c] {
+      for (int i = 0; i < kEach; ++i) c->say(c->name() + " " + std::to_string(i));
+    });
+  }
+  for (int i = 0; i < kEach; ++i) text.write("tex " + std::to_string(i) + "\n");
+  talkers.clear();
+
+  auto check = [&](const std::string& who, const std::vector<std::pair<std::string, std::string>>& got) {
+    std::map<std::string, int> next;
+    for (const auto& [sender, body] : got) {
+      EXPECT_NE(sender, who) << who << " heard itself";
+      EXPECT_EQ(body, sender + " " + std::to_string(next[sender])) << who << " out of order";
+      ++next[sender];
+    }
+    for (const char* s : {"ann", "bob", "cat", "tex"}) {
+      if (who != s) {
+        EXPECT_EQ(next[s], kEach) << who << " from " << s;
+      }
+    }
+  };
+  for (auto& c : clients) {
+    std::vector<std::pair<std::string, std::string>> got;
+    for (const auto& m : c->collect(3 * kEach)) got.emplace_back(m.sender, m.text);
+    check(c->name(), got);
+  }
+  std::vector<std::pair<std::string, std::string>> got;
+  const std::regex chat_line(R"(^\d\d:\d\d:\d\d <([^>]+)> (.*)$)");
+  while (got.size() < 3 * kEach) {
+    const std::string l = text.line();
+    if (l == "<eof>") break;
+    std::smatch m;
+    if (std::regex_match(l, m, chat_line)) got.emplace_back(m[1], m[2]);
+  }
+  check("tex", got);
+  for (auto& c : clients) EXPECT_TRUE(c->bye());
+}
+
+TEST_F(Chat, TakenNameGetsASuffix) {
+  TestServer server(config());
+  ChatClient first(server.port(), "dup");
+  ChatClient second(server.port(), "dup");
+  EXPECT_EQ(first.name(), "dup");
+  EXPECT_EQ(second.name(), "dup-2");
+  second.send(proto::Who{});
+  EXPECT_TRUE(second.await_notice("dup, dup-2"));
+}
+
+TEST_F(Chat, PipedHundredThousandLinesArriveWholeAndInOrder) {
+  TestServer server(config());
+  ChatClient a(server.port(), "reader-a");
+  ChatClient b(server.port(), "reader-b");
+  std::string lines;
+  for (int i = 1; i <= 100000; ++i) lines += std::to_string(i) + "\n";
+  testing::write_file(tmp_ / "seq.txt", lines);
+
+  std::vector<proto::Msg> got_a, got_b;
+  std::jthread ra([&] { got_a = a.collect(100000, std::chrono::seconds(120)); });
+  std::jthread rb([&] { got_b = b.collect(100000, std::chrono::seconds(120)); });
+  testing::Process chat({testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port()),
+                         "--name", "seq", "--quiet"},
+                        tmp_.path(), "chat", (tmp_ / "seq.txt").string());
+  EXPECT_EQ(chat.wait(std::chrono::seconds(120)), 0) << chat.err();
+  ra.join();
+  rb.join();
+  for (const auto* got : {&got_a, &got_b}) {
+    ASSERT_EQ(got->size(), 100000u);
+    for (size_t i = 0; i < got->size(); ++i) {
+      ASSERT_EQ((*got)[i].text, std::to_string(i + 1)) << "at " << i;
+      ASSERT_EQ((*got)[i].sender, "seq");
+    }
+  }
+}
+
+TEST_F(Chat, AReaderThatStopsReadingIsCutOffAndNobodyElseLosesALine) {
+  server::ServerConfig c = config();
+  c.chat_queue_bytes = 64 * 1024;
+  c.chat_stall_limit = std::chrono::milliseconds(500);
+  TestServer server(c);
+  ChatClient stuck(server.port(), "stuck");
+  // A small receive buffer makes the kernel's share of the backlog small too.
+  const int small = 4096;
+  setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ChatClient reader(server.port(), "reader");
+  ChatClient talker(server.port(), "talker");
+  ASSERT_TRUE(reader.await_notice("talker joined"));
+
+  constexpr int kCount = 10000;
+  const std::string pad(1000, 'p');
+  std::vector<proto::Msg> got;
+  std::jthread r([&] { got = reader.collect(kCount, std::chrono::seconds(60)); });
+  for (int i = 0; i < kCount; ++i) talker.say(std::to_string(i) + " " + pad);
+  r.join();
+  ASSERT_EQ(got.size(), static_cast<size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) ASSERT_EQ(got[i].text, std::to_string(i) + " " + pad);
+  EXPECT_TRUE(talker.bye());
+
+  bool left = false;
+  std::string log;
+  for (const auto& e : server.log_events()) {
+    log += e.dump() + "\n";
+    if (e["event"] == "chat_leave" && e["client"] == "stuck") left = e.contains("reason");
+  }
+  EXPECT_TRUE(left) << "the stuck reader was not disconnected:\n" << log;
+}
+
+TEST_F(Chat, MessageOverTheLimitIsRefusedAndTheConnectionGoesOn) {
+  TestServer server(config());
+  ChatClient big(server.port(), "big");
+  ChatClient other(server.port(), "other");
+  big.say(std::string(proto::kMaxMessage + 1, 'x'));
+  proto::Frame reply = big.receive();
+  while (std::holds_alternative<proto::Msg>(reply)) reply = big.receive();  // "other joined"
+  ASSERT_TRUE(std::holds_alternative<proto::Error>(reply));
+  EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::TooLarge);
+  big.say("small");
+  const auto got = other.collect(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].text, "small");
+}
+
+TEST_F(Chat, ControlCharactersReachTextClientsEscaped) {
+  TestServer server(config());
+  TextClient text(server.port());
+  text.write("NICK t\n");
+  text.line_matching("you are t");
+  ChatClient evil(server.port(), "evil\x1b[2J");
+  evil.say("\x1b]0;owned\x07\rclear");
+  const std::string l = text.line_matching("clear");
+  EXPECT_EQ(l.find('\x1b'), std::string::npos) << l;
+  EXPECT_EQ(l.find('\r'), std::string::npos) << l;
+  EXPECT_NE(l.find("\\x1b"), std::string::npos) << l;
+}
+
+TEST_F(Chat, JoinsAndLeavesAreLoggedAndMessagesOnlyWithLogChat) {
+  {
+    TestServer server(config());
+    ChatClient a(server.port(), "a");
+    ChatClient b(server.port(), "b");
+    a.say("secret");
+    b.collect(1);
+    a.bye();
+    b.bye();
+    ASSERT_TRUE(server.wait_disconnects(2));
+    std::map<std::string, int> events;
+    for (const auto& e : server.log_events()) {
+      events[e["event"]]++;
+      EXPECT_EQ(e.dump().find("secret"), std::string::npos);
+    }
+    EXPECT_EQ(events["chat_join"], 2);
+    EXPECT_EQ(events["chat_leave"], 2);
+    EXPECT_EQ(events["chat"], 0);
+  }
+  server::ServerConfig c = config();
+  c.dir = tmp_ / "inbox2";
+  c.log_chat = true;
+  TestServer server(c);
+  ChatClient a(server.port(), "a");
+  a.say("logged");
+  a.bye();
+  ASSERT_TRUE(server.wait_disconnects(1));
+  bool found = false;
+  for (const auto& e : server.log_events()) found = found || (e["event"] == "chat" && e["text"] == "logged");
+  EXPECT_TRUE(found);
+}
+
+class TextMode : public Chat {};
+
+TEST_F(TextMode, SendFileAfterChatLines) {
+  TestServer server(config());
+  TextClient t(server.port());
+  const std::string data = testing::random_bytes(300000, 77);
+  t.write("hello room\nSEND_FILE up.bin " + std::to_string(data.size()) + "\n" + data + "after the file\n");
+  const std::string ok = t.line_matching("^(OK|ERROR) ");
+  const std::string expected_digest = testing::independent_digest(tmp_ / "inbox" / "up.bin", "xxh128");
+  EXPECT_EQ(ok, "OK up.bin 300000 " + expected_digest);
+  EXPECT_TRUE(testing::read_file(tmp_ / "inbox" / "up.bin") == data);
+  const auto files = server.file_events();
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0]["digest"], expected_digest);
+  // Same name again: renamed, like a binary upload.
+  t.write("SEND_FILE up.bin 2\nhi");
+  EXPECT_EQ(t.line_matching("^(OK|ERROR) ").substr(0, 16), "OK up (1).bin 2 ");
+}
+
+TEST_F(TextMode, BadSizesAreRefusedAndCloseTheConnection) {
+  TestServer server(config());
+  for (const std::string size : {"-1", "abc", "+5", " 5", "18446744073709551616", "5 ", "0x10", ""}) {
+    TextClient t(server.port());
+    t.write("SEND_FILE x.txt " + size + "\nhello");
+    EXPECT_EQ(t.line_matching("^ERROR").rfind("ERROR bad_request", 0), 0u) << "size '" << size << "'";
+    EXPECT_EQ(t.line_matching("^<eof>$"), "<eof>") << "size '" << size << "'";
+  }
+  EXPECT_TRUE(testing::visible_files(tmp_ / "inbox").empty());
+}
+
+TEST_F(TextMode, RefusedNamesAndSizesOverTheLimit) {
+  server::ServerConfig c = config();
+  c.max_size = 100;
+  TestServer server(c);
+  {
+    TextClient t(server.port());
+    t.write("SEND_FILE ../escape.txt 5\nhello");
+    EXPECT_EQ(t.line_matching("^ERROR").rfind("ERROR name_refused", 0), 0u);
+  }
+  {
+    TextClient t(server.port());
+    t.write("SEND_FILE big.bin 101\n" + std::string(101, 'b'));
+    EXPECT_EQ(t.line_matching("^ERROR").rfind("ERROR too_large", 0), 0u);
+  }
+  EXPECT_TRUE(testing::visible_files(tmp_ / "inbox").empty());
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / "escape.txt"));
+  TextClient t(server.port());
+  t.write("SEND_FILE fine.txt 4\nfine");
+  EXPECT_EQ(t.line_matching("^(OK|ERROR)").rfind("OK fine.txt 4 xxh128:", 0), 0u);
+}
+
+TEST_F(TextMode, ClientGoneMidFileLeavesNothing) {
+  TestServer server(config());
+  {
+    TextClient t(server.port());
+    t.write("SEND_FILE half.bin 1000\n" + std::string(400, 'h'));
+  }
+  ASSERT_TRUE(server.wait_disconnects(1));
+  EXPECT_TRUE(testing::visible_files(tmp_ / "inbox").empty());
+  EXPECT_EQ(testing::partial_count(tmp_ / "inbox"), 0u);
+}
+
+TEST_F(TextMode, LineOverTheLimitIsAnErrorAndTheConnectionGoesOn) {
+  TestServer server(config());
+  TextClient t(server.port());
+  t.write(std::string(proto::kMaxTextLine + 10, 'z') + "\n");
+  EXPECT_EQ(t.line_matching("^ERROR").rfind("ERROR too_large", 0), 0u);
+  t.write(std::string(proto::kMaxMessage + 1, 'y') + "\n");
+  EXPECT_EQ(t.line_matching("^ERROR").rfind("ERROR too_large", 0), 0u);
+  t.write("WHO\n");
+  EXPECT_NE(t.line_matching("connected:"), "");
+}
+
+TEST_F(TextMode, RealNetcat) {
+  if (std::system("command -v nc >/dev/null 2>&1") != 0) GTEST_SKIP() << "nc is not installed";
+  TestServer server(config());
+  testing::write_file(tmp_ / "a.txt", "from netcat\n");
+  const std::string cmd = "{ printf 'SEND_FILE a.txt %s\\n' $(stat -c%s '" + (tmp_ / "a.txt").string() +
+                          "'); cat '" + (tmp_ / "a.txt").string() + "'; } | timeout 20 nc -N 127.0.0.1 " +
+                          std::to_string(server.port()) + " > '" + (tmp_ / "nc.out").string() + "'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  const std::string out = testing::read_file(tmp_ / "nc.out");
+  EXPECT_NE(out.find("OK a.txt 12 " + testing::independent_digest(tmp_ / "a.txt", "xxh128")), std::string::npos) << out;
+  EXPECT_EQ(testing::read_file(tmp_ / "inbox" / "a.txt"), "from netcat\n");
+}
+
+TEST_F(Chat, OperatorLinesReachEveryone) {
+  TestServer server(config());
+  ChatClient a(server.port(), "a");
+  TextClient t(server.port());
+  t.write("NICK t\n");
+  t.line_matching("you are t");
+  server.say("maintenance at noon");
+  const auto got = a.collect(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].sender, "server");
+  EXPECT_EQ(got[0].text, "maintenance at noon");
+  EXPECT_NE(t.line_matching("<server> maintenance at noon"), "");
+}
+
+TEST_F(Chat, ChatBinaryExitCodes) {
+  TestServer server(config());
+  testing::write_file(tmp_ / "in.txt", "one\ntwo\n");
+  testing::Process ok({testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port())},
+                      tmp_.path(), "ok", (tmp_ / "in.txt").string());
+  EXPECT_EQ(ok.wait(std::chrono::seconds(30)), 0) << ok.err();
+  testing::Process nobody({testing::ftx_binary(), "chat", "127.0.0.1:1"}, tmp_.path(), "nobody",
+                          (tmp_ / "in.txt").string());
+  EXPECT_EQ(nobody.wait(std::chrono::seconds(30)), 3);
+  testing::write_file(tmp_ / "long.txt", std::string(proto::kMaxMessage + 1, 'l') + "\nshort\n");
+  testing::Process longline({testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port())},
+                            tmp_.path(), "long", (tmp_ / "long.txt").string());
+  EXPECT_EQ(longline.wait(std::chrono::seconds(30)), 1);
+  EXPECT_NE(longline.err().find("not sent"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ftx

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Text-mode line parsing and formatting.
+#include "proto/text.h"
+
+#include <gtest/gtest.h>
+
+namespace ftx::proto {
+namespace {
+
+using namespace text;
+
+TEST(TextProtocol, SendFile) {
+  EXPECT_EQ(parse_text_line("SEND_FILE a.txt 12"), Command(SendFile{"a.txt", 12}));
+  EXPECT_EQ(parse_text_line("SEND_FILE a.txt 12\r"), Command(SendFile{"a.txt", 12}));
+  EXPECT_EQ(parse_text_line("SEND_FILE my file.txt 0"), Command(SendFile{"my file.txt", 0}));
+  EXPECT_EQ(parse_text_line("SEND_FILE a 18446744073709551615"),
+            Command(SendFile{"a", 18446744073709551615ull}));
+}
+
+TEST(TextProtocol, BadSizesAreInvalid) {
+  for (const char* line : {"SEND_FILE a.txt -1", "SEND_FILE a.txt abc", "SEND_FILE a.txt +5",
+                           "SEND_FILE a.txt  5", "SEND_FILE a.txt 5 ", "SEND_FILE a.txt 0x10",
+                           "SEND_FILE a.txt 18446744073709551616", "SEND_FILE a.txt 1e3",
+                           "SEND_FILE a.txt", "SEND_FILE", "SEND_FILE  5", "SEND_FILE a.txt 99999999999999999999"}) {
+    EXPECT_TRUE(std::holds_alternative<Invalid>(parse_text_line(line))) << line;
+  }
+}
+
+TEST(TextProtocol, OtherCommandsAndChat) {
+  EXPECT_EQ(parse_text_line("NICK alice"), Command(Nick{"alice"}));
+  EXPECT_TRUE(std::holds_alternative<Invalid>(parse_text_line("NICK ")));
+  EXPECT_TRUE(std::holds_alternative<Invalid>(parse_text_line("NICK " + std::string(65, 'n'))));
+  EXPECT_EQ(parse_text_line("WHO"), Command(Who{}));
+  EXPECT_EQ(parse_text_line("QUIT\r"), Command(Quit{}));
+  EXPECT_EQ(parse_text_line(""), Command(Blank{}));
+  EXPECT_EQ(parse_text_line("\r"), Command(Blank{}));
+  EXPECT_EQ(parse_text_line("hello there"), Command(Chat{"hello there"}));
+  EXPECT_EQ(parse_text_line("who"), Command(Chat{"who"}));
+  EXPECT_EQ(parse_text_line("SEND_FILES x"), Command(Chat{"SEND_FILES x"}));
+}
+
+TEST(TextProtocol, Lines) {
+  EXPECT_EQ(text_ok_line("a (1).txt", 5, "xxh128:00"), "OK a (1).txt 5 xxh128:00\n");
+  EXPECT_EQ(text_error_line(ErrorCode::TooLarge, "big\x1b"), "ERROR too_large big\\x1b\n");
+  const std::string line = chat_line(0, "bob", "hi\r");
+  EXPECT_NE(line.find(" <bob> hi\\x0d"), std::string::npos) << line;
+  EXPECT_NE(chat_line(0, "", "alice joined").find(" * alice joined"), std::string::npos);
+  EXPECT_NE(text_greeting("1.0", "text@x").find("SEND_FILE <name> <size>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ftx::proto

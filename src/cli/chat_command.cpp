@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/outcome.h"
+#include "cli/token.h"
 #include "client/chat.h"
 #include "client/identity.h"
 #include "proto/limits.h"
@@ -28,6 +29,7 @@ cxxopts::Options chat_options() {
   o.positional_help("");
   o.add_options()
       ("name", "your nick (default: $USER@hostname; the server adds -2, -3... when taken)", cxxopts::value<std::string>(), "NICK")
+      ("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
       ("quiet", "print only messages: no joins, leaves or status lines")
       ("no-echo", "print nothing others say (only send)")
       ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"), "SECONDS")
@@ -86,6 +88,7 @@ int chat_main(int argc, char** argv) {
     const auto target = net::parse_host_port(positional.front(), &why);
     if (!target) return usage_error("'" + positional.front() + "': " + why);
     chat.server = *target;
+    chat.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     if (chat.name.empty() || chat.name.size() > proto::kMaxClientName || has_control_chars(chat.name)) {
       return usage_error("--name must be 1 to 64 bytes without control characters");

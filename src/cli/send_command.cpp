@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/outcome.h"
+#include "cli/token.h"
 #include "client/identity.h"
 #include "client/progress.h"
 #include "client/sender.h"
@@ -28,6 +29,7 @@ cxxopts::Options send_options() {
   o.add_options()
       ("as", "save a single file under NAME on the server", cxxopts::value<std::string>(), "NAME")
       ("name", "client name the server logs (default: $USER@hostname)", cxxopts::value<std::string>(), "NICK")
+      ("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
       ("json", "print one JSON object per file on stdout instead of a line")
       ("no-progress", "no progress bar (it is shown only when stderr is a terminal)")
       ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"), "SECONDS")
@@ -95,6 +97,7 @@ int send_main(int argc, char** argv) {
       if (send.paths.size() != 1) return usage_error("--as names a single file");
       send.as_name = args["as"].as<std::string>();
     }
+    send.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     send.client_name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     const auto connect_timeout = parse_size(args["connect-timeout"].as<std::string>());
     const auto io_timeout = parse_size(args["timeout"].as<std::string>());

@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/token.h"
 #include "digest/digest.h"
 #include "net/address.h"
 #include "proto/limits.h"
@@ -44,6 +45,9 @@ cxxopts::Options serve_options() {
       ("idle-timeout", "close a client silent this long; also bounds the wait for HELLO", cxxopts::value<std::string>()->default_value("60"), "SECONDS")
       ("hash", "digest every file is verified with: xxh128 or sha256", cxxopts::value<std::string>()->default_value("xxh128"), "ALGO")
       ("log-chat", "also log the text of chat messages (joins and leaves are always logged)")
+      ("token", "clients must present this shared secret (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
+      ("allow", "accept only peers in this range (repeatable; IPv4 or IPv6, e.g. 192.168.1.0/24)", cxxopts::value<std::vector<std::string>>(), "CIDR")
+      ("deny", "refuse peers in this range (repeatable; checked before --allow)", cxxopts::value<std::vector<std::string>>(), "CIDR")
       ("q,quiet", "print only warnings on the console")
       ("h,help", "show this help");
   return o;
@@ -128,6 +132,16 @@ int serve_main(int argc, char** argv) {
     config.hash = *algo;
     config.quiet = args.count("quiet") > 0;
     config.log_chat = args.count("log-chat") > 0;
+    config.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
+    if (config.token.size() > proto::kMaxToken) return usage_error("--token is longer than 1024 bytes");
+    for (const char* rule : {"allow", "deny"}) {
+      if (!args.count(rule)) continue;
+      for (const std::string& text : args[rule].as<std::vector<std::string>>()) {
+        const auto cidr = net::Cidr::parse(text);
+        if (!cidr) return usage_error("--" + std::string(rule) + " '" + text + "' is not an address or ADDRESS/PREFIX");
+        (std::string_view(rule) == "allow" ? config.access.allow : config.access.deny).push_back(*cidr);
+      }
+    }
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());
   }

@@ -66,6 +66,7 @@ void upload(const ChatOptions& options, const std::string& args, ChatDisplay& di
   SendOptions send;
   send.server = options.server;
   send.client_name = options.name;
+  send.token = options.token;
   send.paths = split_words(args);
   if (send.paths.empty()) {
     display.status("usage: /send PATH...");
@@ -98,7 +99,7 @@ ChatResult run_chat(const ChatOptions& options, std::istream& input, ChatDisplay
   }
   net::Channel channel(sock.get(), peer);
   try {
-    channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, ""});
+    channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token});
     proto::Frame reply = channel.receive();
     if (auto* e = std::get_if<proto::Error>(&reply)) {
       result.refused = e->code;

@@ -16,6 +16,7 @@ namespace ftx::client {
 struct ChatOptions {
   net::HostPort server;
   std::string name;          ///< asked for in HELLO; the server may add a suffix
+  std::string token;         ///< the server's --token, when it has one
   bool interactive = false;  ///< stdin is a terminal: commands, prompts
   bool show_notices = true;  ///< joins, leaves and status lines (off with --quiet)
   bool show_messages = true; ///< what others say (off with --no-echo)

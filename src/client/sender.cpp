@@ -213,7 +213,7 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
   size_t index = 0;
   try {
     try {
-      channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, options.client_name, ""});
+      channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, options.client_name, options.token});
     } catch (const std::exception& e) {
       if (auto err = pending_error(channel)) throw ConnectionLost(describe(*err), err->code);
       throw ConnectionLost(e.what(), std::nullopt);

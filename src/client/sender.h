@@ -18,6 +18,7 @@ struct SendOptions {
   std::vector<std::string> paths;
   std::optional<std::string> as_name;  ///< name for a single file on the server
   std::string client_name;             ///< sent in HELLO
+  std::string token;                   ///< the server's --token, when it has one
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds io_timeout{60000};
 };

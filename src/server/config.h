@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "net/cidr.h"
 #include "proto/frames.h"
 #include "server/inbox.h"
 
@@ -30,6 +31,11 @@ struct ServerConfig {
   std::chrono::milliseconds chat_stall_limit{5000};
   /// Log chat messages' text (--log-chat); joins and leaves are always logged.
   bool log_chat = false;
+  /// Shared secret every client must present (HELLO token, or AUTH line in text mode);
+  /// empty: none.
+  std::string token;
+  /// --allow / --deny, checked on accept before any byte is read.
+  net::AccessRules access;
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };

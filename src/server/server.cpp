@@ -15,6 +15,7 @@
 #include "proto/codec.h"
 #include "proto/text.h"
 #include "server/session.h"
+#include "util/clock.h"
 #include "util/sys_error.h"
 
 namespace ftx::server {
@@ -107,7 +108,7 @@ void Server::start_slot(net::UniqueFd fd, bool refuse) {
       s->done = true;
     });
   } else {
-    s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_}](
+    s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_}](
                                  std::stop_token stop) {
       Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
       session.run(stop);
@@ -119,7 +120,9 @@ void Server::start_slot(net::UniqueFd fd, bool refuse) {
 
 void Server::accept_ready() {
   while (true) {
-    const int fd = ::accept4(listener_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    const int fd = ::accept4(listener_.fd.get(), reinterpret_cast<sockaddr*>(&addr), &addr_len, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -135,6 +138,16 @@ void Server::accept_ready() {
       return;
     }
     net::UniqueFd client(fd);
+    // --allow/--deny before a single byte is read, as ncat does.
+    if (auto why = config_.access.refusal(reinterpret_cast<sockaddr*>(&addr), addr_len)) {
+      const std::string peer = net::format_sockaddr(reinterpret_cast<sockaddr*>(&addr), addr_len);
+      console_.print(peer + " refused: " + *why);
+      log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
+                  {"event", "refused"},
+                  {"peer", peer},
+                  {"reason", *why}});
+      continue;
+    }
     reap_finished();
     if (active_sessions() < static_cast<size_t>(config_.max_clients)) {
       start_slot(std::move(client), false);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "net/socket.h"
+#include "server/access.h"
 #include "server/chat_hub.h"
 #include "server/config.h"
 #include "server/console.h"
@@ -64,6 +65,7 @@ class Server {
   TransferLog log_;
   Console console_;
   ChatHub hub_;
+  AuthThrottle throttle_;
   net::Listener listener_;
   net::UniqueFd wake_;
   std::list<std::unique_ptr<Slot>> slots_;  ///< touched only by the thread in run()

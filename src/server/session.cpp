@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <system_error>
+#include <thread>
 
 #include "digest/digest.h"
 #include "net/socket.h"
@@ -71,7 +72,26 @@ std::string unexpected(const proto::Frame& frame, const char* context) {
 Session::Session(const SessionContext& ctx, int fd, std::string peer, std::atomic<bool>& in_transfer)
     : ctx_(ctx), fd_(fd), peer_(std::move(peer)), in_transfer_(in_transfer) {}
 
-void Session::handshake(net::Channel& channel, proto::Hello& hello) {
+void check_token(const SessionContext& ctx, const std::string& peer, std::string_view presented,
+                 std::stop_token stop) {
+  if (ctx.config.token.empty()) return;
+  const std::string address = address_of(peer);
+  if (token_matches(presented, ctx.config.token)) {
+    ctx.throttle.succeeded(address);
+    return;
+  }
+  // Guessing gets slower the more an address guesses wrong.
+  const auto delay = ctx.throttle.failed(address);
+  const auto until = Clock::now() + delay;
+  while (Clock::now() < until && !stop.stop_requested()) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100), until - Clock::now()));
+  }
+  throw ProtocolError(ErrorCode::Unauthorized,
+                      presented.empty() ? "this server needs a token: pass --token or set FTX_TOKEN"
+                                        : "wrong token");
+}
+
+void Session::handshake(net::Channel& channel, proto::Hello& hello, std::stop_token stop) {
   proto::Frame frame = channel.receive();
   auto* got = std::get_if<proto::Hello>(&frame);
   if (!got) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "before HELLO"));
@@ -81,6 +101,7 @@ void Session::handshake(net::Channel& channel, proto::Hello& hello) {
                             std::to_string(proto::kProtocolVersion) + ", the client " +
                             std::to_string(got->version));
   }
+  check_token(ctx_, peer_, got->token, stop);
   hello = std::move(*got);
   client_ = hello.name.empty() ? "anonymous" : hello.name;
 }
@@ -206,7 +227,7 @@ void Session::serve_chat(net::Channel& channel) {
 
 Session::Ending Session::run_binary(net::Channel& channel, std::stop_token stop) {
   proto::Hello hello;
-  handshake(channel, hello);
+  handshake(channel, hello, stop);
   if (hello.role == proto::Role::Chat) {
     serve_chat(channel);
     return {};
@@ -267,7 +288,7 @@ void Session::run(std::stop_token stop) {
       }
     } else {
       TextSession text(ctx_, fd_, peer_, in_transfer_, buffer_);
-      const TextSession::Result r = text.run(channel, /*greet=*/first == -2);
+      const TextSession::Result r = text.run(channel, /*greet=*/first == -2, stop);
       files_ = r.files;
       bytes_ = r.bytes;
       client_ = r.name;

@@ -32,7 +32,7 @@ class Session {
 
   /// Binary protocol: HELLO, then files (send role) or chat (chat role).
   Ending run_binary(net::Channel& channel, std::stop_token stop);
-  void handshake(net::Channel& channel, proto::Hello& hello);
+  void handshake(net::Channel& channel, proto::Hello& hello, std::stop_token stop);
   void serve_files(net::Channel& channel, std::stop_token stop);
   void receive_file(net::Channel& channel, const proto::FileBegin& begin);
   void serve_chat(net::Channel& channel);
@@ -49,6 +49,11 @@ class Session {
 
 /// The error text for a chat message over proto::kMaxMessage.
 std::string message_too_large(size_t bytes);
+
+/// Checks a presented token against --token; a failure waits as the throttle says (or
+/// until stop) and throws ProtocolError(Unauthorized). Never logs the token.
+void check_token(const SessionContext& ctx, const std::string& peer, std::string_view presented,
+                 std::stop_token stop);
 
 /// Marks a session as moving file bytes, so a shutdown gives it the grace period.
 class TransferGuard {

@@ -2,6 +2,7 @@
 // What every session on the server shares.
 #pragma once
 
+#include "server/access.h"
 #include "server/chat_hub.h"
 #include "server/config.h"
 #include "server/console.h"
@@ -17,6 +18,7 @@ struct SessionContext {
   TransferLog& log;
   Console& console;
   ChatHub& hub;
+  AuthThrottle& throttle;
 };
 
 }  // namespace ftx::server

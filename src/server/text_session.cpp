@@ -61,7 +61,38 @@ bool TextSession::receive_file(net::Channel& channel, const proto::text::SendFil
   return true;
 }
 
-TextSession::Result TextSession::run(net::Channel& channel, bool greet) {
+void TextSession::authenticate(net::Channel& channel, bool greet, std::stop_token stop) {
+  auto say = [this](const std::string& line) {
+    net::send_all(fd_, std::span(reinterpret_cast<const uint8_t*>(line.data()), line.size()), peer_);
+  };
+  if (greet) say(proto::text_greeting(FTX_VERSION, "not signed in; send AUTH <token> first"));
+  std::string line;
+  const auto status = channel.read_line(line, proto::kMaxTextLine);
+  if (status == net::Channel::LineStatus::Eof) throw net::ConnectionClosed(peer_ + " closed the connection");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  const std::string_view presented =
+      status == net::Channel::LineStatus::Line && line.starts_with("AUTH ") ? std::string_view(line).substr(5) : "";
+  try {
+    check_token(ctx_, peer_, presented, stop);
+  } catch (const ProtocolError& e) {
+    say(proto::text_error_line(e.code(), std::string(e.what()) + "; the first line must be AUTH <token>"));
+    throw;
+  }
+  say("OK signed in\n");
+}
+
+TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::stop_token stop) {
+  if (!ctx_.config.token.empty()) {
+    try {
+      authenticate(channel, greet, stop);
+    } catch (const ProtocolError& e) {
+      result_.name = "text@" + peer_;
+      result_.error = e.code();
+      result_.message = e.what();
+      return result_;
+    }
+    greet = false;
+  }
   outbox_ = std::make_shared<Outbox>(fd_, peer_, ctx_.config.chat_queue_bytes);
   member_ = std::make_shared<ChatMember>(fd_, peer_, ChatMember::Wire::Text, outbox_);
   result_.name = ctx_.hub.join(member_, "text@" + peer_, [&](const std::string& given) {

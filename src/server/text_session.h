@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -32,11 +33,13 @@ class TextSession {
 
   /// Serves lines until QUIT, the end of the stream, or an error that leaves the stream out
   /// of step. greet: the client has said nothing yet, so tell it what it can do.
-  Result run(net::Channel& channel, bool greet);
+  Result run(net::Channel& channel, bool greet, std::stop_token stop = {});
 
  private:
   /// Returns false when the connection cannot go on.
   bool receive_file(net::Channel& channel, const proto::text::SendFile& cmd);
+  /// With --token, the first line must be "AUTH <token>". Throws ProtocolError.
+  void authenticate(net::Channel& channel, bool greet, std::stop_token stop);
   void reply(const std::string& line);
 
   const SessionContext& ctx_;

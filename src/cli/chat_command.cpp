@@ -15,6 +15,7 @@
 #include "client/chat.h"
 #include "client/identity.h"
 #include "proto/limits.h"
+#include "proto/names.h"
 #include "proto/text.h"
 #include "util/text.h"
 #include "util/units.h"
@@ -90,9 +91,7 @@ int chat_main(int argc, char** argv) {
     chat.server = *target;
     chat.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
-    if (chat.name.empty() || chat.name.size() > proto::kMaxClientName || has_control_chars(chat.name)) {
-      return usage_error("--name must be 1 to 64 bytes without control characters");
-    }
+    if (auto refused = proto::check_nick(chat.name)) return usage_error("--name: " + *refused);
     const auto connect_timeout = parse_size(args["connect-timeout"].as<std::string>());
     if (!connect_timeout || *connect_timeout < 1 || *connect_timeout > 86400) {
       return usage_error("--connect-timeout must be 1 to 86400 seconds");
@@ -105,7 +104,8 @@ int chat_main(int argc, char** argv) {
     return usage_error(e.what());
   }
   TerminalDisplay display(chat.show_notices, chat.show_messages);
-  const client::ChatResult result = client::run_chat(chat, std::cin, display);
+  client::FdLines input(STDIN_FILENO, proto::kMaxMessage);
+  const client::ChatResult result = client::run_chat(chat, input, display);
   if (!result.error.empty()) std::fprintf(stderr, "ftx chat: %s\n", printable(result.error).c_str());
   if (result.lines_skipped > 0) {
     std::fprintf(stderr, "ftx chat: %zu line(s) over %u bytes were not sent\n", result.lines_skipped,

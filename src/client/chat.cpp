@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "client/handshake.h"
 #include "client/sender.h"
 #include "net/channel.h"
 #include "net/socket.h"
@@ -86,7 +87,7 @@ void upload(const ChatOptions& options, const std::string& args, ChatDisplay& di
 
 }  // namespace
 
-ChatResult run_chat(const ChatOptions& options, std::istream& input, ChatDisplay& display) {
+ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& display) {
   ChatResult result;
   net::UniqueFd sock;
   const std::string peer = net::format_host_port(options.server.host, options.server.port);
@@ -99,25 +100,20 @@ ChatResult run_chat(const ChatOptions& options, std::istream& input, ChatDisplay
   }
   net::Channel channel(sock.get(), peer);
   try {
-    channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token});
-    proto::Frame reply = channel.receive();
-    if (auto* e = std::get_if<proto::Error>(&reply)) {
+    const auto answer = handshake(
+        channel, proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token});
+    if (auto* e = std::get_if<proto::Error>(&answer)) {
       result.refused = e->code;
       result.error = "refused by the server: " + std::string(proto::error_code_name(e->code)) + ": " + e->message;
       return result;
     }
-    auto* welcome = std::get_if<proto::Welcome>(&reply);
-    if (!welcome) {
-      result.error = "protocol error: expected WELCOME";
-      return result;
-    }
-    result.name = welcome->name;
+    result.name = std::get<proto::Welcome>(answer).name;
   } catch (const std::exception& e) {
     result.error = e.what();
     return result;
   }
   result.connected = true;
-  net::make_long_lived(sock.get());
+  net::make_long_lived(sock.get(), options.confirm_timeout);
   if (result.name != options.name) display.status("the name " + options.name + " is taken; you are " + result.name);
   if (options.interactive) display.status("joined " + peer + " as " + result.name + "; /help for commands");
 
@@ -128,10 +124,12 @@ ChatResult run_chat(const ChatOptions& options, std::istream& input, ChatDisplay
     return in.closed;
   };
 
-  std::string line;
   bool quit = false;
   try {
-    while (!quit && !gone() && std::getline(input, line)) {
+    while (!quit && !gone()) {
+      std::optional<std::string> next = input.next(gone);
+      if (!next) break;
+      std::string& line = *next;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (options.interactive && line.starts_with("/")) {
         const size_t space = line.find(' ');

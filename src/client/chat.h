@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "client/line_source.h"
 #include "net/address.h"
 #include "proto/errors.h"
 #include "proto/frames.h"
@@ -21,7 +22,8 @@ struct ChatOptions {
   bool show_notices = true;  ///< joins, leaves and status lines (off with --quiet)
   bool show_messages = true; ///< what others say (off with --no-echo)
   std::chrono::milliseconds connect_timeout{10000};
-  /// After the last line, how long to wait for the server to confirm it took them all.
+  /// After the last line, how long to wait for the server to confirm it took them all; also
+  /// how long a send may block on a server that stopped reading.
   std::chrono::milliseconds confirm_timeout{60000};
 };
 
@@ -48,6 +50,6 @@ struct ChatResult {
 /// Joins the room, sends every line of input (interactive commands: /send, /who, /quit,
 /// /help), prints what others say, and at the end of input says BYE and waits for the
 /// server's BYE. Never throws for network problems.
-ChatResult run_chat(const ChatOptions& options, std::istream& input, ChatDisplay& display);
+ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& display);
 
 }  // namespace ftx::client

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "proto/limits.h"
+#include "util/text.h"
 
 namespace ftx::client {
 
@@ -23,7 +24,7 @@ std::string default_client_name() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
   std::string name = user + "@" + host;
-  if (name.size() > proto::kMaxClientName) name.resize(proto::kMaxClientName);
+  truncate_utf8(name, proto::kMaxClientName);
   return name;
 }
 

@@ -10,6 +10,7 @@
 #include <exception>
 #include <thread>
 
+#include "client/handshake.h"
 #include "digest/digest.h"
 #include "net/channel.h"
 #include "net/socket.h"
@@ -212,17 +213,18 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
   proto::DigestAlgo algo = proto::DigestAlgo::Xxh128;
   size_t index = 0;
   try {
+    std::variant<proto::Welcome, proto::Error> answer;
     try {
-      channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, options.client_name, options.token});
+      answer = handshake(channel, proto::Hello{proto::kProtocolVersion, proto::Role::Send,
+                                               options.client_name, options.token});
     } catch (const std::exception& e) {
       if (auto err = pending_error(channel)) throw ConnectionLost(describe(*err), err->code);
       throw ConnectionLost(e.what(), std::nullopt);
     }
-    proto::Frame reply = receive_or_lose(channel);
-    if (auto* e = std::get_if<proto::Error>(&reply)) throw ConnectionLost("refused by the server: " + describe(*e), e->code);
-    auto* welcome = std::get_if<proto::Welcome>(&reply);
-    if (!welcome) throw ConnectionLost("protocol error: expected WELCOME", std::nullopt);
-    algo = welcome->digest;
+    if (auto* e = std::get_if<proto::Error>(&answer)) {
+      throw ConnectionLost("refused by the server: " + describe(*e), e->code);
+    }
+    algo = std::get<proto::Welcome>(answer).digest;
 
     Upload upload(channel, algo, observer);
     for (; index < options.paths.size(); ++index) {

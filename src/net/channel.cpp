@@ -24,10 +24,11 @@ void Channel::send(const proto::Frame& frame) {
   send_all(fd_, out_, peer_);
 }
 
-void Channel::fill(std::chrono::steady_clock::time_point deadline) {
-  if (frame_timeout_.count() > 0) {
+void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadline) {
+  if (frame_timeout_.count() > 0 && start_ < end_) {
+    if (!deadline) deadline = std::chrono::steady_clock::now() + frame_timeout_;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+        *deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || !wait_readable(left)) {
       throw std::system_error(ETIMEDOUT, std::generic_category(),
                               "recv from " + peer_ + ": a frame took longer than " +
@@ -51,7 +52,7 @@ void Channel::fill(std::chrono::steady_clock::time_point deadline) {
 }
 
 proto::Frame Channel::receive() {
-  const auto deadline = std::chrono::steady_clock::now() + frame_timeout_;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   while (true) {
     auto result = proto::decode_frame(std::span(buf_).subspan(start_, end_ - start_));
     switch (result.status) {

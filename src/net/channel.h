@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,9 +20,9 @@ class Channel {
  public:
   Channel(int fd, std::string peer);
 
-  /// Bounds the time one whole frame may take to arrive, from its first byte or from the
-  /// call to receive() (0: no bound beyond the socket's own timeout). Stops a peer that
-  /// trickles a byte at a time from holding its connection forever.
+  /// Bounds the time one whole frame may take to arrive once its first byte is here (0: no
+  /// bound). Stops a peer that trickles a byte at a time from holding its connection
+  /// forever; waiting for a frame to start is the socket timeout's business.
   void set_frame_timeout(std::chrono::milliseconds limit) { frame_timeout_ = limit; }
 
   /// Encodes and sends one frame. Throws std::system_error on failure.
@@ -55,7 +56,7 @@ class Channel {
   const std::string& peer() const { return peer_; }
 
  private:
-  void fill(std::chrono::steady_clock::time_point deadline);
+  void fill(std::optional<std::chrono::steady_clock::time_point>& deadline);
 
   int fd_;
   std::string peer_;

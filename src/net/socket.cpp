@@ -169,8 +169,15 @@ void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
   }
 }
 
-void make_long_lived(int fd) {
-  set_io_timeout(fd, std::chrono::milliseconds(0));
+void make_long_lived(int fd, std::chrono::milliseconds send_timeout) {
+  const timeval none{};
+  timeval send{};
+  send.tv_sec = static_cast<time_t>(send_timeout.count() / 1000);
+  send.tv_usec = static_cast<suseconds_t>((send_timeout.count() % 1000) * 1000);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send, sizeof send) < 0) {
+    throw_sys("setsockopt SO_SNDTIMEO");
+  }
   const int on = 1;
   const int idle_seconds = 60;
   const int interval_seconds = 10;

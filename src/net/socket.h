@@ -48,9 +48,9 @@ Listener listen_tcp(const std::optional<std::string>& host, uint16_t port, int b
 /// Sets SO_RCVTIMEO and SO_SNDTIMEO; a blocked call then fails with ETIMEDOUT.
 void set_io_timeout(int fd, std::chrono::milliseconds timeout);
 
-/// For connections that may stay quiet for hours (chat): no read or write timeout, and
-/// TCP keepalive so a peer that vanished is still noticed.
-void make_long_lived(int fd);
+/// For connections that may stay quiet for hours (chat): no read timeout, a write timeout
+/// of send_timeout (0: none), and TCP keepalive so a peer that vanished is still noticed.
+void make_long_lived(int fd, std::chrono::milliseconds send_timeout);
 
 /// Sends every byte (MSG_NOSIGNAL). Throws std::system_error mentioning peer.
 void send_all(int fd, std::span<const uint8_t> data, const std::string& peer);

@@ -66,6 +66,14 @@ std::optional<std::string> check_name(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<std::string> check_nick(std::string_view nick) {
+  if (nick.empty() || nick.size() > kMaxClientName) return "a name has 1 to 64 bytes";
+  if (!is_valid_utf8(nick)) return "a name must be valid UTF-8";
+  if (has_control_chars(nick)) return "a name cannot contain control characters";
+  if (nick.find_first_not_of(' ') == std::string_view::npos) return "a name cannot be only spaces";
+  return std::nullopt;
+}
+
 std::vector<std::string> split_path(std::string_view name) {
   std::vector<std::string> parts;
   size_t start = 0;

@@ -22,6 +22,10 @@ bool is_valid_utf8(std::string_view bytes);
 /// The '/'-separated components of a name that check_name accepted.
 std::vector<std::string> split_path(std::string_view name);
 
+/// Why a client or chat name is refused, or nullopt: 1 to 64 bytes of UTF-8, no control
+/// characters, not only spaces.
+std::optional<std::string> check_nick(std::string_view nick);
+
 /// The n-th alternative for a taken file name: "a.txt" -> "a (1).txt", ".bashrc" ->
 /// ".bashrc (1)", "archive.tar.gz" -> "archive (1).tar.gz".
 std::string numbered_name(std::string_view base, int n);

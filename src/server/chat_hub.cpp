@@ -46,21 +46,23 @@ ChatHub::ChatHub(Console& console, TransferLog& log, ChatHubOptions options)
     : console_(console), log_(log), options_(options) {}
 
 std::string ChatHub::unique_name(const std::string& wanted) const {
+  // "server" is the operator's voice: nobody else may speak under it.
   auto taken = [this](const std::string& n) {
-    return std::any_of(members_.begin(), members_.end(),
-                       [&](const auto& m) { return m->name() == n; });
+    return n == "server" || std::any_of(members_.begin(), members_.end(),
+                                        [&](const auto& m) { return m->name() == n; });
   };
   if (!taken(wanted)) return wanted;
   for (int i = 2;; ++i) {
     std::string base = wanted;
     const std::string suffix = "-" + std::to_string(i);
-    if (base.size() + suffix.size() > proto::kMaxClientName) base.resize(proto::kMaxClientName - suffix.size());
+    truncate_utf8(base, proto::kMaxClientName - suffix.size());
     if (!taken(base + suffix)) return base + suffix;
   }
 }
 
 ChatMembership::~ChatMembership() {
   hub.leave(member, reason);
+  member->outbox().close(drain);
   member->mark_gone();
 }
 
@@ -114,6 +116,7 @@ std::string ChatHub::rename(const std::shared_ptr<ChatMember>& member, const std
     name = unique_name(wanted);
     member->set_name(name);
   }
+  console_.print("* " + printable(old_name) + " is now " + printable(name));
   announce(old_name + " is now " + name, member.get());
   return name;
 }

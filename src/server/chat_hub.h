@@ -57,7 +57,10 @@ struct ChatHubOptions {
   std::chrono::milliseconds stall_limit{5000};
 };
 
-/// Removes a member from the hub when its session ends, however it ends.
+/// A session's place in the room, undone however the session ends: the member leaves the
+/// hub, its outbox sends what it may within `drain` and stops for good, and only then is
+/// the member marked gone, so no thread writes to or shuts down the socket after the
+/// session returns and the server closes it.
 class ChatHub;
 struct ChatMembership {
   ChatMembership(ChatHub& owner, std::shared_ptr<ChatMember> who)
@@ -68,6 +71,8 @@ struct ChatMembership {
   ChatHub& hub;
   std::shared_ptr<ChatMember> member;
   std::string reason;  ///< empty for an ordinary goodbye
+  /// How long queued bytes (a BYE, an ERROR) may take to leave; 0 cuts at once.
+  std::chrono::milliseconds drain{0};
 };
 
 class ChatHub {

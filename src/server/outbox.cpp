@@ -19,10 +19,7 @@ Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes)
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &kChatSendBuffer, sizeof kChatSendBuffer);
 }
 
-Outbox::~Outbox() {
-  abort();
-  if (writer_.joinable()) writer_.join();
-}
+Outbox::~Outbox() { close(std::chrono::milliseconds(0)); }
 
 Outbox::Push Outbox::try_push(std::string bytes) {
   std::lock_guard lock(mutex_);
@@ -57,13 +54,20 @@ Outbox::Push Outbox::push_reply(std::string bytes) {
   return Push::Ok;
 }
 
-void Outbox::finish() {
+void Outbox::close(std::chrono::milliseconds drain_limit) {
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     closing_ = true;
     changed_.notify_all();
+    if (!changed_.wait_for(lock, drain_limit, [&] { return writer_done_; })) {
+      stopped_ = true;
+      queue_.clear();
+      queued_bytes_ = 0;
+      changed_.notify_all();
+      ::shutdown(fd_, SHUT_RDWR);  // ends a write blocked on a client that does not read
+    }
   }
-  if (writer_.joinable()) writer_.join();
+  if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer_.join();
 }
 
 void Outbox::abort() {
@@ -80,6 +84,14 @@ bool Outbox::failed() const {
 }
 
 void Outbox::run() {
+  struct Done {
+    Outbox& box;
+    ~Done() {
+      std::lock_guard lock(box.mutex_);
+      box.writer_done_ = true;
+      box.changed_.notify_all();
+    }
+  } done{*this};
   while (true) {
     std::string next;
     {
@@ -99,6 +111,9 @@ void Outbox::run() {
       queue_.clear();
       queued_bytes_ = 0;
       changed_.notify_all();
+      // The client is gone or stuck past the send timeout: wake its session's reader so it
+      // leaves the room. The owner has not closed the socket yet: it joins this thread first.
+      ::shutdown(fd_, SHUT_RDWR);
       return;
     }
   }

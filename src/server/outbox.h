@@ -25,7 +25,7 @@ class Outbox {
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  /// Queues bytes unless the queue is full.
+  /// Queues bytes unless the queue is full (Closed once closing or stopped).
   Push try_push(std::string bytes);
 
   /// Queues bytes, waiting while the queue is full until deadline.
@@ -35,11 +35,14 @@ class Outbox {
   /// twice it, so a client that asks without ever reading cannot grow the queue forever.
   Push push_reply(std::string bytes);
 
-  /// Lets the writer send what is queued, then waits for it to stop.
-  void finish();
+  /// Takes no more, lets the writer send what is queued for up to drain_limit, then shuts
+  /// the socket down if it is still writing (a client that does not read) and joins it.
+  /// The session that owns the socket calls this before it returns: afterwards the Outbox
+  /// never touches the descriptor again. Idempotent.
+  void close(std::chrono::milliseconds drain_limit);
 
   /// Stops at once; what is queued is dropped. A write blocked on the socket ends only
-  /// when the socket is shut down.
+  /// when the socket is shut down (ChatMember::kick does both).
   void abort();
 
   /// True once the writer could not write (the client is gone or was cut off).
@@ -57,6 +60,7 @@ class Outbox {
   size_t queued_bytes_ = 0;        // guarded by mutex_
   bool closing_ = false;           // guarded by mutex_: drain, then stop
   bool stopped_ = false;           // guarded by mutex_: stop now or writer failed
+  bool writer_done_ = false;       // guarded by mutex_
   std::jthread writer_;            // last: started after everything above exists
 };
 

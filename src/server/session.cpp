@@ -11,6 +11,7 @@
 #include "net/socket.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
+#include "proto/names.h"
 #include "proto/text.h"
 #include "server/incoming_file.h"
 #include "server/text_session.h"
@@ -102,6 +103,9 @@ void Session::handshake(net::Channel& channel, proto::Hello& hello, std::stop_to
                             std::to_string(got->version));
   }
   check_token(ctx_, peer_, got->token, stop);
+  if (!got->name.empty()) {
+    if (auto why = proto::check_nick(got->name)) throw ProtocolError(ErrorCode::BadRequest, "HELLO name refused: " + *why);
+  }
   hello = std::move(*got);
   client_ = hello.name.empty() ? "anonymous" : hello.name;
 }
@@ -163,13 +167,9 @@ void Session::serve_files(net::Channel& channel, std::stop_token stop) {
     } else if (std::holds_alternative<proto::Bye>(frame)) {
       channel.send(proto::Bye{});
       return;
-    } else if (auto* msg = std::get_if<proto::Msg>(&frame)) {
-      // A sender may say something (it hears nothing back).
-      if (msg->text.size() > proto::kMaxMessage) {
-        channel.send(proto::Error{ErrorCode::TooLarge, message_too_large(msg->text.size())});
-      } else {
-        ctx_.hub.say(client_, msg->text, nullptr);
-      }
+    } else if (std::holds_alternative<proto::Msg>(frame)) {
+      // Speaking takes a name in the room, which only a chat connection gets.
+      throw ProtocolError(ErrorCode::BadRequest, "MSG on a send connection; chat with HELLO role chat");
     } else {
       throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "from a client"));
     }
@@ -190,9 +190,9 @@ void Session::serve_chat(net::Channel& channel) {
     w.name = given;
     outbox->push_reply(encode(w));
   });
-  client_ = name;
   ChatMembership membership(ctx_.hub, member);
-  net::make_long_lived(fd_);
+  client_ = name;
+  net::make_long_lived(fd_, ctx_.config.idle_timeout);
   try {
     while (true) {
       proto::Frame frame = channel.receive();
@@ -211,6 +211,7 @@ void Session::serve_chat(net::Channel& channel) {
       } else if (std::holds_alternative<proto::Bye>(frame)) {
         // Every MSG before BYE has been relayed: BYE tells the client all its lines arrived.
         outbox->push_reply(encode(proto::Bye{}));
+        membership.drain = ctx_.config.chat_stall_limit;
         break;
       } else {
         throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "on a chat connection"));
@@ -219,10 +220,9 @@ void Session::serve_chat(net::Channel& channel) {
   } catch (const ProtocolError& e) {
     outbox->push_reply(encode(proto::Error{e.code(), e.what()}));
     membership.reason = std::string(proto::error_code_name(e.code())) + ": " + e.what();
-    outbox->finish();
+    membership.drain = std::chrono::milliseconds(1000);
     throw AnsweredError(e.code(), e.what());
   }
-  outbox->finish();
 }
 
 Session::Ending Session::run_binary(net::Channel& channel, std::stop_token stop) {
@@ -244,6 +244,33 @@ Session::Ending Session::run_binary(net::Channel& channel, std::stop_token stop)
   return {};
 }
 
+Session::Ending Session::run_binary_answering(net::Channel& channel, std::stop_token stop,
+                                              bool& answered_error) {
+  try {
+    return run_binary(channel, stop);
+  } catch (const AnsweredError& e) {
+    answered_error = true;  // the chat outbox already said it
+    return {e.code(), e.what()};
+  } catch (const ProtocolError& e) {
+    try {
+      channel.send(proto::Error{e.code(), e.what()});
+    } catch (const std::exception&) {
+    }
+    answered_error = true;
+    return {e.code(), e.what()};
+  } catch (const net::ConnectionClosed&) {
+    throw;
+  } catch (const std::exception& e) {
+    // The server failed (disk, permissions...): say so before closing, so the client
+    // reports the server's reason instead of a bare disconnect.
+    const ErrorCode code = is_timeout(e) ? ErrorCode::Timeout : ErrorCode::Internal;
+    const auto frame = proto::encode_frame(proto::Error{code, e.what()});
+    ::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    answered_error = true;
+    return {code, e.what()};
+  }
+}
+
 void Session::run(std::stop_token stop) {
   const auto started = Clock::now();
   ctx_.log.write(connect_event(std::chrono::system_clock::now(), peer_));
@@ -260,40 +287,20 @@ void Session::run(std::stop_token stop) {
     if (first == -1) {
       // Connected and left without a word.
     } else if (first >= 0 && starts_binary(static_cast<uint8_t>(first))) {
-      try {
-        ending = run_binary(channel, stop);
-      } catch (const AnsweredError& e) {
-        ending = {e.code(), e.what()};  // the chat outbox already said it
-        answered_error = true;
-      } catch (const ProtocolError& e) {
-        ending = {e.code(), e.what()};
-        try {
-          channel.send(proto::Error{e.code(), e.what()});
-        } catch (const std::exception&) {
-        }
-        answered_error = true;
-      } catch (const net::ConnectionClosed&) {
-        throw;
-      } catch (const std::exception& e) {
-        // The server failed (disk, permissions...): say so before closing, so the client
-        // reports the server's reason instead of a bare disconnect.
-        const bool timeout = is_timeout(e);
-        ending = {timeout ? ErrorCode::Timeout : ErrorCode::Internal, e.what()};
-        try {
-          const auto frame = proto::encode_frame(proto::Error{*ending.error, e.what()});
-          ::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        } catch (const std::exception&) {
-        }
-        answered_error = true;
-      }
+      ending = run_binary_answering(channel, stop, answered_error);
     } else {
       TextSession text(ctx_, fd_, peer_, in_transfer_, buffer_);
       const TextSession::Result r = text.run(channel, /*greet=*/first == -2, stop);
-      files_ = r.files;
-      bytes_ = r.bytes;
-      client_ = r.name;
-      ending = {r.error, r.message};
-      answered_error = r.error.has_value();
+      if (r.binary_after_all) {
+        net::set_io_timeout(fd_, ctx_.config.idle_timeout);
+        ending = run_binary_answering(channel, stop, answered_error);
+      } else {
+        files_ = r.files;
+        bytes_ = r.bytes;
+        client_ = r.name;
+        ending = {r.error, r.message};
+        answered_error = r.error.has_value();
+      }
     }
   } catch (const net::ConnectionClosed&) {
     // A client leaving without BYE is ordinary.

@@ -32,6 +32,8 @@ class Session {
 
   /// Binary protocol: HELLO, then files (send role) or chat (chat role).
   Ending run_binary(net::Channel& channel, std::stop_token stop);
+  /// run_binary, with its errors answered to the client as ERROR frames.
+  Ending run_binary_answering(net::Channel& channel, std::stop_token stop, bool& answered_error);
   void handshake(net::Channel& channel, proto::Hello& hello, std::stop_token stop);
   void serve_files(net::Channel& channel, std::stop_token stop);
   void receive_file(net::Channel& channel, const proto::FileBegin& begin);

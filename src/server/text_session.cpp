@@ -49,7 +49,7 @@ bool TextSession::receive_file(net::Channel& channel, const proto::text::SendFil
     result_.message = e.what();
     return false;
   }
-  net::make_long_lived(fd_);
+  net::make_long_lived(fd_, ctx_.config.idle_timeout);
   try {
     const std::string saved = file.commit();
     ++result_.files;
@@ -99,7 +99,12 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
     if (greet) outbox_->push_reply(proto::text_greeting(FTX_VERSION, given));
   });
   ChatMembership membership(ctx_.hub, member_);
-  net::make_long_lived(fd_);
+  net::make_long_lived(fd_, ctx_.config.idle_timeout);
+  if (greet && channel.peek_byte() == static_cast<int>(proto::FrameType::Hello)) {
+    result_.binary_after_all = true;
+    membership.drain = std::chrono::milliseconds(1000);  // the greeting goes out whole; the client skips it
+    return result_;
+  }
   try {
     std::string line;
     bool going = true;
@@ -122,8 +127,8 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
       } else if (auto* send = std::get_if<proto::text::SendFile>(&cmd)) {
         going = receive_file(channel, *send);
       } else if (auto* nick = std::get_if<proto::text::Nick>(&cmd)) {
-        if (!proto::is_valid_utf8(nick->name) || has_control_chars(nick->name)) {
-          reply(proto::text_error_line(ErrorCode::BadRequest, "a name is UTF-8 text without control characters"));
+        if (auto why = proto::check_nick(nick->name)) {
+          reply(proto::text_error_line(ErrorCode::BadRequest, *why));
         } else {
           result_.name = ctx_.hub.rename(member_, nick->name);
           reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "", "you are " + result_.name) + "\n");
@@ -147,14 +152,12 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
     result_.error = e.code();
     result_.message = e.what();
     membership.reason = e.what();
-    outbox_->abort();
     return result_;
-  } catch (...) {
-    outbox_->abort();
-    throw;
   }
   result_.name = member_->name();
-  outbox_->finish();
+  // QUIT, the end of input, or an error line that ends the session: let the last answers
+  // leave (bounded: a client that does not read is cut off).
+  membership.drain = result_.error ? std::chrono::milliseconds(1000) : ctx_.config.chat_stall_limit;
   return result_;
 }
 

@@ -26,6 +26,9 @@ class TextSession {
     uint64_t bytes = 0;
     std::optional<proto::ErrorCode> error;  ///< set when the session ended on an error it answered
     std::string message;
+    /// The silent client's first bytes were a HELLO after all (it was slow, not a person):
+    /// nothing was read, the binary protocol takes over.
+    bool binary_after_all = false;
   };
 
   TextSession(const SessionContext& ctx, int fd, std::string peer, std::atomic<bool>& in_transfer,

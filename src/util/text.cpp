@@ -39,6 +39,14 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+void truncate_utf8(std::string& text, size_t max) {
+  if (text.size() <= max) return;
+  size_t cut = max;
+  // Step back over continuation bytes (10xxxxxx) to the start of the character cut in two.
+  while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+}
+
 bool has_control_chars(std::string_view text) {
   for (char ch : text) {
     const auto c = static_cast<uint8_t>(ch);

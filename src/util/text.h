@@ -11,6 +11,9 @@ namespace ftx {
 /// ("\x1b"), so no peer can move the cursor or rewrite a user's screen.
 std::string printable(std::string_view text);
 
+/// Cuts text to at most max bytes without splitting a UTF-8 character.
+void truncate_utf8(std::string& text, size_t max);
+
 /// True when text holds a C0 control character or DEL.
 bool has_control_chars(std::string_view text);
 

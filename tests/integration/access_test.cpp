@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Who may connect: --token for binary and text clients, --allow and --deny, and the
 // slowdown of repeated wrong tokens.
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -86,6 +87,7 @@ TEST_F(Access, TokenForChatClients) {
   c.token = "t";
   TestServer server(c);
   std::istringstream lines("hi\n");
+  client::StreamLines first(lines);
   struct Quiet : client::ChatDisplay {
     void message(const proto::Msg&) override {}
     void status(const std::string&) override {}
@@ -93,11 +95,12 @@ TEST_F(Access, TokenForChatClients) {
   client::ChatOptions o;
   o.server = {"127.0.0.1", server.port()};
   o.name = "c";
-  auto result = client::run_chat(o, lines, display);
+  auto result = client::run_chat(o, first, display);
   EXPECT_EQ(result.refused, proto::ErrorCode::Unauthorized);
   o.token = "t";
   std::istringstream again("hi\n");
-  result = client::run_chat(o, again, display);
+  client::StreamLines second(again);
+  result = client::run_chat(o, second, display);
   EXPECT_TRUE(result.confirmed) << result.error;
 }
 

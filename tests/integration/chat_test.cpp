@@ -7,12 +7,15 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "client/handshake.h"
 #include "digests.h"
+#include "proto/names.h"
 #include "net/channel.h"
 #include "net/socket.h"
 #include "process.h"
@@ -262,7 +265,7 @@ TEST_F(Chat, ControlCharactersReachTextClientsEscaped) {
   TextClient text(server.port());
   text.write("NICK t\n");
   text.line_matching("you are t");
-  ChatClient evil(server.port(), "evil\x1b[2J");
+  ChatClient evil(server.port(), "evil");
   evil.say("\x1b]0;owned\x07\rclear");
   const std::string l = text.line_matching("clear");
   EXPECT_EQ(l.find('\x1b'), std::string::npos) << l;
@@ -416,6 +419,124 @@ TEST_F(Chat, ChatBinaryExitCodes) {
                             tmp_.path(), "long", (tmp_ / "long.txt").string());
   EXPECT_EQ(longline.wait(std::chrono::seconds(30)), 1);
   EXPECT_NE(longline.err().find("not sent"), std::string::npos);
+}
+
+TEST_F(Chat, IdleChatClientsStayLongerThanTheIdleTimeout) {
+  server::ServerConfig c = config();
+  c.idle_timeout = std::chrono::milliseconds(500);
+  TestServer server(c);
+  ChatClient quiet(server.port(), "quiet");
+  ChatClient other(server.port(), "other");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  quiet.say("still here");
+  const auto got = other.collect(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].text, "still here");
+}
+
+TEST_F(Chat, ANonReaderThatSaysByeOrHalfClosesIsStillCutOff) {
+  server::ServerConfig c = config();
+  c.chat_queue_bytes = 64 * 1024;
+  c.chat_stall_limit = std::chrono::milliseconds(500);
+  TestServer server(c);
+  ChatClient talker(server.port(), "talker");
+  ChatClient bye(server.port(), "bye");
+  ChatClient half(server.port(), "half");
+  const int small = 4096;
+  setsockopt(bye.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  setsockopt(half.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const std::string pad(60000, 'p');
+  for (int i = 0; i < 40; ++i) talker.say(pad);  // 2.4 MB that neither of them reads
+  bye.send(proto::Bye{});
+  ::shutdown(half.fd(), SHUT_WR);
+  // Both sessions end within the stall limit plus the drain, freeing their slots.
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  std::set<std::string> left;
+  while (Clock::now() < deadline && left.size() < 2) {
+    for (const auto& e : server.log_events()) {
+      if (e["event"] == "disconnect" && (e["client"] == "bye" || e["client"] == "half")) left.insert(e["client"]);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(left.size(), 2u);
+  EXPECT_TRUE(talker.bye());
+}
+
+TEST_F(Chat, NewConnectionsNeverReceiveAnotherClientsMessages) {
+  TestServer server(config());
+  ChatClient flood(server.port(), "flood");
+  std::atomic<bool> stop{false};
+  std::jthread flooder([&] {
+    const std::string pad(20000, 'f');
+    try {
+      while (!stop) flood.say(pad);
+    } catch (const std::exception&) {
+    }
+  });
+  // Members that come and go abruptly (reset), while new clients check their first frame.
+  int checked = 0;
+  const auto until = Clock::now() + std::chrono::seconds(4);
+  while (Clock::now() < until) {
+    {
+      ChatClient churn(server.port(), "churn");
+      linger hard{1, 0};
+      setsockopt(churn.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+    net::UniqueFd fd(net::connect_tcp("127.0.0.1", server.port(), std::chrono::seconds(5)));
+    net::set_io_timeout(fd.get(), std::chrono::seconds(10));
+    net::Channel ch(fd.get(), "server");
+    ch.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, "probe", ""});
+    const proto::Frame first = ch.receive();
+    ASSERT_TRUE(std::holds_alternative<proto::Welcome>(first))
+        << "got " << proto::frame_type_name(proto::frame_type(first)) << " before WELCOME";
+    ++checked;
+  }
+  stop = true;
+  EXPECT_GT(checked, 10);
+}
+
+TEST_F(Chat, ALateHelloIsStillABinaryClient) {
+  TestServer server(config());
+  net::UniqueFd fd(net::connect_tcp("127.0.0.1", server.port(), std::chrono::seconds(5)));
+  net::set_io_timeout(fd.get(), std::chrono::seconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the text greeting pause
+  net::Channel ch(fd.get(), "server");
+  const auto answer = client::handshake(ch, proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "late", ""});
+  ASSERT_TRUE(std::holds_alternative<proto::Welcome>(answer));
+  EXPECT_EQ(std::get<proto::Welcome>(answer).name, "late");
+}
+
+TEST_F(Chat, NamesAreCheckedAndServerIsReserved) {
+  TestServer server(config());
+  ChatClient fake(server.port(), "server");
+  EXPECT_EQ(fake.name(), "server-2");
+  {
+    testing::RawClient bad(server.port());
+    bad.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "esc\x1b[2J", ""});
+    const auto reply = bad.receive();
+    ASSERT_TRUE(std::holds_alternative<proto::Error>(reply));
+    EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::BadRequest);
+  }
+  TextClient t(server.port());
+  t.write("NICK    \n");
+  EXPECT_EQ(t.line_matching("^ERROR").rfind("ERROR bad_request", 0), 0u);
+  // A long UTF-8 name that needs a suffix is cut between characters, not inside one.
+  std::string euro;
+  for (int i = 0; i < 21; ++i) euro += "\xe2\x82\xac";  // 63 bytes
+  ChatClient first(server.port(), euro);
+  ChatClient second(server.port(), euro);
+  EXPECT_TRUE(proto::is_valid_utf8(second.name())) << second.name();
+  EXPECT_NE(second.name(), first.name());
+}
+
+TEST_F(Chat, SendConnectionsCannotChat) {
+  TestServer server(config());
+  testing::RawClient sender(server.port());
+  sender.handshake("alice");
+  sender.send(proto::Msg{"", 0, "I am the real alice"});
+  const auto reply = sender.receive();
+  ASSERT_TRUE(std::holds_alternative<proto::Error>(reply));
+  EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::BadRequest);
 }
 
 }  // namespace

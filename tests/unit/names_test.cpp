@@ -78,6 +78,16 @@ TEST(Names, BaseName) {
   EXPECT_EQ(base_name("dir/"), "dir");
 }
 
+TEST(Names, Nicks) {
+  EXPECT_FALSE(check_nick("alice").has_value());
+  EXPECT_FALSE(check_nick("alice@laptop").has_value());
+  EXPECT_FALSE(check_nick("z\xc3\xa9").has_value());
+  for (const std::string& bad : {std::string(""), std::string("   "), std::string("a\x1b"), std::string("\xff"),
+                                std::string(65, 'n')}) {
+    EXPECT_TRUE(check_nick(bad).has_value()) << bad;
+  }
+}
+
 TEST(Names, Utf8) {
   EXPECT_TRUE(is_valid_utf8("plain"));
   EXPECT_TRUE(is_valid_utf8("\xf0\x9f\x98\x80"));

@@ -21,5 +21,17 @@ TEST(Printable, EscapesControlsAndBadBytes) {
   EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");  // overlong
 }
 
+TEST(TruncateUtf8, NeverSplitsACharacter) {
+  std::string s = "ab\xe2\x82\xac";  // "ab€"
+  truncate_utf8(s, 4);
+  EXPECT_EQ(s, "ab");
+  s = "ab\xe2\x82\xac";
+  truncate_utf8(s, 5);
+  EXPECT_EQ(s, "ab\xe2\x82\xac");
+  s = "abc";
+  truncate_utf8(s, 2);
+  EXPECT_EQ(s, "ab");
+}
+
 }  // namespace
 }  // namespace ftx

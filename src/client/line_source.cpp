@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// Line sources for the chat client.
+#include "client/line_source.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace ftx::client {
+
+std::optional<std::string> StreamLines::next(const std::function<bool()>& stop) {
+  std::string line;
+  if (stop() || !std::getline(in_, line)) return std::nullopt;
+  return line;
+}
+
+std::optional<std::string> FdLines::next(const std::function<bool()>& stop) {
+  while (true) {
+    const size_t newline = buffer_.find('\n');
+    if (newline != std::string::npos) {
+      std::string line = buffer_.substr(0, newline);
+      buffer_.erase(0, newline + 1);
+      if (skipping_) {
+        skipping_ = false;
+        continue;  // the tail of a line already cut and returned
+      }
+      return line;
+    }
+    if (!skipping_ && buffer_.size() > max_line_) {
+      std::string line = buffer_.substr(0, max_line_ + 1);  // still over the limit: refused upstream
+      buffer_.clear();
+      skipping_ = true;
+      return line;
+    }
+    if (skipping_) buffer_.clear();
+    if (eof_) {
+      if (buffer_.empty() || skipping_) return std::nullopt;
+      std::string line = std::move(buffer_);
+      buffer_.clear();
+      return line;
+    }
+    if (stop()) return std::nullopt;
+    pollfd pfd{fd_, POLLIN, 0};
+    const int n = ::poll(&pfd, 1, 200);
+    if (n < 0 && errno != EINTR) return std::nullopt;
+    if (n <= 0) continue;
+    char buf[65536];
+    const ssize_t got = ::read(fd_, buf, sizeof buf);
+    if (got < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      eof_ = true;
+      continue;
+    }
+    if (got == 0) {
+      eof_ = true;
+      continue;
+    }
+    buffer_.append(buf, static_cast<size_t>(got));
+  }
+}
+
+}  // namespace ftx::client

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// Where a chat client's lines come from: a stream (tests) or a descriptor it can stop
+// waiting on when the connection goes away.
+#pragma once
+
+#include <functional>
+#include <istream>
+#include <optional>
+#include <string>
+
+namespace ftx::client {
+
+class LineSource {
+ public:
+  virtual ~LineSource() = default;
+  /// The next line without its '\n' (a trailing '\r' is kept), or nullopt at the end of
+  /// input, or when stop() turns true while waiting.
+  virtual std::optional<std::string> next(const std::function<bool()>& stop) = 0;
+};
+
+/// Lines of a std::istream; it cannot be interrupted, so stop is checked between lines only.
+class StreamLines : public LineSource {
+ public:
+  explicit StreamLines(std::istream& in) : in_(in) {}
+  std::optional<std::string> next(const std::function<bool()>& stop) override;
+
+ private:
+  std::istream& in_;
+};
+
+/// Lines read from a descriptor with poll(2), so a chat that lost its server ends even while
+/// nobody types. A line longer than max_line is cut there and the rest of it skipped.
+class FdLines : public LineSource {
+ public:
+  FdLines(int fd, size_t max_line) : fd_(fd), max_line_(max_line) {}
+  std::optional<std::string> next(const std::function<bool()>& stop) override;
+
+ private:
+  int fd_;
+  size_t max_line_;
+  std::string buffer_;
+  bool skipping_ = false;
+  bool eof_ = false;
+};
+
+}  // namespace ftx::client

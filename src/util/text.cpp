@@ -9,6 +9,21 @@
 
 namespace ftx {
 
+namespace {
+
+// U+200E/U+200F (LRM, RLM), U+202A..U+202E (embeddings, overrides), U+2066..U+2069
+// (isolates): E2 80 8E/8F, E2 80 AA..AE, E2 81 A6..A9.
+bool is_bidi_control(std::string_view ch) {
+  if (ch.size() != 3 || static_cast<uint8_t>(ch[0]) != 0xE2) return false;
+  const auto b1 = static_cast<uint8_t>(ch[1]);
+  const auto b2 = static_cast<uint8_t>(ch[2]);
+  if (b1 == 0x80) return b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE);
+  if (b1 == 0x81) return b2 >= 0xA6 && b2 <= 0xA9;
+  return false;
+}
+
+}  // namespace
+
 std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -26,7 +41,16 @@ std::string printable(std::string_view text) {
       const bool c1 = len == 2 && c == 0xC2 && i + 1 < text.size() &&
                       static_cast<uint8_t>(text[i + 1]) < 0xA0;
       if (len > 0 && !c1 && i + len <= text.size() && proto::is_valid_utf8(text.substr(i, len))) {
-        out.append(text.substr(i, len));
+        if (is_bidi_control(text.substr(i, len))) {
+          // Reordering marks would let a name or message display as something else.
+          for (size_t k = 0; k < len; ++k) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<uint8_t>(text[i + k]));
+            out += buf;
+          }
+        } else {
+          out.append(text.substr(i, len));
+        }
         i += len;
         continue;
       }

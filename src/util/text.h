@@ -7,8 +7,9 @@
 
 namespace ftx {
 
-/// Control characters (C0, DEL) and bytes that are not valid UTF-8 become visible escapes
-/// ("\x1b"), so no peer can move the cursor or rewrite a user's screen.
+/// Control characters (C0, C1, DEL), bidirectional reordering marks and bytes that are not
+/// valid UTF-8 become visible escapes ("\x1b"), so no peer can move the cursor, rewrite a
+/// user's screen or make text display as something it is not.
 std::string printable(std::string_view text);
 
 /// Cuts text to at most max bytes without splitting a UTF-8 character.

@@ -159,10 +159,17 @@ Listener listen_tcp(const std::optional<std::string>& host, uint16_t port, int b
                                                    : last_addr));
 }
 
-void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
+namespace {
+timeval to_timeval(std::chrono::milliseconds ms) {
   timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+}  // namespace
+
+void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
+  const timeval tv = to_timeval(timeout);
   if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
     throw_sys("setsockopt SO_RCVTIMEO");
@@ -171,9 +178,7 @@ void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
 
 void make_long_lived(int fd, std::chrono::milliseconds send_timeout) {
   const timeval none{};
-  timeval send{};
-  send.tv_sec = static_cast<time_t>(send_timeout.count() / 1000);
-  send.tv_usec = static_cast<suseconds_t>((send_timeout.count() % 1000) * 1000);
+  const timeval send = to_timeval(send_timeout);
   if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none) < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send, sizeof send) < 0) {
     throw_sys("setsockopt SO_SNDTIMEO");

@@ -92,6 +92,16 @@ void check_token(const SessionContext& ctx, const std::string& peer, std::string
                                         : "wrong token");
 }
 
+proto::Welcome Session::welcome_for(const std::string& name) const {
+  proto::Welcome w;
+  w.digest = ctx_.config.hash;
+  w.max_payload = proto::kMaxPayload;
+  w.max_message = proto::kMaxMessage;
+  w.max_file_size = ctx_.config.max_size;
+  w.name = name;
+  return w;
+}
+
 void Session::handshake(net::Channel& channel, proto::Hello& hello, std::stop_token stop) {
   proto::Frame frame = channel.receive();
   auto* got = std::get_if<proto::Hello>(&frame);
@@ -182,13 +192,7 @@ void Session::serve_chat(net::Channel& channel) {
   // WELCOME carries the name the hub gives; it is queued before the member becomes visible,
   // so it reaches the client ahead of every relayed message.
   const std::string name = ctx_.hub.join(member, client_, [this, &outbox](const std::string& given) {
-    proto::Welcome w;
-    w.digest = ctx_.config.hash;
-    w.max_payload = proto::kMaxPayload;
-    w.max_message = proto::kMaxMessage;
-    w.max_file_size = ctx_.config.max_size;
-    w.name = given;
-    outbox->push_reply(encode(w));
+    outbox->push_reply(encode(welcome_for(given)));
   });
   ChatMembership membership(ctx_.hub, member);
   client_ = name;
@@ -232,13 +236,7 @@ Session::Ending Session::run_binary(net::Channel& channel, std::stop_token stop)
     serve_chat(channel);
     return {};
   }
-  proto::Welcome welcome;
-  welcome.digest = ctx_.config.hash;
-  welcome.max_payload = proto::kMaxPayload;
-  welcome.max_message = proto::kMaxMessage;
-  welcome.max_file_size = ctx_.config.max_size;
-  welcome.name = client_;
-  channel.send(welcome);
+  channel.send(welcome_for(client_));
   ctx_.console.print(peer_ + " is " + printable(client_));
   serve_files(channel, stop);
   return {};

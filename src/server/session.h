@@ -35,6 +35,8 @@ class Session {
   /// run_binary, with its errors answered to the client as ERROR frames.
   Ending run_binary_answering(net::Channel& channel, std::stop_token stop, bool& answered_error);
   void handshake(net::Channel& channel, proto::Hello& hello, std::stop_token stop);
+  /// This server's WELCOME, for a client known as name.
+  proto::Welcome welcome_for(const std::string& name) const;
   void serve_files(net::Channel& channel, std::stop_token stop);
   void receive_file(net::Channel& channel, const proto::FileBegin& begin);
   void serve_chat(net::Channel& channel);

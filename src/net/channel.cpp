@@ -29,7 +29,16 @@ void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadlin
     if (!deadline) deadline = std::chrono::steady_clock::now() + frame_timeout_;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         *deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !wait_readable(left)) {
+    // Poll the socket itself: wait_readable() would return at once on the buffered start of
+    // the frame, and recv could then block past the deadline on a socket without timeout.
+    pollfd pfd{fd_, POLLIN, 0};
+    int ready = 0;
+    if (left.count() > 0) {
+      do {
+        ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+      } while (ready < 0 && errno == EINTR);
+    }
+    if (ready <= 0) {
       throw std::system_error(ETIMEDOUT, std::generic_category(),
                               "recv from " + peer_ + ": a frame took longer than " +
                                   std::to_string(frame_timeout_.count() / 1000) + " s");

@@ -2,6 +2,8 @@
 // Text mode.
 #include "server/text_session.h"
 
+#include <system_error>
+
 #include "ftx_version.h"
 #include "net/socket.h"
 #include "proto/limits.h"
@@ -152,6 +154,19 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
     result_.error = e.code();
     result_.message = e.what();
     membership.reason = e.what();
+    return result_;
+  } catch (const net::ConnectionClosed&) {
+    throw;
+  } catch (const std::exception& e) {
+    // A stalled upload (timeout) or a failing disk: tell the client through its outbox,
+    // which must then drain rather than be cut, or the line would be lost.
+    const bool timeout = dynamic_cast<const std::system_error*>(&e) &&
+                         static_cast<const std::system_error&>(e).code() == std::errc::timed_out;
+    result_.error = timeout ? ErrorCode::Timeout : ErrorCode::Internal;
+    result_.message = e.what();
+    membership.reason = e.what();
+    outbox_->push_reply(proto::text_error_line(*result_.error, e.what()));
+    membership.drain = std::chrono::milliseconds(1000);
     return result_;
   }
   result_.name = member_->name();

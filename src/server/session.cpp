@@ -226,6 +226,16 @@ void Session::serve_chat(net::Channel& channel) {
     membership.reason = std::string(proto::error_code_name(e.code())) + ": " + e.what();
     membership.drain = std::chrono::milliseconds(1000);
     throw AnsweredError(e.code(), e.what());
+  } catch (const net::ConnectionClosed&) {
+    throw;
+  } catch (const std::exception& e) {
+    // A frame that stalled past --idle-timeout, or a failure of ours: the answer goes
+    // through the outbox, which drains it before the socket closes.
+    const ErrorCode code = is_timeout(e) ? ErrorCode::Timeout : ErrorCode::Internal;
+    outbox->push_reply(encode(proto::Error{code, e.what()}));
+    membership.reason = std::string(proto::error_code_name(code)) + ": " + e.what();
+    membership.drain = std::chrono::milliseconds(1000);
+    throw AnsweredError(code, e.what());
   }
 }
 

@@ -1255,9 +1255,11 @@ TEST_F(Adversarial, OneMoreThanMaxClientsIsBusy) {
 
 TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {
   TestServer& s = start(config());
-  rlimit rl{};
-  ::getrlimit(RLIMIT_NOFILE, &rl);
-  const size_t batch = rl.rlim_cur > 600 ? 250 : 100;
+  // Batches smaller than the listen backlog (128): an overflowing accept queue makes Linux
+  // drop handshake ACKs, and a client that gives up then leaves a half-open connection the
+  // server only learns about when TCP retransmission gives up (minutes): not an attack on
+  // ftx but on the test's bookkeeping.
+  const size_t batch = 100;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(s.port());

@@ -99,6 +99,30 @@ TEST_F(Robustness, DisconnectMidFileLeavesNothingVisible) {
   expect_still_serving(server);
 }
 
+TEST_F(Robustness, DirectorySwappedForASymlinkMidTransferIsNotFollowed) {
+  TestServer server(config());
+  std::filesystem::create_directories(inbox() / "sub");
+  std::filesystem::create_directories(tmp_ / "outside");
+  RawClient c(server.port());
+  c.handshake();
+  const std::string data(200000, 'd');
+  c.send(proto::FileBegin{"sub/x.bin", data.size(), 0644, 0, 0, ""});
+  ASSERT_TRUE(std::holds_alternative<proto::Ready>(c.receive()));
+  c.send_raw(data.substr(0, 100000));
+  // While the bytes are in flight, the directory becomes a link to outside DIR.
+  std::filesystem::rename(inbox() / "sub", inbox() / "sub.real");
+  std::filesystem::create_directory_symlink(tmp_ / "outside", inbox() / "sub");
+  c.send_raw(data.substr(100000));
+  c.send(proto::FileEnd{proto::DigestAlgo::Xxh128, digest_of(data)});
+  const proto::Frame reply = c.receive();
+  ASSERT_TRUE(std::holds_alternative<proto::Error>(reply));
+  EXPECT_EQ(std::get<proto::Error>(reply).code, ErrorCode::NameRefused);
+  EXPECT_TRUE(std::filesystem::is_empty(tmp_ / "outside"));
+  EXPECT_TRUE(std::filesystem::is_empty(inbox() / "sub.real"));
+  EXPECT_EQ(testing::partial_count(inbox()), 0u);
+  EXPECT_EQ(upload(c, "after.txt", "ok"), "after.txt");  // the stream is still in step
+}
+
 TEST_F(Robustness, WrongDigestIsAnIntegrityErrorAndNothingIsCommitted) {
   TestServer server(config());
   RawClient c(server.port());

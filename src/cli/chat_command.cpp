@@ -40,10 +40,7 @@ cxxopts::Options chat_options() {
   return o;
 }
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "ftx chat: %s\nRun 'ftx chat --help' for the options.\n", message.c_str());
-  return kExitUsage;
-}
+int usage_error(const std::string& message) { return cli::usage_error("chat", message); }
 
 // Messages to stdout, one per line (so `ftx chat h:p > log` records the room); status to
 // stderr. Both threads of the client print here.

@@ -53,6 +53,13 @@ const std::vector<Command>& commands() {
   return table;
 }
 
+int usage_error(std::string_view command, const std::string& message) {
+  const std::string name(command);
+  std::fprintf(stderr, "ftx %s: %s\nRun 'ftx %s --help' for the options.\n", name.c_str(), message.c_str(),
+               name.c_str());
+  return kExitUsage;
+}
+
 std::string nearest_command(std::string_view typed) {
   std::string best;
   size_t best_distance = 3;  // farther than two edits is not a typo

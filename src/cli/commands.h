@@ -21,6 +21,9 @@ const std::vector<Command>& commands();
 /// The closest known subcommand to a mistyped one, or empty when nothing is close.
 std::string nearest_command(std::string_view typed);
 
+/// Prints "ftx COMMAND: message" and where to find the options; returns the usage exit code.
+int usage_error(std::string_view command, const std::string& message);
+
 /// Entry point of the binary.
 int main(int argc, char** argv);
 

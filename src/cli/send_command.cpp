@@ -40,10 +40,7 @@ cxxopts::Options send_options() {
   return o;
 }
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "ftx send: %s\nRun 'ftx send --help' for the options.\n", message.c_str());
-  return kExitUsage;
-}
+int usage_error(const std::string& message) { return cli::usage_error("send", message); }
 
 class TerminalObserver : public client::SendObserver {
  public:

@@ -88,10 +88,7 @@ void relay_operator_lines(std::stop_token stop, server::Server& server) {
   if (pending.size() > 1) flush_lines();
 }
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "ftx serve: %s\nRun 'ftx serve --help' for the options.\n", message.c_str());
-  return kExitUsage;
-}
+int usage_error(const std::string& message) { return cli::usage_error("serve", message); }
 
 }  // namespace
 

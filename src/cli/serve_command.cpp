@@ -43,6 +43,7 @@ cxxopts::Options serve_options() {
       ("max-size", "largest file accepted, with K/M/G/T suffixes (default: no limit)", cxxopts::value<std::string>(), "SIZE")
       ("overwrite", "when a name is taken: rename (a (1).txt), replace or refuse", cxxopts::value<std::string>()->default_value("rename"), "POLICY")
       ("idle-timeout", "close a client silent this long; also bounds the wait for HELLO", cxxopts::value<std::string>()->default_value("60"), "SECONDS")
+      ("partial-ttl", "remove unfinished uploads untouched this long (30m, 24h, 7d)", cxxopts::value<std::string>()->default_value("24h"), "AGE")
       ("hash", "digest every file is verified with: xxh128 or sha256", cxxopts::value<std::string>()->default_value("xxh128"), "ALGO")
       ("log-chat", "also log the text of chat messages (joins and leaves are always logged)")
       ("token", "clients must present this shared secret (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
@@ -124,6 +125,9 @@ int serve_main(int argc, char** argv) {
     const auto idle = parse_size(args["idle-timeout"].as<std::string>());
     if (!idle || *idle < 1 || *idle > 86400) return usage_error("--idle-timeout must be 1 to 86400 seconds");
     config.idle_timeout = std::chrono::seconds(*idle);
+    const auto ttl = parse_duration_seconds(args["partial-ttl"].as<std::string>());
+    if (!ttl || *ttl < 1 || *ttl > 365 * 86400) return usage_error("--partial-ttl must be 1s to 365d, like 30m, 24h or 7d");
+    config.partial_ttl = std::chrono::seconds(*ttl);
     const auto algo = digest::parse_algo(args["hash"].as<std::string>());
     if (!algo) return usage_error("--hash must be xxh128 or sha256");
     config.hash = *algo;

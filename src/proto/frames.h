@@ -35,8 +35,18 @@ enum class Role : uint8_t { Send = 1, Chat = 2 };
 
 enum class DigestAlgo : uint8_t { Xxh128 = 1, Sha256 = 2 };
 
-/// FILE_BEGIN flag: the size is unknown; reserved for streams (not accepted by v1 servers).
+/// FILE_BEGIN flag: a stream of unknown size. After READY the data comes in chunks (u32
+/// big-endian length, then that many bytes), ended by a chunk of length 0; size is 0.
 inline constexpr uint32_t kFlagStream = 1u << 0;
+/// FILE_BEGIN flag: a directory (size 0): created with its mode and mtime, answered at once
+/// with SAVED (or ERROR); no READY, data or FILE_END.
+inline constexpr uint32_t kFlagDirectory = 1u << 1;
+/// FILE_BEGIN flag: the data and FILE_END follow without waiting for READY, so small files
+/// pipeline. The server reads (and drops) the data even when it refuses the file, and
+/// answers with SAVED or ERROR after FILE_END, in order. No resume.
+inline constexpr uint32_t kFlagEager = 1u << 2;
+/// Every flag this version knows; others are refused.
+inline constexpr uint32_t kKnownFlags = kFlagStream | kFlagDirectory | kFlagEager;
 
 struct Hello {
   uint16_t version = kProtocolVersion;

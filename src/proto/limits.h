@@ -16,5 +16,6 @@ inline constexpr size_t kMaxToken = 1024;                ///< HELLO token
 inline constexpr size_t kMaxTransferId = 64;             ///< FILE_BEGIN transfer id
 inline constexpr size_t kMaxErrorMessage = 1024;         ///< ERROR message
 inline constexpr size_t kMaxDigest = 64;                 ///< FILE_END / SAVED digest bytes
+inline constexpr uint32_t kMaxChunk = 1 << 20;           ///< one chunk of a stream
 
 }  // namespace ftx::proto

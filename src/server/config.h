@@ -36,6 +36,8 @@ struct ServerConfig {
   std::string token;
   /// --allow / --deny, checked on accept before any byte is read.
   net::AccessRules access;
+  /// Resumable partials untouched this long are removed.
+  std::chrono::seconds partial_ttl{std::chrono::hours(24)};
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };

@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <random>
+#include <vector>
 
 #include "proto/errors.h"
+#include "proto/limits.h"
 #include "proto/names.h"
 #include "util/sys_error.h"
 
@@ -28,6 +30,57 @@ constexpr const char* kPartialDir = "partial";
 constexpr int kMaxRenameAttempts = 10000;
 
 bool is_space_error(int err) { return err == ENOSPC || err == EDQUOT; }
+
+// Plain partials start "p-"; resumable ones are "r-<id>" with their record "r-<id>.meta".
+constexpr std::string_view kResumablePrefix = "r-";
+constexpr std::string_view kRecordSuffix = ".meta";
+
+std::string resumable_name(const std::string& id) { return std::string(kResumablePrefix) + id; }
+std::string record_name(const std::string& id) { return resumable_name(id) + std::string(kRecordSuffix); }
+
+// The record says which source the bytes copy: size, mtime and name, one per line (the
+// name last, so nothing in it can shift the fields).
+std::string format_record(const ResumeKey& key) {
+  return "ftx-partial 1\n" + std::to_string(key.size) + "\n" + std::to_string(key.mtime_ns) + "\n" +
+         key.name;
+}
+
+std::optional<std::string> read_small_file(int dir_fd, const std::string& name) {
+  net::UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string text(8192, '\0');
+  const ssize_t n = ::read(fd.get(), text.data(), text.size());
+  if (n < 0) return std::nullopt;
+  text.resize(static_cast<size_t>(n));
+  return text;
+}
+
+void write_small_file(int dir_fd, const std::string& name, const std::string& text) {
+  net::UniqueFd fd(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) {
+    if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
+    throw_sys("create partial record " + name);
+  }
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
+    throw_sys("write partial record " + name);
+  }
+}
+
+// Names in the partial area, read through a directory fd.
+std::vector<std::string> list_dir(int dir_fd) {
+  std::vector<std::string> names;
+  const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return names;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return names;
+  }
+  while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+  ::closedir(d);
+  return names;
+}
 
 // Opens (creating if missing) a directory relative to parent, refusing symlinks.
 int open_dir_at(int parent, const std::string& name, bool create, const std::string& shown) {
@@ -78,17 +131,45 @@ std::optional<OverwritePolicy> parse_overwrite(std::string_view text) {
   return std::nullopt;
 }
 
-PartialFile::PartialFile(int area_fd, net::UniqueFd fd, std::string name)
-    : area_fd_(area_fd), fd_(std::move(fd)), name_(std::move(name)) {}
+std::optional<std::string> check_transfer_id(std::string_view id) {
+  if (id.empty() || id.size() > proto::kMaxTransferId) return "a transfer id has 1 to 64 characters";
+  for (const char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return "a transfer id is lower-case hex";
+  }
+  return std::nullopt;
+}
+
+PartialFile::PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::string id,
+                         uint64_t existing)
+    : owner_(owner),
+      fd_(std::move(fd)),
+      name_(std::move(name)),
+      id_(std::move(id)),
+      written_(existing),
+      resumed_from_(existing) {}
 
 PartialFile::PartialFile(PartialFile&& other) noexcept
-    : area_fd_(other.area_fd_),
+    : owner_(other.owner_),
       fd_(std::move(other.fd_)),
       name_(std::exchange(other.name_, std::string())),
-      written_(other.written_) {}
+      id_(std::exchange(other.id_, std::string())),
+      written_(other.written_),
+      resumed_from_(other.resumed_from_) {}
 
 PartialFile::~PartialFile() {
-  if (!name_.empty()) ::unlinkat(area_fd_, name_.c_str(), 0);
+  // A resumable partial outlives its session: the sender's next attempt continues it.
+  if (!name_.empty() && id_.empty()) ::unlinkat(owner_->area_fd_.get(), name_.c_str(), 0);
+  if (!id_.empty()) owner_->release(id_);
+}
+
+void PartialFile::discard() {
+  if (name_.empty()) return;
+  if (id_.empty()) {
+    ::unlinkat(owner_->area_fd_.get(), name_.c_str(), 0);
+  } else {
+    owner_->remove_resumable(id_);
+  }
+  name_.clear();
 }
 
 void PartialFile::write(std::span<const uint8_t> data) {
@@ -107,73 +188,179 @@ void PartialFile::write(std::span<const uint8_t> data) {
   written_ += data.size();
 }
 
-Inbox::Inbox(const std::filesystem::path& dir) : path_(dir) {
+Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl)
+    : path_(dir), partial_ttl_(partial_ttl) {
   if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir " + dir.string());
   dir_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd_) throw_sys("open " + dir.string());
   meta_fd_.reset(open_dir_at(dir_fd_.get(), kMetaDir, true, (dir / kMetaDir).string()));
   area_fd_.reset(open_dir_at(meta_fd_.get(), kPartialDir, true,
                              (dir / kMetaDir / kPartialDir).string()));
-  remove_stale_partials();
+  sweep_partials(/*at_start=*/true);
   // The process umask cannot be read without setting it; this runs before any session.
   umask_ = ::umask(022);
   ::umask(umask_);
 }
 
-void Inbox::remove_stale_partials() {
-  // Without resume, a partial from an earlier run can never be completed.
-  const int fd = ::openat(area_fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    ::close(fd);
-    return;
+void Inbox::sweep_partials(bool at_start) {
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& name : list_dir(area_fd_.get())) {
+    if (name.starts_with("p-")) {
+      // A plain partial is only ever written by a live session of this process.
+      if (at_start) ::unlinkat(area_fd_.get(), name.c_str(), 0);
+      continue;
+    }
+    if (!name.starts_with(kResumablePrefix)) continue;
+    std::string id = name.substr(kResumablePrefix.size());
+    const bool is_record = id.ends_with(kRecordSuffix);
+    if (is_record) id.resize(id.size() - kRecordSuffix.size());
+    if (ids_in_use_.contains(id)) continue;
+    struct stat st {};
+    // A record goes with its data file: judge both by the data file's age.
+    const std::string data = resumable_name(id);
+    if (::fstatat(area_fd_.get(), data.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno == ENOENT) ::unlinkat(area_fd_.get(), name.c_str(), 0);  // an orphan record
+      continue;
+    }
+    if (is_record) continue;
+    const auto modified = std::chrono::system_clock::time_point(
+        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec));
+    if (now - modified > partial_ttl_) remove_resumable(id);
   }
-  while (const dirent* e = ::readdir(d)) {
-    if (std::string_view(e->d_name).starts_with("p-")) ::unlinkat(area_fd_.get(), e->d_name, 0);
-  }
-  ::closedir(d);
+  last_sweep_ = std::chrono::steady_clock::now();
 }
 
-PartialFile Inbox::begin(uint64_t size) {
+void Inbox::remove_resumable(const std::string& id) {
+  ::unlinkat(area_fd_.get(), resumable_name(id).c_str(), 0);
+  ::unlinkat(area_fd_.get(), record_name(id).c_str(), 0);
+}
+
+void Inbox::release(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  ids_in_use_.erase(id);
+}
+
+void Inbox::check_space(uint64_t needed) const {
   struct statvfs vfs {};
   if (::fstatvfs(area_fd_.get(), &vfs) == 0) {
     const unsigned long long avail =
         static_cast<unsigned long long>(vfs.f_bavail) * static_cast<unsigned long long>(vfs.f_frsize);
-    if (size > avail) {
+    if (needed > avail) {
       throw ProtocolError(ErrorCode::NoSpace, "the server has only " + std::to_string(avail) +
                                                   " bytes free, the file needs " +
-                                                  std::to_string(size));
+                                                  std::to_string(needed));
     }
   }
+}
+
+PartialFile Inbox::begin_resumable(const ResumeKey& key) {
+  {
+    std::lock_guard lock(mutex_);
+    // Sweeping now and then keeps abandoned partials from piling up on a long-lived server.
+    if (std::chrono::steady_clock::now() - last_sweep_ >
+        std::min<std::chrono::steady_clock::duration>(partial_ttl_, std::chrono::minutes(10))) {
+      sweep_partials(/*at_start=*/false);
+    }
+    // The same upload running twice at once (two processes, one source): the second one
+    // cannot share the bytes, so it goes the plain way.
+    if (!ids_in_use_.insert(key.id).second) return begin(key.size);
+  }
+  try {
+    const std::string data = resumable_name(key.id);
+    const std::string record = format_record(key);
+    if (read_small_file(area_fd_.get(), record_name(key.id)) == record) {
+      net::UniqueFd fd(::openat(area_fd_.get(), data.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+      struct stat st {};
+      if (fd && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+          static_cast<uint64_t>(st.st_size) <= key.size) {
+        const auto have = static_cast<uint64_t>(st.st_size);
+        check_space(key.size - have);
+        if (::lseek(fd.get(), 0, SEEK_END) < 0) throw_sys("seek partial file");
+        return PartialFile(this, std::move(fd), data, key.id, have);
+      }
+    }
+    // Nothing to resume, or bytes of another source: start over.
+    remove_resumable(key.id);
+    check_space(key.size);
+    write_small_file(area_fd_.get(), record_name(key.id), record);
+    const int fd = ::openat(area_fd_.get(), data.c_str(),
+                            O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
+      throw_sys("create partial file in " + (path_ / kMetaDir / kPartialDir).string());
+    }
+    return PartialFile(this, net::UniqueFd(fd), data, key.id, 0);
+  } catch (...) {
+    remove_resumable(key.id);
+    release(key.id);
+    throw;
+  }
+}
+
+PartialFile Inbox::begin(uint64_t size) {
+  check_space(size);
   const std::string name = unique_partial_name();
   const int fd = ::openat(area_fd_.get(), name.c_str(),
-                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                          O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
     throw_sys("create partial file in " + (path_ / kMetaDir / kPartialDir).string());
   }
-  return PartialFile(area_fd_.get(), net::UniqueFd(fd), name);
+  return PartialFile(this, net::UniqueFd(fd), name);
 }
+
+namespace {
+
+timespec to_timespec(int64_t ns) {
+  timespec t{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  if (t.tv_nsec < 0) {
+    t.tv_nsec += 1000000000;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+
+}  // namespace
 
 std::string Inbox::commit(PartialFile& partial, std::string_view name, OverwritePolicy policy,
                           uint32_t mode, int64_t mtime_ns) {
-  if (auto why = proto::check_name(name)) throw ProtocolError(ErrorCode::NameRefused, *why);
+  seal(partial, mode, mtime_ns);
+  return publish(partial, name, policy, /*durable=*/false);
+}
+
+void Inbox::seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns) {
   const int fd = partial.fd_.get();
+  // Permission bits only: setuid, setgid and sticky bits from a client are never applied.
   if (::fchmod(fd, mode & 0777 & ~umask_) < 0) throw_sys("fchmod partial file");
-  timespec times[2];
-  times[0].tv_sec = 0;
-  times[0].tv_nsec = UTIME_NOW;
-  times[1].tv_sec = static_cast<time_t>(mtime_ns / 1000000000);
-  times[1].tv_nsec = static_cast<long>(mtime_ns % 1000000000);
-  if (times[1].tv_nsec < 0) {
-    times[1].tv_nsec += 1000000000;
-    times[1].tv_sec -= 1;
-  }
+  const timespec times[2] = {{0, UTIME_NOW}, to_timespec(mtime_ns)};
   if (::futimens(fd, times) < 0) throw_sys("futimens partial file");
+}
+
+void Inbox::sync() {
+  if (::syncfs(dir_fd_.get()) < 0) {
+    if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
+    throw_sys("syncfs " + path_.string());
+  }
+}
+
+int Inbox::open_parents(const std::vector<std::string>& parts, size_t count, net::UniqueFd& holder,
+                        std::string& prefix) {
+  int parent_fd = dir_fd_.get();
+  for (size_t i = 0; i < count; ++i) {
+    prefix += parts[i];
+    holder.reset(open_dir_at(parent_fd, parts[i], true, prefix));
+    parent_fd = holder.get();
+    prefix += "/";
+  }
+  return parent_fd;
+}
+
+std::string Inbox::publish(PartialFile& partial, std::string_view name, OverwritePolicy policy,
+                           bool durable) {
+  if (auto why = proto::check_name(name)) throw ProtocolError(ErrorCode::NameRefused, *why);
   // The data must be on disk before the name is: a crash then shows the old state or the
-  // whole new file, never a named file with missing blocks.
-  if (::fsync(fd) < 0) {
+  // whole new file, never a named file with missing blocks. (durable: sync() did it.)
+  if (!durable && ::fsync(partial.fd_.get()) < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
     throw_sys("fsync partial file");
   }
@@ -181,29 +368,24 @@ std::string Inbox::commit(PartialFile& partial, std::string_view name, Overwrite
   const std::vector<std::string> parts = proto::split_path(name);
   std::string prefix;
   net::UniqueFd parent;
-  int parent_fd = dir_fd_.get();
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    prefix += parts[i];
-    parent.reset(open_dir_at(parent_fd, parts[i], true, prefix));
-    parent_fd = parent.get();
-    prefix += "/";
-  }
+  const int parent_fd = open_parents(parts, parts.size() - 1, parent, prefix);
 
   const std::string& leaf = parts.back();
   std::string chosen = leaf;
+  const int area = area_fd_.get();
   const char* from = partial.name_.c_str();
   int rc = 0;
   if (policy == OverwritePolicy::Replace) {
-    rc = ::renameat(partial.area_fd_, from, parent_fd, chosen.c_str());
+    rc = ::renameat(area, from, parent_fd, chosen.c_str());
     if (rc < 0 && (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST)) {
       throw ProtocolError(ErrorCode::Exists, "'" + prefix + leaf + "' is a directory on the server");
     }
   } else {
-    rc = rename_noreplace(partial.area_fd_, from, parent_fd, chosen.c_str());
+    rc = rename_noreplace(area, from, parent_fd, chosen.c_str());
     for (int n = 1; rc < 0 && errno == EEXIST && policy == OverwritePolicy::Rename; ++n) {
       if (n > kMaxRenameAttempts) break;
       chosen = proto::numbered_name(leaf, n);
-      rc = rename_noreplace(partial.area_fd_, from, parent_fd, chosen.c_str());
+      rc = rename_noreplace(area, from, parent_fd, chosen.c_str());
     }
     if (rc < 0 && errno == EEXIST) {
       throw ProtocolError(ErrorCode::Exists, "'" + prefix + leaf + "' already exists on the server");
@@ -215,8 +397,20 @@ std::string Inbox::commit(PartialFile& partial, std::string_view name, Overwrite
     throw_sys("rename into " + (path_ / (prefix + chosen)).string());
   }
   partial.name_.clear();  // committed: the destructor must not remove it
-  ::fsync(parent_fd);     // make the new name durable too
+  if (partial.resumable()) ::unlinkat(area, record_name(partial.id_).c_str(), 0);
+  if (!durable) ::fsync(parent_fd);  // make the new name durable too
   return prefix + chosen;
+}
+
+void Inbox::make_directory(std::string_view name, uint32_t mode, int64_t mtime_ns) {
+  if (auto why = proto::check_name(name)) throw ProtocolError(ErrorCode::NameRefused, *why);
+  const std::vector<std::string> parts = proto::split_path(name);
+  std::string prefix;
+  net::UniqueFd dir;
+  open_parents(parts, parts.size(), dir, prefix);
+  if (::fchmod(dir.get(), mode & 0777 & ~umask_) < 0) throw_sys("fchmod " + prefix);
+  const timespec times[2] = {{0, UTIME_NOW}, to_timespec(mtime_ns)};
+  if (::futimens(dir.get(), times) < 0) throw_sys("futimens " + prefix);
 }
 
 }  // namespace ftx::server

@@ -2,9 +2,14 @@
 // One upload on its way into the inbox.
 #include "server/incoming_file.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <exception>
+#include <system_error>
 
 #include "net/socket.h"
+#include "proto/limits.h"
 #include "proto/names.h"
 #include "util/text.h"
 #include "util/units.h"
@@ -30,17 +35,26 @@ IncomingFile::~IncomingFile() {
   log();
 }
 
-void IncomingFile::start() {
+uint64_t IncomingFile::start(std::string_view transfer_id) {
   std::optional<ProtocolError> refusal;
+  std::optional<std::string> bad_id;
+  if (!transfer_id.empty()) bad_id = check_transfer_id(transfer_id);
   if (auto why = proto::check_name(record_.name)) {
     refusal.emplace(ErrorCode::NameRefused, *why);
   } else if (ctx_.config.max_size != 0 && size_ > ctx_.config.max_size) {
     refusal.emplace(ErrorCode::TooLarge, "the file has " + std::to_string(size_) +
                                              " bytes; this server takes at most " +
                                              std::to_string(ctx_.config.max_size));
+  } else if (bad_id) {
+    refusal.emplace(ErrorCode::BadRequest, *bad_id);
   } else {
     try {
-      partial_.emplace(ctx_.inbox.begin(size_));
+      if (transfer_id.empty()) {
+        partial_.emplace(ctx_.inbox.begin(size_));
+      } else {
+        partial_.emplace(ctx_.inbox.begin_resumable(
+            ResumeKey{std::string(transfer_id), record_.name, size_, mtime_ns_}));
+      }
     } catch (const ProtocolError& e) {
       refusal.emplace(e);
     }
@@ -49,13 +63,24 @@ void IncomingFile::start() {
     fail(refusal->code(), refusal->what());
     throw *refusal;
   }
+  record_.resumed_from = partial_->resumed_from();
+  return record_.resumed_from;
 }
 
 void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read,
                            std::span<uint8_t> buffer) {
   try {
     digest::Hasher hasher(ctx_.config.hash);
-    uint64_t remaining = size_;
+    // The final digest covers the whole file, so the sender can check the prefix it did
+    // not send this time.
+    for (uint64_t at = 0; at < partial_->resumed_from();) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(partial_->resumed_from() - at, buffer.size()));
+      const ssize_t n = ::pread(partial_->fd(), buffer.data(), want, static_cast<off_t>(at));
+      if (n <= 0) throw std::system_error(n < 0 ? errno : EIO, std::generic_category(), "read resumed partial");
+      hasher.update(buffer.first(static_cast<size_t>(n)));
+      at += static_cast<uint64_t>(n);
+    }
+    uint64_t remaining = size_ - partial_->resumed_from();
     while (remaining > 0) {
       const size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buffer.size()));
       const size_t n = read(buffer.first(want));
@@ -75,7 +100,57 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
     fail(e.code(), e.what());
     throw;
   } catch (const net::ConnectionClosed& e) {
-    fail(ErrorCode::BadRequest, e.what());  // the client broke off its own upload
+    interrupted(ErrorCode::BadRequest, e.what());  // the client broke off its own upload
+    throw;
+  } catch (const std::system_error& e) {
+    if (e.code() == std::errc::timed_out) {
+      interrupted(ErrorCode::Timeout, e.what());
+    } else {
+      fail(ErrorCode::Internal, e.what());
+    }
+    throw;
+  }
+}
+
+
+void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>& read_exact,
+                                   std::span<uint8_t> buffer) {
+  try {
+    digest::Hasher hasher(ctx_.config.hash);
+    uint64_t total = 0;
+    while (true) {
+      uint8_t header[4];
+      read_exact(header);
+      const uint32_t length = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
+                              (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+      if (length == 0) break;
+      if (length > proto::kMaxChunk) {
+        throw ProtocolError(ErrorCode::BadRequest, "a stream chunk of " + std::to_string(length) +
+                                                       " bytes is over the limit of " +
+                                                       std::to_string(proto::kMaxChunk));
+      }
+      total += length;
+      if (ctx_.config.max_size != 0 && total > ctx_.config.max_size) {
+        throw ProtocolError(ErrorCode::TooLarge, "the stream passed " + std::to_string(ctx_.config.max_size) +
+                                                     " bytes, the most this server takes");
+      }
+      for (uint32_t left = length; left > 0;) {
+        const auto part = buffer.first(std::min<size_t>(left, buffer.size()));
+        read_exact(part);
+        hasher.update(part);
+        partial_->write(part);
+        left -= static_cast<uint32_t>(part.size());
+      }
+    }
+    size_ = total;
+    digest_ = hasher.finish();
+    record_.bytes = size_;
+    record_.digest = labelled_digest();
+  } catch (const ProtocolError& e) {
+    fail(e.code(), e.what());
+    throw;
+  } catch (const net::ConnectionClosed& e) {
+    fail(ErrorCode::BadRequest, e.what());
     throw;
   } catch (const std::system_error& e) {
     fail(e.code() == std::errc::timed_out ? ErrorCode::Timeout : ErrorCode::Internal, e.what());
@@ -85,9 +160,10 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
 
 std::string IncomingFile::labelled_digest() const { return digest::labelled(ctx_.config.hash, digest_); }
 
-std::string IncomingFile::commit() {
+template <typename Step>
+auto IncomingFile::committing(Step step) {
   try {
-    record_.path = ctx_.inbox.commit(*partial_, record_.name, ctx_.config.overwrite, mode_, mtime_ns_);
+    return step();
   } catch (const ProtocolError& e) {
     fail(e.code(), e.what());
     throw;
@@ -95,13 +171,33 @@ std::string IncomingFile::commit() {
     fail(ErrorCode::Internal, e.what());
     throw ProtocolError(ErrorCode::Internal, e.what());
   }
+}
+
+std::string IncomingFile::commit() {
+  seal();
+  return publish(/*durable=*/false);
+}
+
+void IncomingFile::seal() {
+  committing([this] { ctx_.inbox.seal(*partial_, mode_, mtime_ns_); });
+}
+
+std::string IncomingFile::publish(bool durable) {
+  record_.path = committing(
+      [this, durable] { return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, durable); });
   partial_.reset();
   log();
   return record_.path;
 }
 
 void IncomingFile::fail(ErrorCode code, const std::string& message) {
-  partial_.reset();  // nothing of a failed file may remain once its sender hears the verdict
+  // Nothing of a failed file may remain once its sender hears the verdict.
+  if (partial_) partial_->discard();
+  interrupted(code, message);
+}
+
+void IncomingFile::interrupted(ErrorCode code, const std::string& message) {
+  partial_.reset();
   if (logged_) return;
   record_.error = code;
   record_.error_message = message;
@@ -119,8 +215,10 @@ void IncomingFile::log() {
                        std::string(proto::error_code_name(*record_.error)) + ": " +
                        printable(record_.error_message));
   } else {
-    ctx_.console.print(who + "saved " + printable(record_.path) + " (" + format_bytes(record_.bytes) +
-                       ", " + format_rate(record_.bytes, record_.seconds) + ")");
+    std::string line = who + "saved " + printable(record_.path) + " (" + format_bytes(record_.bytes) +
+                       ", " + format_rate(record_.bytes - record_.resumed_from, record_.seconds);
+    if (record_.resumed_from > 0) line += ", resumed after " + format_bytes(record_.resumed_from);
+    ctx_.console.print(line + ")");
   }
 }
 

@@ -26,13 +26,23 @@ class IncomingFile {
   IncomingFile(const IncomingFile&) = delete;
   IncomingFile& operator=(const IncomingFile&) = delete;
 
-  /// Checks name and size and creates the partial. Throws proto::ProtocolError
-  /// (name_refused, too_large, no_space); the refusal is logged.
-  void start();
+  /// Checks name and size and creates the partial, or with a transfer id resumes the one a
+  /// broken attempt left (same id, name, size and mtime). Returns the offset the sender
+  /// starts from. Throws proto::ProtocolError (name_refused, too_large, no_space,
+  /// bad_request for a malformed id); the refusal is logged.
+  uint64_t start(std::string_view transfer_id = {});
 
-  /// Reads exactly size bytes through read (which returns 0 when the peer closed), hashing
-  /// and writing them. Throws on a closed connection, a full disk or a timeout.
+  /// Reads the rest of the file, size - offset bytes, through read (which returns 0 when
+  /// the peer closed), hashing and writing them; a resumed prefix is hashed from the disk.
+  /// Throws on a closed connection, a full disk or a timeout; an interrupted resumable
+  /// upload keeps its partial for the next attempt.
   void receive(const std::function<size_t(std::span<uint8_t>)>& read, std::span<uint8_t> buffer);
+
+  /// A stream of unknown size: chunks (u32 big-endian length, bytes) through read_exact
+  /// until a chunk of length 0; --max-size and the disk are checked as the bytes come.
+  /// Throws like receive().
+  void receive_chunked(const std::function<void(std::span<uint8_t>)>& read_exact,
+                       std::span<uint8_t> buffer);
 
   /// Raw digest of the bytes received.
   const std::string& digest() const { return digest_; }
@@ -43,13 +53,24 @@ class IncomingFile {
   /// (exists, name_refused, no_space), logged.
   std::string commit();
 
-  /// Drops the partial and logs the failure.
+  /// commit() in two steps, for a batch made durable by Inbox::sync() (see Inbox::seal).
+  void seal();
+  std::string publish(bool durable);
+
+  /// Drops the partial (resumable or not) and logs the failure.
   void fail(proto::ErrorCode code, const std::string& message);
 
+  /// Logs the failure; a resumable partial stays for the sender's next attempt.
+  void interrupted(proto::ErrorCode code, const std::string& message);
+
+  /// The file's size: as announced, or for a stream as received.
   uint64_t size() const { return size_; }
 
  private:
   void log();
+  /// Runs step, turning its failures into a logged failure (and a ProtocolError).
+  template <typename Step>
+  auto committing(Step step);
 
   const SessionContext& ctx_;
   FileRecord record_;

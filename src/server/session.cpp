@@ -2,6 +2,7 @@
 // One client connection on the server.
 #include "server/session.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <system_error>
@@ -27,6 +28,9 @@ using proto::ProtocolError;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kBufferSize = 1 << 20;
+// A batch of eager files is made durable when the sender pauses, or at these sizes.
+constexpr size_t kBatchFiles = 1024;
+constexpr uint64_t kBatchBytes = 64 << 20;
 constexpr std::chrono::milliseconds kDrainAfterError{1000};
 // Binary clients speak first; a connection silent this long is a person at nc.
 constexpr std::chrono::milliseconds kTextGreetingPause{300};
@@ -120,41 +124,79 @@ void Session::handshake(net::Channel& channel, proto::Hello& hello, std::stop_to
   client_ = hello.name.empty() ? "anonymous" : hello.name;
 }
 
-void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin) {
-  TransferGuard busy(in_transfer_);
-  IncomingFile file(ctx_, peer_, client_, begin.name, begin.size, begin.mode, begin.mtime_ns);
-  // Refusals before READY leave the stream in step: the sender skips this file only.
-  if (begin.flags & proto::kFlagStream) {
-    file.fail(ErrorCode::BadRequest, "this server does not accept streams of unknown size");
-    channel.send(proto::Error{ErrorCode::BadRequest, "this server does not accept streams of unknown size"});
-    return;
-  }
-  try {
-    file.start();
-  } catch (const ProtocolError& e) {
-    channel.send(proto::Error{e.code(), e.what()});
-    return;
-  }
-  channel.send(proto::Ready{0});
-  file.receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_);
+namespace {
 
+void read_exact(net::Channel& channel, std::span<uint8_t> out) {
+  for (size_t done = 0; done < out.size();) {
+    const size_t n = channel.read_raw(out.subspan(done));
+    if (n == 0) throw net::ConnectionClosed("connection closed in the middle of a stream");
+    done += n;
+  }
+}
+
+// The bytes of a refused eager file: read and dropped, so the stream stays in step.
+void skip_raw(net::Channel& channel, uint64_t size, std::span<uint8_t> buffer) {
+  while (size > 0) {
+    const size_t n = channel.read_raw(buffer.first(static_cast<size_t>(std::min<uint64_t>(size, buffer.size()))));
+    if (n == 0) throw net::ConnectionClosed("connection closed in the middle of a file");
+    size -= n;
+  }
+}
+
+bool input_waiting(net::Channel& channel) {
+  if (channel.buffered() > 0) return true;
+  pollfd pfd{channel.fd(), POLLIN, 0};
+  return ::poll(&pfd, 1, 0) > 0;
+}
+
+// FILE_END must follow the data; its digest decides. Returns the error to answer, if any.
+std::optional<proto::Error> check_file_end(net::Channel& channel, IncomingFile& file,
+                                           proto::DigestAlgo algo) {
   proto::Frame frame = channel.receive();
   auto* end = std::get_if<proto::FileEnd>(&frame);
   if (!end) {
-    const std::string why = "expected FILE_END after " + std::to_string(begin.size) +
+    const std::string why = "expected FILE_END after " + std::to_string(file.size()) +
                             " bytes of file data, got " +
                             std::string(proto::frame_type_name(proto::frame_type(frame))) +
                             " (more bytes than declared?)";
     file.fail(ErrorCode::BadRequest, why);
     throw ProtocolError(ErrorCode::BadRequest, why);
   }
-  if (end->algo != ctx_.config.hash || end->digest != file.digest()) {
+  if (end->algo != algo || end->digest != file.digest()) {
     // The stream is still in step, so only this file fails.
     const std::string why = "digest mismatch: the server computed " + file.labelled_digest() +
                             ", the sender " + digest::labelled(end->algo, end->digest) +
                             "; nothing was saved";
     file.fail(ErrorCode::Integrity, why);
-    channel.send(proto::Error{ErrorCode::Integrity, why});
+    return proto::Error{ErrorCode::Integrity, why};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin) {
+  TransferGuard busy(in_transfer_);
+  const bool stream = begin.flags & proto::kFlagStream;
+  IncomingFile file(ctx_, peer_, client_, begin.name, begin.size, begin.mode, begin.mtime_ns);
+  // Refusals before READY leave the stream in step: the sender skips this file only.
+  uint64_t offset = 0;
+  try {
+    if (stream && begin.size != 0) throw ProtocolError(ErrorCode::BadRequest, "a stream announces size 0");
+    // A stream cannot resume: its source cannot be read twice.
+    offset = file.start(stream ? std::string_view() : std::string_view(begin.transfer_id));
+  } catch (const ProtocolError& e) {
+    channel.send(proto::Error{e.code(), e.what()});
+    return;
+  }
+  channel.send(proto::Ready{offset});
+  if (stream) {
+    file.receive_chunked([&channel](std::span<uint8_t> out) { read_exact(channel, out); }, buffer_);
+  } else {
+    file.receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_);
+  }
+  if (auto error = check_file_end(channel, file, ctx_.config.hash)) {
+    channel.send(*error);
     return;
   }
   std::string saved;
@@ -165,24 +207,148 @@ void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin)
     return;
   }
   ++files_;
-  bytes_ += begin.size;
-  channel.send(proto::Saved{saved, begin.size, ctx_.config.hash, file.digest()});
+  bytes_ += file.size();
+  channel.send(proto::Saved{saved, file.size(), ctx_.config.hash, file.digest()});
+}
+
+void Session::receive_eager(net::Channel& channel, const proto::FileBegin& begin) {
+  TransferGuard busy(in_transfer_);
+  if (begin.flags & (proto::kFlagStream | proto::kFlagDirectory)) {
+    throw ProtocolError(ErrorCode::BadRequest, "an eager FILE_BEGIN is for a file of known size");
+  }
+  auto file = std::make_unique<IncomingFile>(ctx_, peer_, client_, begin.name, begin.size, begin.mode,
+                                             begin.mtime_ns);
+  try {
+    file->start();
+  } catch (const ProtocolError& e) {
+    skip_raw(channel, begin.size, buffer_);
+    proto::Frame frame = channel.receive();
+    if (!std::holds_alternative<proto::FileEnd>(frame)) {
+      throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "after the data of an eager file"));
+    }
+    batch_.push_back({nullptr, proto::Error{e.code(), e.what()}});
+    return;
+  }
+  file->receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_);
+  if (auto error = check_file_end(channel, *file, ctx_.config.hash)) {
+    batch_.push_back({nullptr, *error});
+    return;
+  }
+  try {
+    file->seal();
+  } catch (const ProtocolError& e) {
+    batch_.push_back({nullptr, proto::Error{e.code(), e.what()}});
+    return;
+  }
+  batch_bytes_ += begin.size;
+  batch_.push_back({std::move(file), {}});
+}
+
+void Session::flush_batch(net::Channel& channel) {
+  if (batch_.empty()) return;
+  std::optional<proto::Error> sync_failed;
+  try {
+    ctx_.inbox.sync();  // every sealed file's data, before any of their names
+  } catch (const ProtocolError& e) {
+    sync_failed = proto::Error{e.code(), e.what()};
+  } catch (const std::exception& e) {
+    sync_failed = proto::Error{ErrorCode::Internal, e.what()};
+  }
+  std::vector<uint8_t> replies;
+  auto add = [&replies](const proto::Frame& frame) {
+    const auto bytes = proto::encode_frame(frame);
+    replies.insert(replies.end(), bytes.begin(), bytes.end());
+  };
+  bool published = false;
+  for (Batched& entry : batch_) {
+    if (!entry.file) {
+      add(entry.refusal);
+      continue;
+    }
+    if (sync_failed) {
+      entry.file->fail(sync_failed->code, sync_failed->message);
+      add(*sync_failed);
+      continue;
+    }
+    try {
+      const std::string saved = entry.file->publish(/*durable=*/true);
+      published = true;
+      ++files_;
+      bytes_ += entry.file->size();
+      add(proto::Saved{saved, entry.file->size(), ctx_.config.hash, entry.file->digest()});
+    } catch (const ProtocolError& e) {
+      add(proto::Error{e.code(), e.what()});
+    }
+  }
+  batch_.clear();
+  batch_bytes_ = 0;
+  if (published) ctx_.inbox.sync();  // the new names, before the sender hears of them
+  net::send_all(channel.fd(), replies, channel.peer());
+}
+
+void Session::drop_batch() {
+  for (Batched& entry : batch_) {
+    if (entry.file) entry.file->fail(ErrorCode::BadRequest, "the connection ended before the file was confirmed");
+  }
+  batch_.clear();
+  batch_bytes_ = 0;
+}
+
+void Session::make_directory(net::Channel& channel, const proto::FileBegin& begin) {
+  if (begin.size != 0 || (begin.flags & ~proto::kFlagDirectory) != 0) {
+    channel.send(proto::Error{ErrorCode::BadRequest, "a directory has size 0 and no other flags"});
+    return;
+  }
+  try {
+    ctx_.inbox.make_directory(begin.name, begin.mode, begin.mtime_ns);
+  } catch (const ProtocolError& e) {
+    ctx_.console.print(peer_ + " " + printable(begin.name) + "/: " +
+                       std::string(proto::error_code_name(e.code())) + ": " + printable(e.what()));
+    channel.send(proto::Error{e.code(), e.what()});
+    return;
+  }
+  digest::Hasher empty(ctx_.config.hash);
+  channel.send(proto::Saved{begin.name, 0, ctx_.config.hash, empty.finish()});
 }
 
 void Session::serve_files(net::Channel& channel, std::stop_token stop) {
-  while (!stop.stop_requested()) {
-    proto::Frame frame = channel.receive();
-    if (auto* begin = std::get_if<proto::FileBegin>(&frame)) {
-      receive_file(channel, *begin);
-    } else if (std::holds_alternative<proto::Bye>(frame)) {
-      channel.send(proto::Bye{});
-      return;
-    } else if (std::holds_alternative<proto::Msg>(frame)) {
-      // Speaking takes a name in the room, which only a chat connection gets.
-      throw ProtocolError(ErrorCode::BadRequest, "MSG on a send connection; chat with HELLO role chat");
-    } else {
-      throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "from a client"));
+  try {
+    while (!stop.stop_requested()) {
+      // Small files arrive back to back; one sync covers them once the sender pauses.
+      if (!batch_.empty() &&
+          (batch_.size() >= kBatchFiles || batch_bytes_ >= kBatchBytes || !input_waiting(channel))) {
+        flush_batch(channel);
+      }
+      proto::Frame frame = channel.receive();
+      if (auto* begin = std::get_if<proto::FileBegin>(&frame)) {
+        if ((begin->flags & ~proto::kKnownFlags) != 0) {
+          throw ProtocolError(ErrorCode::BadRequest, "FILE_BEGIN with flags this server does not know");
+        }
+        if (begin->flags & proto::kFlagEager) {
+          receive_eager(channel, *begin);
+          continue;
+        }
+        flush_batch(channel);  // verdicts go out in order
+        if (begin->flags & proto::kFlagDirectory) {
+          make_directory(channel, *begin);
+        } else {
+          receive_file(channel, *begin);
+        }
+      } else if (std::holds_alternative<proto::Bye>(frame)) {
+        flush_batch(channel);
+        channel.send(proto::Bye{});
+        return;
+      } else if (std::holds_alternative<proto::Msg>(frame)) {
+        // Speaking takes a name in the room, which only a chat connection gets.
+        throw ProtocolError(ErrorCode::BadRequest, "MSG on a send connection; chat with HELLO role chat");
+      } else {
+        throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "from a client"));
+      }
     }
+    flush_batch(channel);
+  } catch (...) {
+    drop_batch();
+    throw;
   }
 }
 

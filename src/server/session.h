@@ -11,6 +11,7 @@
 
 #include "net/channel.h"
 #include "proto/frames.h"
+#include "server/incoming_file.h"
 #include "server/session_context.h"
 
 namespace ftx::server {
@@ -38,8 +39,23 @@ class Session {
   /// This server's WELCOME, for a client known as name.
   proto::Welcome welcome_for(const std::string& name) const;
   void serve_files(net::Channel& channel, std::stop_token stop);
+  /// FILE_BEGIN, READY, the data (raw, or chunked for a stream), FILE_END, SAVED.
   void receive_file(net::Channel& channel, const proto::FileBegin& begin);
+  /// An eager FILE_BEGIN: data and FILE_END follow at once; the verdict joins the batch.
+  void receive_eager(net::Channel& channel, const proto::FileBegin& begin);
+  void make_directory(net::Channel& channel, const proto::FileBegin& begin);
+  /// Makes every batched file durable with one sync, publishes them, and sends their
+  /// verdicts in order.
+  void flush_batch(net::Channel& channel);
+  /// The connection failed: batched files nobody confirmed are dropped (the sender resends).
+  void drop_batch();
   void serve_chat(net::Channel& channel);
+
+  /// A verdict waiting for the batch: a sealed file to publish, or an ERROR already decided.
+  struct Batched {
+    std::unique_ptr<IncomingFile> file;
+    proto::Error refusal;
+  };
 
   const SessionContext& ctx_;
   int fd_;
@@ -49,6 +65,8 @@ class Session {
   uint64_t files_ = 0;
   uint64_t bytes_ = 0;
   std::vector<uint8_t> buffer_;  ///< file data buffer, allocated once per session
+  std::vector<Batched> batch_;
+  uint64_t batch_bytes_ = 0;
 };
 
 /// The error text for a chat message over proto::kMaxMessage.

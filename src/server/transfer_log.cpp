@@ -34,9 +34,11 @@ nlohmann::ordered_json file_event(const FileRecord& r) {
       {"name", r.name},
       {"path", r.path},
       {"bytes", r.bytes},
+      {"resumed_from", r.resumed_from},
       {"digest", r.digest},
       {"duration_ms", static_cast<int64_t>(std::llround(r.seconds * 1000.0))},
-      {"mbps", round_to(megabytes_per_second(r.bytes, r.seconds), 2)},
+      // The rate of what crossed the wire this time.
+      {"mbps", round_to(megabytes_per_second(r.bytes - std::min(r.bytes, r.resumed_from), r.seconds), 2)},
       {"status", r.error ? "error" : "ok"},
   };
   if (r.error) j["error"] = error_object(*r.error, r.error_message);

@@ -22,6 +22,7 @@ struct FileRecord {
   std::string name;  ///< as sent
   std::string path;  ///< as saved, relative to DIR; empty when not saved
   uint64_t bytes = 0;
+  uint64_t resumed_from = 0;  ///< bytes a previous attempt had already delivered
   std::string digest;  ///< "ALGO:HEX"; empty when none
   double seconds = 0;
   std::optional<proto::ErrorCode> error;

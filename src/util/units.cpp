@@ -57,4 +57,24 @@ std::string format_rate(uint64_t bytes, double seconds) {
   return buf;
 }
 
+std::optional<uint64_t> parse_duration_seconds(std::string_view text) {
+  uint64_t unit = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 's': unit = 1; text.remove_suffix(1); break;
+      case 'm': unit = 60; text.remove_suffix(1); break;
+      case 'h': unit = 3600; text.remove_suffix(1); break;
+      case 'd': unit = 86400; text.remove_suffix(1); break;
+      default: break;
+    }
+  }
+  if (text.empty() || text.size() > 12) return std::nullopt;
+  uint64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value * unit;
+}
+
 }  // namespace ftx

@@ -12,6 +12,9 @@ namespace ftx {
 /// "1048576", "512K", "10M", "2G", "1T" (binary multiples, optional trailing "B" or "iB").
 std::optional<uint64_t> parse_size(std::string_view text);
 
+/// "90" or "90s", "30m", "24h", "7d": a duration in whole seconds.
+std::optional<uint64_t> parse_duration_seconds(std::string_view text);
+
 /// "0 B", "1023 B", "1.5 KiB", "100.0 MiB".
 std::string format_bytes(uint64_t bytes);
 

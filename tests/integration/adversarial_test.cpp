@@ -949,7 +949,15 @@ std::vector<FrameCase> frame_cases() {
       {"MsgOnSendConnection", true, frame_bytes(proto::Msg{"", 0, "hi"}), ErrorCode::BadRequest},
       {"TrailingBytesInFrame", true, trailing, ErrorCode::BadRequest},
       {"StringLongerThanPayload", true, lying_string, ErrorCode::BadRequest},
-      {"StreamFlag", true, frame_bytes(proto::FileBegin{"s.bin", 0, 0644, 0, proto::kFlagStream, ""}),
+      {"UnknownFlag", true, frame_bytes(proto::FileBegin{"s.bin", 0, 0644, 0, 1u << 7, ""}), ErrorCode::BadRequest},
+      {"StreamWithASize", true, frame_bytes(proto::FileBegin{"s.bin", 5, 0644, 0, proto::kFlagStream, ""}),
+       ErrorCode::BadRequest, false},
+      {"DirectoryWithASize", true, frame_bytes(proto::FileBegin{"d", 5, 0755, 0, proto::kFlagDirectory, ""}),
+       ErrorCode::BadRequest, false},
+      {"EagerStream", true,
+       frame_bytes(proto::FileBegin{"s.bin", 0, 0644, 0, proto::kFlagEager | proto::kFlagStream, ""}),
+       ErrorCode::BadRequest},
+      {"MalformedTransferId", true, frame_bytes(proto::FileBegin{"s.bin", 5, 0644, 0, 0, "../../etc"}),
        ErrorCode::BadRequest, false},
   };
 }

@@ -2,6 +2,7 @@
 // Output and exit codes of `ftx send` and `ftx chat`.
 #include "cli/outcome.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -17,10 +18,12 @@ std::string format_outcome_json(const client::FileOutcome& out) {
       {"path", out.path},
       {"name", out.name},
       {"saved_as", out.saved_as},
+      {"kind", out.directory ? "directory" : "file"},
       {"bytes", out.bytes},
+      {"resumed_from", out.resumed_from},
       {"digest", out.digest},
       {"duration_ms", static_cast<int64_t>(std::llround(out.seconds * 1000.0))},
-      {"mbps", std::round(megabytes_per_second(out.bytes, out.seconds) * 100.0) / 100.0},
+      {"mbps", std::round(megabytes_per_second(out.bytes - std::min(out.bytes, out.resumed_from), out.seconds) * 100.0) / 100.0},
       {"status", ok ? "ok" : "error"},
   };
   if (!ok) {

@@ -2,6 +2,8 @@
 // `ftx send`: options, what the user sees, and the exit code.
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -24,12 +26,14 @@ namespace {
 
 cxxopts::Options send_options() {
   cxxopts::Options o("ftx send", "Upload files to an ftx server and verify each one end to end.");
-  o.custom_help("HOST:PORT PATH... [OPTIONS]");
+  o.custom_help("HOST:PORT PATH... [OPTIONS]   (PATH: a file, a directory, or - for stdin with --as)");
   o.positional_help("");
   o.add_options()
       ("as", "save a single file under NAME on the server", cxxopts::value<std::string>(), "NAME")
       ("name", "client name the server logs (default: $USER@hostname)", cxxopts::value<std::string>(), "NICK")
       ("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
+      ("retries", "reconnect and resume this many times after the connection fails mid-job", cxxopts::value<std::string>()->default_value("3"), "N")
+      ("follow-symlinks", "send what symbolic links inside directories point to (default: skip them)")
       ("json", "print one JSON object per file on stdout instead of a line")
       ("no-progress", "no progress bar (it is shown only when stderr is a terminal)")
       ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"), "SECONDS")
@@ -46,27 +50,97 @@ class TerminalObserver : public client::SendObserver {
  public:
   TerminalObserver(bool json, bool progress) : json_(json), bar_(progress) {}
 
-  void file_started(const std::string& name, uint64_t size) override { bar_.start(name, size); }
-  void file_progress(uint64_t done) override { bar_.update(done); }
-  void file_done(const client::FileOutcome& out) override {
-    bar_.finish();
-    if (json_) {
-      std::cout << format_outcome_json(out) << std::endl;
-      return;
-    }
-    if (out.status == client::FileStatus::Saved) {
-      std::cout << "saved " << printable(out.path);
-      if (out.saved_as != out.name) std::cout << " as " << printable(out.saved_as);
-      std::cout << " (" << format_bytes(out.bytes) << ", " << format_rate(out.bytes, out.seconds)
-                << ", " << out.digest << ")" << std::endl;
+  void warning(const std::string& text) override { std::cerr << "ftx send: " << printable(text) << std::endl; }
+
+  void job_started(size_t files, uint64_t bytes) override {
+    files_total_ = files;
+    bytes_total_ = bytes;
+    started_ = std::chrono::steady_clock::now();
+  }
+
+  void file_started(const std::string& name, uint64_t size) override {
+    current_ = name;
+    // One bar for the whole job when there is more than one file; the file's own otherwise.
+    if (files_total_ > 1) {
+      if (!bar_started_) bar_.start(label(), bytes_total_);
+      bar_started_ = true;
+      bar_.rename(label());
     } else {
-      std::cerr << "ftx send: " << printable(out.path) << ": " << printable(out.error) << std::endl;
+      bar_.start(name, size);
     }
   }
 
+  void file_progress(uint64_t done) override { bar_.update(files_total_ > 1 ? bytes_done_ + done : done); }
+
+  void retrying(const std::string& why, int attempt, int of, std::chrono::milliseconds delay) override {
+    bar_.finish();
+    std::cerr << "ftx send: connection lost (" << printable(why) << "); reconnecting in "
+              << delay.count() / 1000.0 << " s (retry " << attempt << " of " << of << ")" << std::endl;
+  }
+
+  void file_done(const client::FileOutcome& out) override {
+    const bool ok = out.status == client::FileStatus::Saved;
+    if (!out.directory) {
+      ++files_done_;
+      bytes_done_ += out.bytes;
+    }
+    if (ok && out.in_tree) {
+      out.directory ? ++tree_dirs_ : ++tree_files_;
+      tree_bytes_ += out.bytes;
+    }
+    if (!ok) ++failed_;
+    if (files_total_ <= 1 || !ok) bar_.finish();
+    if (json_) {
+      std::cout << format_outcome_json(out) << std::endl;
+    } else if (!ok) {
+      std::cerr << "ftx send: " << printable(out.path) << ": " << printable(out.error) << std::endl;
+    } else if (!out.in_tree) {
+      // Files named on the command line get a line each; trees get a summary at the end.
+      if (out.path == "-") {
+        std::cout << "saved standard input as " << printable(out.saved_as);
+      } else {
+        std::cout << "saved " << printable(out.path);
+        if (out.saved_as != out.name) std::cout << " as " << printable(out.saved_as);
+      }
+      std::cout << " (" << format_bytes(out.bytes);
+      if (out.resumed_from > 0) std::cout << ", resumed after " << format_bytes(out.resumed_from);
+      std::cout << ", " << format_rate(out.bytes - out.resumed_from, out.seconds) << ", " << out.digest << ")"
+                << std::endl;
+    }
+    if (files_total_ > 1) bar_.update(bytes_done_);
+  }
+
+  // The tree summary, once everything is answered.
+  void summarize() {
+    bar_.finish();
+    if (json_ || tree_files_ + tree_dirs_ == 0) return;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    std::cout << "saved " << tree_files_ << (tree_files_ == 1 ? " file" : " files") << " in " << tree_dirs_
+              << (tree_dirs_ == 1 ? " directory" : " directories") << " (" << format_bytes(tree_bytes_) << ", "
+              << format_rate(tree_bytes_, secs) << ")";
+    if (failed_ > 0) std::cout << "; " << failed_ << " failed (listed above)";
+    std::cout << std::endl;
+  }
+
  private:
+  std::string label() const {
+    return "[" + std::to_string(std::min(files_done_ + 1, files_total_)) + "/" + std::to_string(files_total_) + "] " +
+           current_;
+  }
+
   bool json_;
   client::ProgressBar bar_;
+  bool bar_started_ = false;
+  std::string current_;
+  size_t files_total_ = 0;
+  size_t files_done_ = 0;
+  uint64_t bytes_total_ = 0;
+  uint64_t bytes_done_ = 0;
+  size_t tree_files_ = 0;
+  size_t tree_dirs_ = 0;
+  uint64_t tree_bytes_ = 0;
+  size_t failed_ = 0;
+  std::chrono::steady_clock::time_point started_;
 };
 
 }  // namespace
@@ -91,9 +165,16 @@ int send_main(int argc, char** argv) {
     send.server = *target;
     send.paths.assign(positional.begin() + 1, positional.end());
     if (args.count("as")) {
-      if (send.paths.size() != 1) return usage_error("--as names a single file");
+      if (send.paths.size() != 1) return usage_error("--as names a single path");
       send.as_name = args["as"].as<std::string>();
     }
+    if (std::count(send.paths.begin(), send.paths.end(), "-") > 0 && !send.as_name) {
+      return usage_error("standard input (-) needs a name: --as NAME");
+    }
+    const auto retries = parse_size(args["retries"].as<std::string>());
+    if (!retries || *retries > 100) return usage_error("--retries must be a number from 0 to 100");
+    send.retries = static_cast<int>(*retries);
+    send.follow_symlinks = args.count("follow-symlinks") > 0;
     send.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     send.client_name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     const auto connect_timeout = parse_size(args["connect-timeout"].as<std::string>());
@@ -112,6 +193,7 @@ int send_main(int argc, char** argv) {
 
   TerminalObserver observer(json, progress);
   const client::SendReport report = client::send_files(send, observer);
+  observer.summarize();
   if (report.connection_failed) {
     std::fprintf(stderr, "ftx send: %s\n", printable(report.connection_error).c_str());
   }

@@ -19,6 +19,8 @@ class ProgressBar {
   explicit ProgressBar(bool enabled) : enabled_(enabled) {}
   void start(const std::string& name, uint64_t total);
   void update(uint64_t done);
+  /// Changes the label (the current file of a multi-file job) from the next redraw on.
+  void rename(const std::string& name) { name_ = name; }
   /// Erases the bar so the next line prints cleanly.
   void finish();
 

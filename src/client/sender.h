@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `ftx send`: uploads files over one connection and verifies each end to end.
+// `ftx send`: uploads files, trees and stdin over one connection and verifies each end to
+// end, resuming and retrying after a broken connection.
 #pragma once
 
 #include <chrono>
@@ -15,12 +16,15 @@ namespace ftx::client {
 
 struct SendOptions {
   net::HostPort server;
-  std::vector<std::string> paths;
-  std::optional<std::string> as_name;  ///< name for a single file on the server
-  std::string client_name;             ///< sent in HELLO
+  std::vector<std::string> paths;      ///< files, directories, or "-" for stdin
+  std::optional<std::string> as_name;  ///< name for a single path on the server
+  std::string client_name;             ///< sent in HELLO; part of every transfer id
   std::string token;                   ///< the server's --token, when it has one
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds io_timeout{60000};
+  /// Reconnections after the connection fails mid-job; each resumes where it stopped.
+  int retries = 3;
+  bool follow_symlinks = false;
 };
 
 enum class FileStatus {
@@ -31,10 +35,13 @@ enum class FileStatus {
 };
 
 struct FileOutcome {
-  std::string path;       ///< local path as given
+  std::string path;       ///< local path
   std::string name;       ///< name sent
   std::string saved_as;   ///< name on the server
+  bool directory = false;
+  bool in_tree = false;   ///< found inside a directory given on the command line
   uint64_t bytes = 0;
+  uint64_t resumed_from = 0;  ///< bytes the server already had from a broken attempt
   std::string digest;     ///< "ALGO:HEX" computed locally
   double seconds = 0;
   FileStatus status = FileStatus::NotSent;
@@ -46,9 +53,13 @@ struct FileOutcome {
 class SendObserver {
  public:
   virtual ~SendObserver() = default;
+  virtual void warning(const std::string& /*text*/) {}
+  virtual void job_started(size_t /*files*/, uint64_t /*bytes*/) {}
   virtual void file_started(const std::string& /*name*/, uint64_t /*size*/) {}
   virtual void file_progress(uint64_t /*done*/) {}
   virtual void file_done(const FileOutcome& /*outcome*/) {}
+  virtual void retrying(const std::string& /*why*/, int /*attempt*/, int /*of*/,
+                        std::chrono::milliseconds /*delay*/) {}
 };
 
 struct SendReport {
@@ -56,10 +67,17 @@ struct SendReport {
   bool connection_failed = false;
   std::optional<proto::ErrorCode> connection_code;  ///< when the server refused the connection
   std::string connection_error;
+  int retries_used = 0;
 };
 
 /// Sends every path in order. Never throws for network or file problems: they are in the
 /// report.
 SendReport send_files(const SendOptions& options, SendObserver& observer);
+
+/// The id a resumable upload is known by on the server: XXH3-128 hex of the client name,
+/// the source's absolute path and the name sent, so two senders of one name never share
+/// a partial. Pure.
+std::string transfer_id(const std::string& client_name, const std::string& absolute_path,
+                        const std::string& name);
 
 }  // namespace ftx::client

@@ -63,6 +63,10 @@ class PartialFile {
 
   bool resumable() const { return !id_.empty(); }
 
+  /// Closes the descriptor of a sealed file waiting for its batch's sync, so a batch of
+  /// many files does not hold a descriptor for each.
+  void close() { fd_.reset(); }
+
   /// Removes the file now, resumable or not: its bytes must not be reused.
   void discard();
 

@@ -174,12 +174,13 @@ auto IncomingFile::committing(Step step) {
 }
 
 std::string IncomingFile::commit() {
-  seal();
+  committing([this] { ctx_.inbox.seal(*partial_, mode_, mtime_ns_); });
   return publish(/*durable=*/false);
 }
 
 void IncomingFile::seal() {
   committing([this] { ctx_.inbox.seal(*partial_, mode_, mtime_ns_); });
+  partial_->close();
 }
 
 std::string IncomingFile::publish(bool durable) {

@@ -54,6 +54,7 @@ class IncomingFile {
   std::string commit();
 
   /// commit() in two steps, for a batch made durable by Inbox::sync() (see Inbox::seal).
+  /// seal() closes the file's descriptor.
   void seal();
   std::string publish(bool durable);
 

@@ -211,7 +211,8 @@ TEST_F(Policies, AsNameAndUnreadableFiles) {
   testing::write_file(tmp_ / "x", "data");
   auto report = send(server.port(), {(tmp_ / "x").string()}, "renamed.txt");
   EXPECT_EQ(report.files.at(0).saved_as, "renamed.txt");
-  report = send(server.port(), {(tmp_ / "missing").string(), tmp_.path().string(), (tmp_ / "x").string()});
+  ASSERT_EQ(::mkfifo((tmp_ / "fifo").c_str(), 0600), 0);
+  report = send(server.port(), {(tmp_ / "missing").string(), (tmp_ / "fifo").string(), (tmp_ / "x").string()});
   ASSERT_EQ(report.files.size(), 3u);
   EXPECT_EQ(report.files[0].status, FileStatus::Unreadable);
   EXPECT_EQ(report.files[1].status, FileStatus::Unreadable);

@@ -154,6 +154,115 @@ TEST(Inbox, MoreThanTheDiskHoldsIsNoSpace) {
   }
 }
 
+void write(PartialFile& p, const std::string& content) {
+  p.write(std::span(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
+}
+
+size_t entries(const std::filesystem::path& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+const ResumeKey kKey{"0123456789abcdef0123456789abcdef", "big.bin", 10, 1'600'000'000'000'000'000};
+
+TEST(Inbox, AnInterruptedResumablePartialIsResumedWithItsBytes) {
+  TempDir tmp;
+  {
+    Inbox inbox(tmp.path());
+    PartialFile p = inbox.begin_resumable(kKey);
+    EXPECT_EQ(p.resumed_from(), 0u);
+    write(p, "01234");
+  }  // the session ends without commit: the bytes stay, hidden
+  Inbox restarted(tmp.path());  // a new server on the same DIR keeps them too
+  PartialFile p = restarted.begin_resumable(kKey);
+  EXPECT_EQ(p.resumed_from(), 5u);
+  write(p, "56789");
+  EXPECT_EQ(restarted.commit(p, "big.bin", OverwritePolicy::Rename, 0644, kKey.mtime_ns), "big.bin");
+  EXPECT_EQ(testing::read_file(tmp / "big.bin"), "0123456789");
+  EXPECT_EQ(entries(tmp / ".ftx" / "partial"), 0u);  // the record went with the commit
+}
+
+TEST(Inbox, APartialOfAnotherSourceIsStartedOver) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  { write(*std::make_unique<PartialFile>(inbox.begin_resumable(kKey)), "01234"); }
+  for (ResumeKey changed : {ResumeKey{kKey.id, kKey.name, 11, kKey.mtime_ns},
+                            ResumeKey{kKey.id, kKey.name, kKey.size, kKey.mtime_ns + 1},
+                            ResumeKey{kKey.id, "other.bin", kKey.size, kKey.mtime_ns}}) {
+    PartialFile p = inbox.begin_resumable(changed);
+    EXPECT_EQ(p.resumed_from(), 0u) << changed.size << " " << changed.mtime_ns << " " << changed.name;
+    write(p, "ab");
+  }
+}
+
+TEST(Inbox, ADiscardedPartialIsGoneAndAnIdInUseGetsAPlainPartial) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  PartialFile first = inbox.begin_resumable(kKey);
+  write(first, "01234");
+  PartialFile second = inbox.begin_resumable(kKey);  // the same upload running twice
+  EXPECT_FALSE(second.resumable());
+  first.discard();
+  EXPECT_EQ(entries(tmp / ".ftx" / "partial"), 1u);  // only the plain one
+}
+
+TEST(Inbox, ExpiredPartialsAreRemovedAtStart) {
+  TempDir tmp;
+  {
+    Inbox inbox(tmp.path());
+    write(*std::make_unique<PartialFile>(inbox.begin_resumable(kKey)), "01234");
+  }
+  const auto partial = tmp / ".ftx" / "partial" / ("r-" + kKey.id);
+  ASSERT_TRUE(std::filesystem::exists(partial));
+  { Inbox kept(tmp.path(), std::chrono::hours(1)); }
+  EXPECT_TRUE(std::filesystem::exists(partial));
+  std::filesystem::last_write_time(partial, std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
+  { Inbox expired(tmp.path(), std::chrono::hours(1)); }
+  EXPECT_EQ(entries(tmp / ".ftx" / "partial"), 0u);
+}
+
+TEST(Inbox, TransferIdsAreLowerCaseHex) {
+  EXPECT_FALSE(check_transfer_id("0123abcd").has_value());
+  for (const std::string& bad : std::vector<std::string>{"", "ABCD", "../x", "r-1", std::string(65, 'a'), std::string("a\0b", 3)}) {
+    EXPECT_TRUE(check_transfer_id(bad).has_value()) << bad;
+  }
+}
+
+TEST(Inbox, BatchedCommitPublishesAfterOneSync) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  std::vector<PartialFile> batch;
+  for (int i = 0; i < 3; ++i) {
+    batch.push_back(inbox.begin(1));
+    write(batch.back(), std::to_string(i));
+    inbox.seal(batch.back(), 0640, kKey.mtime_ns);
+    batch.back().close();
+  }
+  inbox.sync();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(inbox.publish(batch[i], "f" + std::to_string(i), OverwritePolicy::Rename, true), "f" + std::to_string(i));
+    EXPECT_EQ(testing::read_file(tmp / ("f" + std::to_string(i))), std::to_string(i));
+  }
+}
+
+TEST(Inbox, DirectoriesGetModeAndMtimeAndAFileInTheWayIsRefused) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  inbox.make_directory("a/b", 02750, 1'500'000'000'000'000'000);
+  struct stat st {};
+  ASSERT_EQ(::stat((tmp / "a" / "b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1'500'000'000);
+  put(inbox, "file", "x");
+  try {
+    inbox.make_directory("file/sub", 0755, 0);
+    ADD_FAILURE() << "a directory was made through a file";
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::NameRefused);
+  }
+}
+
 TEST(Inbox, ParseOverwrite) {
   EXPECT_EQ(parse_overwrite("rename"), OverwritePolicy::Rename);
   EXPECT_EQ(parse_overwrite("replace"), OverwritePolicy::Replace);

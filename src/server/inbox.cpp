@@ -28,6 +28,7 @@ using proto::ProtocolError;
 constexpr const char* kMetaDir = ".ftx";
 constexpr const char* kPartialDir = "partial";
 constexpr int kMaxRenameAttempts = 10000;
+constexpr std::chrono::seconds kWaitForInUse{3};
 
 bool is_space_error(int err) { return err == ENOSPC || err == EDQUOT; }
 
@@ -236,8 +237,11 @@ void Inbox::remove_resumable(const std::string& id) {
 }
 
 void Inbox::release(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  ids_in_use_.erase(id);
+  {
+    std::lock_guard lock(mutex_);
+    ids_in_use_.erase(id);
+  }
+  released_.notify_all();
 }
 
 void Inbox::check_space(uint64_t needed) const {
@@ -255,14 +259,17 @@ void Inbox::check_space(uint64_t needed) const {
 
 PartialFile Inbox::begin_resumable(const ResumeKey& key) {
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     // Sweeping now and then keeps abandoned partials from piling up on a long-lived server.
     if (std::chrono::steady_clock::now() - last_sweep_ >
         std::min<std::chrono::steady_clock::duration>(partial_ttl_, std::chrono::minutes(10))) {
       sweep_partials(/*at_start=*/false);
     }
-    // The same upload running twice at once (two processes, one source): the second one
-    // cannot share the bytes, so it goes the plain way.
+    // A sender that reconnects after a break may be faster than the server at noticing
+    // the old connection died: give the old session a moment to let go of the partial.
+    // Still in use after that, it is the same upload running twice at once (two
+    // processes, one source): the second one cannot share the bytes, so it goes the plain way.
+    released_.wait_for(lock, kWaitForInUse, [&] { return !ids_in_use_.contains(key.id); });
     if (!ids_in_use_.insert(key.id).second) return begin(key.size);
   }
   try {

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -104,7 +105,8 @@ class Inbox {
 
   /// Starts or resumes the partial for key: one whose recorded name, size and mtime match
   /// is reopened with its bytes (resumed_from() > 0); one that does not match is replaced.
-  /// While another session holds the same id, a plain partial is returned instead. Refuses
+  /// While another session holds the same id (for more than 3 s), a plain partial is
+  /// returned instead. Refuses
   /// with NoSpace like begin().
   PartialFile begin_resumable(const ResumeKey& key);
 
@@ -150,6 +152,7 @@ class Inbox {
   std::chrono::seconds partial_ttl_;
   std::mutex mutex_;                  ///< guards the two below
   std::set<std::string> ids_in_use_;  ///< resumable partials a session is writing
+  std::condition_variable released_;  ///< an id left ids_in_use_
   std::chrono::steady_clock::time_point last_sweep_;
 };
 

@@ -103,8 +103,13 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
     interrupted(ErrorCode::BadRequest, e.what());  // the client broke off its own upload
     throw;
   } catch (const std::system_error& e) {
+    // A dropped connection (reset, timed out) keeps the bytes for a resume; a failure of
+    // ours (the disk) does not.
     if (e.code() == std::errc::timed_out) {
       interrupted(ErrorCode::Timeout, e.what());
+    } else if (e.code() == std::errc::connection_reset || e.code() == std::errc::connection_aborted ||
+               e.code() == std::errc::broken_pipe) {
+      interrupted(ErrorCode::BadRequest, e.what());
     } else {
       fail(ErrorCode::Internal, e.what());
     }

@@ -14,9 +14,17 @@
 #include "proto/limits.h"
 
 namespace ftx::net {
+namespace {
+
+constexpr size_t kBufferBytes = proto::kHeaderSize + proto::kMaxPayload + 4096;
+
+}  // namespace
 
 Channel::Channel(int fd, std::string peer)
-    : fd_(fd), peer_(std::move(peer)), buf_(proto::kHeaderSize + proto::kMaxPayload + 4096) {}
+    : fd_(fd),
+      peer_(std::move(peer)),
+      storage_(std::make_unique_for_overwrite<uint8_t[]>(kBufferBytes)),
+      buf_(storage_.get(), kBufferBytes) {}
 
 void Channel::send(const proto::Frame& frame) {
   out_.clear();
@@ -49,7 +57,7 @@ void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadlin
     end_ -= start_;
     start_ = 0;
   }
-  const size_t n = recv_some(fd_, std::span(buf_).subspan(end_), peer_);
+  const size_t n = recv_some(fd_, buf_.subspan(end_), peer_);
   if (n == 0) {
     if (end_ > 0) {
       throw proto::ProtocolError(proto::ErrorCode::BadRequest,
@@ -63,7 +71,7 @@ void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadlin
 proto::Frame Channel::receive() {
   std::optional<std::chrono::steady_clock::time_point> deadline;
   while (true) {
-    auto result = proto::decode_frame(std::span(buf_).subspan(start_, end_ - start_));
+    auto result = proto::decode_frame(buf_.subspan(start_, end_ - start_));
     switch (result.status) {
       case proto::DecodeStatus::Ok:
         start_ += result.consumed;
@@ -112,7 +120,7 @@ Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
       end_ -= start_;
       start_ = 0;
     }
-    const size_t n = recv_some(fd_, std::span(buf_).subspan(end_), peer_);
+    const size_t n = recv_some(fd_, buf_.subspan(end_), peer_);
     if (n == 0) {
       if (skipping) return LineStatus::TooLong;
       if (end_ > start_) {
@@ -142,7 +150,7 @@ bool Channel::wait_readable(std::chrono::milliseconds timeout) {
 int Channel::peek_byte() {
   if (start_ == end_) {
     start_ = end_ = 0;
-    const size_t n = recv_some(fd_, std::span(buf_), peer_);
+    const size_t n = recv_some(fd_, buf_, peer_);
     if (n == 0) return -1;
     end_ = n;
   }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,7 +61,9 @@ class Channel {
 
   int fd_;
   std::string peer_;
-  std::vector<uint8_t> buf_;
+  // Not zero-filled: an idle connection then costs only the pages data was received into.
+  std::unique_ptr<uint8_t[]> storage_;
+  std::span<uint8_t> buf_;
   size_t start_ = 0;
   size_t end_ = 0;
   std::vector<uint8_t> out_;

@@ -27,7 +27,6 @@ using proto::ErrorCode;
 using proto::ProtocolError;
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kBufferSize = 1 << 20;
 // A batch of eager files is made durable when the sender pauses, or at these sizes.
 constexpr size_t kBatchFiles = 1024;
 constexpr uint64_t kBatchBytes = 64 << 20;
@@ -191,9 +190,9 @@ void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin)
   }
   channel.send(proto::Ready{offset});
   if (stream) {
-    file.receive_chunked([&channel](std::span<uint8_t> out) { read_exact(channel, out); }, buffer_);
+    file.receive_chunked([&channel](std::span<uint8_t> out) { read_exact(channel, out); }, buffer_.get());
   } else {
-    file.receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_);
+    file.receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_.get());
   }
   if (auto error = check_file_end(channel, file, ctx_.config.hash)) {
     channel.send(*error);
@@ -221,7 +220,7 @@ void Session::receive_eager(net::Channel& channel, const proto::FileBegin& begin
   try {
     file->start();
   } catch (const ProtocolError& e) {
-    skip_raw(channel, begin.size, buffer_);
+    skip_raw(channel, begin.size, buffer_.get());
     proto::Frame frame = channel.receive();
     if (!std::holds_alternative<proto::FileEnd>(frame)) {
       throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "after the data of an eager file"));
@@ -229,7 +228,7 @@ void Session::receive_eager(net::Channel& channel, const proto::FileBegin& begin
     batch_.push_back({nullptr, proto::Error{e.code(), e.what()}});
     return;
   }
-  file->receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_);
+  file->receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_.get());
   if (auto error = check_file_end(channel, *file, ctx_.config.hash)) {
     batch_.push_back({nullptr, *error});
     return;
@@ -452,7 +451,6 @@ void Session::run(std::stop_token stop) {
   Ending ending;
   bool answered_error = false;
   try {
-    buffer_.resize(kBufferSize);
     net::set_io_timeout(fd_, ctx_.config.idle_timeout);
     net::Channel channel(fd_, peer_);
     channel.set_frame_timeout(ctx_.config.idle_timeout);

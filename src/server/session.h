@@ -11,6 +11,7 @@
 
 #include "net/channel.h"
 #include "proto/frames.h"
+#include "server/file_buffer.h"
 #include "server/incoming_file.h"
 #include "server/session_context.h"
 
@@ -64,7 +65,7 @@ class Session {
   std::string client_ = "-";
   uint64_t files_ = 0;
   uint64_t bytes_ = 0;
-  std::vector<uint8_t> buffer_;  ///< file data buffer, allocated once per session
+  FileBuffer buffer_;
   std::vector<Batched> batch_;
   uint64_t batch_bytes_ = 0;
 };

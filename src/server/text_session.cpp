@@ -19,7 +19,7 @@ using proto::ErrorCode;
 using proto::ProtocolError;
 
 TextSession::TextSession(const SessionContext& ctx, int fd, std::string peer,
-                         std::atomic<bool>& in_transfer, std::vector<uint8_t>& buffer)
+                         std::atomic<bool>& in_transfer, FileBuffer& buffer)
     : ctx_(ctx), fd_(fd), peer_(std::move(peer)), in_transfer_(in_transfer), buffer_(buffer) {}
 
 void TextSession::reply(const std::string& line) {
@@ -44,7 +44,7 @@ bool TextSession::receive_file(net::Channel& channel, const proto::text::SendFil
   // The bytes of a file must keep coming, unlike chat lines.
   net::set_io_timeout(fd_, ctx_.config.idle_timeout);
   try {
-    file.receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_);
+    file.receive([&channel](std::span<uint8_t> out) { return channel.read_raw(out); }, buffer_.get());
   } catch (const ProtocolError& e) {  // a full disk
     reply(proto::text_error_line(e.code(), e.what()));
     result_.error = e.code();

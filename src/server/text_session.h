@@ -14,6 +14,7 @@
 #include "proto/errors.h"
 #include "proto/text.h"
 #include "server/chat_hub.h"
+#include "server/file_buffer.h"
 #include "server/session_context.h"
 
 namespace ftx::server {
@@ -32,7 +33,7 @@ class TextSession {
   };
 
   TextSession(const SessionContext& ctx, int fd, std::string peer, std::atomic<bool>& in_transfer,
-              std::vector<uint8_t>& buffer);
+              FileBuffer& buffer);
 
   /// Serves lines until QUIT, the end of the stream, or an error that leaves the stream out
   /// of step. greet: the client has said nothing yet, so tell it what it can do.
@@ -49,7 +50,7 @@ class TextSession {
   int fd_;
   std::string peer_;
   std::atomic<bool>& in_transfer_;
-  std::vector<uint8_t>& buffer_;
+  FileBuffer& buffer_;
   std::shared_ptr<Outbox> outbox_;
   std::shared_ptr<ChatMember> member_;
   Result result_;

@@ -398,6 +398,48 @@ TEST_F(Retries, NoRetriesExitsThreeAtOnce) {
 }
 
 
+// A kept prefix that does not match the file (a flipped byte on the server's disk) fails
+// the whole-file digest; the partial is dropped and the sender sends the file once more
+// from the start, by itself.
+TEST_F(Resume, AWrongKeptPrefixIsSentAgainFromTheStart) {
+  const uint64_t size = 64 * kMiB;
+  const fs::path file = source("flip.bin");
+  write_random_file(file, size, 9);
+  ASSERT_NE(start_server(), 0);
+  auto sender = start_sender(file);
+  kill_sender_at(*sender, size / 2);
+  if (HasFatalFailure()) return;
+
+  fs::path partial;
+  for (const auto& entry : fs::directory_iterator(inbox() / ".ftx" / "partial")) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("r-") && !name.ends_with(".meta")) partial = entry.path();
+  }
+  ASSERT_FALSE(partial.empty());
+  {
+    std::fstream bytes(partial, std::ios::in | std::ios::out | std::ios::binary);
+    bytes.seekg(1000);
+    const char was = static_cast<char>(bytes.get());
+    bytes.seekp(1000);
+    bytes.put(static_cast<char>(~was));
+  }
+  const size_t logged_before = file_events().size();
+  const json report = send_to_completion(file);
+  const auto events = file_events();
+  ASSERT_EQ(events.size(), logged_before + 2);
+  const json& refused = events[logged_before];
+  EXPECT_EQ(refused["status"], "error") << refused.dump();
+  EXPECT_EQ(refused["error"]["code"], "integrity") << refused.dump();
+  EXPECT_GT(refused["resumed_from"].get<uint64_t>(), 0u);
+  const json& saved = events.back();
+  EXPECT_EQ(saved["status"], "ok") << saved.dump();
+  EXPECT_EQ(saved["resumed_from"].get<uint64_t>(), 0u);
+  EXPECT_EQ(report.value("status", ""), "ok") << report.dump();
+  EXPECT_EQ(report.value("resumed_from", uint64_t{1}), 0u) << report.dump();
+  EXPECT_TRUE(same_bytes(file, inbox() / saved["path"].get<std::string>()));
+  EXPECT_EQ(testing::partial_count(inbox()), 0u);
+}
+
 // A connection reset (not closed) mid-file is a dropped connection too: the partial stays.
 TEST(ResetMidFile, KeepsThePartialForTheNextAttempt) {
   TempDir tmp;

@@ -45,6 +45,7 @@ cxxopts::Options serve_options() {
       ("idle-timeout", "close a client silent this long; also bounds the wait for HELLO", cxxopts::value<std::string>()->default_value("60"), "SECONDS")
       ("partial-ttl", "remove unfinished uploads untouched this long (30m, 24h, 7d)", cxxopts::value<std::string>()->default_value("24h"), "AGE")
       ("hash", "digest every file is verified with: xxh128 or sha256", cxxopts::value<std::string>()->default_value("xxh128"), "ALGO")
+      ("no-fsync", "say SAVED once the file is in the page cache, without fsync: faster, but a crash may lose files already confirmed")
       ("log-chat", "also log the text of chat messages (joins and leaves are always logged)")
       ("token", "clients must present this shared secret (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
       ("allow", "accept only peers in this range (repeatable; IPv4 or IPv6, e.g. 192.168.1.0/24)", cxxopts::value<std::vector<std::string>>(), "CIDR")
@@ -133,6 +134,7 @@ int serve_main(int argc, char** argv) {
     config.hash = *algo;
     config.quiet = args.count("quiet") > 0;
     config.log_chat = args.count("log-chat") > 0;
+    config.fsync = args.count("no-fsync") == 0;
     config.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     if (config.token.size() > proto::kMaxToken) return usage_error("--token is longer than 1024 bytes");
     for (const char* rule : {"allow", "deny"}) {

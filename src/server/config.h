@@ -36,6 +36,8 @@ struct ServerConfig {
   std::string token;
   /// --allow / --deny, checked on accept before any byte is read.
   net::AccessRules access;
+  /// fsync every file (and syncfs every batch) before saying SAVED; --no-fsync turns it off.
+  bool fsync = true;
   /// Resumable partials untouched this long are removed.
   std::chrono::seconds partial_ttl{std::chrono::hours(24)};
   /// How long transfers in flight may finish after a stop request.

@@ -29,6 +29,7 @@ constexpr const char* kMetaDir = ".ftx";
 constexpr const char* kPartialDir = "partial";
 constexpr int kMaxRenameAttempts = 10000;
 constexpr std::chrono::seconds kWaitForInUse{3};
+constexpr uint64_t kWritebackChunk = 8 << 20;
 
 bool is_space_error(int err) { return err == ENOSPC || err == EDQUOT; }
 
@@ -147,7 +148,8 @@ PartialFile::PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::
       name_(std::move(name)),
       id_(std::move(id)),
       written_(existing),
-      resumed_from_(existing) {}
+      resumed_from_(existing),
+      writeback_from_(existing) {}
 
 PartialFile::PartialFile(PartialFile&& other) noexcept
     : owner_(other.owner_),
@@ -155,7 +157,8 @@ PartialFile::PartialFile(PartialFile&& other) noexcept
       name_(std::exchange(other.name_, std::string())),
       id_(std::exchange(other.id_, std::string())),
       written_(other.written_),
-      resumed_from_(other.resumed_from_) {}
+      resumed_from_(other.resumed_from_),
+      writeback_from_(other.writeback_from_) {}
 
 PartialFile::~PartialFile() {
   // A resumable partial outlives its session: the sender's next attempt continues it.
@@ -187,10 +190,17 @@ void PartialFile::write(std::span<const uint8_t> data) {
     done += static_cast<size_t>(n);
   }
   written_ += data.size();
+  // Start writing a large file to disk while it arrives, so the fsync at commit finds
+  // little left to do instead of the whole file.
+  if (owner_->fsync_ && written_ - writeback_from_ >= kWritebackChunk) {
+    ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_),
+                      static_cast<off_t>(written_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = written_;
+  }
 }
 
-Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl)
-    : path_(dir), partial_ttl_(partial_ttl) {
+Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl, bool fsync)
+    : path_(dir), partial_ttl_(partial_ttl), fsync_(fsync) {
   if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir " + dir.string());
   dir_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd_) throw_sys("open " + dir.string());
@@ -332,7 +342,7 @@ timespec to_timespec(int64_t ns) {
 std::string Inbox::commit(PartialFile& partial, std::string_view name, OverwritePolicy policy,
                           uint32_t mode, int64_t mtime_ns) {
   seal(partial, mode, mtime_ns);
-  return publish(partial, name, policy, /*durable=*/false);
+  return publish(partial, name, policy, /*synced=*/false);
 }
 
 void Inbox::seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns) {
@@ -344,6 +354,7 @@ void Inbox::seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns) {
 }
 
 void Inbox::sync() {
+  if (!fsync_) return;
   if (::syncfs(dir_fd_.get()) < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
     throw_sys("syncfs " + path_.string());
@@ -363,11 +374,12 @@ int Inbox::open_parents(const std::vector<std::string>& parts, size_t count, net
 }
 
 std::string Inbox::publish(PartialFile& partial, std::string_view name, OverwritePolicy policy,
-                           bool durable) {
+                           bool synced) {
   if (auto why = proto::check_name(name)) throw ProtocolError(ErrorCode::NameRefused, *why);
   // The data must be on disk before the name is: a crash then shows the old state or the
-  // whole new file, never a named file with missing blocks. (durable: sync() did it.)
-  if (!durable && ::fsync(partial.fd_.get()) < 0) {
+  // whole new file, never a named file with missing blocks. (synced: sync() did it.)
+  const bool fsync = fsync_ && !synced;
+  if (fsync && ::fsync(partial.fd_.get()) < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
     throw_sys("fsync partial file");
   }
@@ -405,7 +417,7 @@ std::string Inbox::publish(PartialFile& partial, std::string_view name, Overwrit
   }
   partial.name_.clear();  // committed: the destructor must not remove it
   if (partial.resumable()) ::unlinkat(area, record_name(partial.id_).c_str(), 0);
-  if (!durable) ::fsync(parent_fd);  // make the new name durable too
+  if (fsync) ::fsync(parent_fd);  // make the new name durable too
   return prefix + chosen;
 }
 

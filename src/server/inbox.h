@@ -82,6 +82,7 @@ class PartialFile {
   std::string id_;    ///< resumable: the transfer id this session holds; empty otherwise
   uint64_t written_ = 0;
   uint64_t resumed_from_ = 0;
+  uint64_t writeback_from_ = 0;  ///< bytes before this already handed to writeback
 };
 
 /// Owns DIR and DIR/.ftx/partial. Every path operation is relative to a directory fd and
@@ -91,8 +92,10 @@ class Inbox {
   /// Creates DIR (and its hidden area) if missing, removes plain partial files a previous
   /// run left behind, and resumable ones untouched for longer than partial_ttl. Throws
   /// std::system_error.
+  /// Without fsync (--no-fsync), commits skip fsync and syncfs: a crash may then lose
+  /// files the senders were told were saved.
   explicit Inbox(const std::filesystem::path& dir,
-                 std::chrono::seconds partial_ttl = std::chrono::hours(24));
+                 std::chrono::seconds partial_ttl = std::chrono::hours(24), bool fsync = true);
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -122,7 +125,7 @@ class Inbox {
   /// fsync of its own; a second sync() makes the new names durable before anyone hears of
   /// them. Errors as commit().
   void seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns);
-  std::string publish(PartialFile& partial, std::string_view name, OverwritePolicy policy, bool durable);
+  std::string publish(PartialFile& partial, std::string_view name, OverwritePolicy policy, bool synced);
   /// syncfs(2) of the filesystem holding DIR. Throws like commit().
   void sync();
 
@@ -150,6 +153,7 @@ class Inbox {
   net::UniqueFd area_fd_;
   mode_t umask_;
   std::chrono::seconds partial_ttl_;
+  bool fsync_;
   std::mutex mutex_;                  ///< guards the two below
   std::set<std::string> ids_in_use_;  ///< resumable partials a session is writing
   std::condition_variable released_;  ///< an id left ids_in_use_

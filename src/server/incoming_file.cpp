@@ -180,7 +180,7 @@ auto IncomingFile::committing(Step step) {
 
 std::string IncomingFile::commit() {
   committing([this] { ctx_.inbox.seal(*partial_, mode_, mtime_ns_); });
-  return publish(/*durable=*/false);
+  return publish(/*synced=*/false);
 }
 
 void IncomingFile::seal() {
@@ -188,9 +188,9 @@ void IncomingFile::seal() {
   partial_->close();
 }
 
-std::string IncomingFile::publish(bool durable) {
+std::string IncomingFile::publish(bool synced) {
   record_.path = committing(
-      [this, durable] { return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, durable); });
+      [this, synced] { return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, synced); });
   partial_.reset();
   log();
   return record_.path;

@@ -56,7 +56,7 @@ class IncomingFile {
   /// commit() in two steps, for a batch made durable by Inbox::sync() (see Inbox::seal).
   /// seal() closes the file's descriptor.
   void seal();
-  std::string publish(bool durable);
+  std::string publish(bool synced);
 
   /// Drops the partial (resumable or not) and logs the failure.
   void fail(proto::ErrorCode code, const std::string& message);

@@ -66,7 +66,7 @@ void refuse_busy(int fd, const std::string& peer, int max_clients) {
 
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
-      inbox_(config_.dir, config_.partial_ttl),
+      inbox_(config_.dir, config_.partial_ttl, config_.fsync),
       log_(open_log(config_, inbox_)),
       console_(config_.quiet),
       hub_(console_, log_, ChatHubOptions{config_.log_chat, config_.chat_stall_limit}),

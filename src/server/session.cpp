@@ -270,7 +270,7 @@ void Session::flush_batch(net::Channel& channel) {
       continue;
     }
     try {
-      const std::string saved = entry.file->publish(/*durable=*/true);
+      const std::string saved = entry.file->publish(/*synced=*/true);
       published = true;
       ++files_;
       bytes_ += entry.file->size();

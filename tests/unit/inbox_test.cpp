@@ -263,6 +263,29 @@ TEST(Inbox, DirectoriesGetModeAndMtimeAndAFileInTheWayIsRefused) {
   }
 }
 
+TEST(Inbox, WithoutFsyncCommitsTheSameWay) {
+  TempDir tmp;
+  Inbox inbox(tmp.path(), std::chrono::hours(24), /*fsync=*/false);
+  EXPECT_EQ(put(inbox, "a/b.txt", "no fsync"), "a/b.txt");
+  PartialFile p = inbox.begin(2);
+  write(p, "ok");
+  inbox.seal(p, 0644, 0);
+  inbox.sync();
+  EXPECT_EQ(inbox.publish(p, "c.txt", OverwritePolicy::Rename, true), "c.txt");
+  EXPECT_EQ(testing::read_file(tmp / "a/b.txt"), "no fsync");
+  EXPECT_EQ(testing::read_file(tmp / "c.txt"), "ok");
+}
+
+TEST(Inbox, ALargeFileIsCommittedWholeAfterEarlyWriteback) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  const std::string chunk(3 << 20, 'w');
+  PartialFile p = inbox.begin(30 << 20);
+  for (int i = 0; i < 10; ++i) write(p, chunk);  // passes the writeback threshold three times
+  EXPECT_EQ(inbox.commit(p, "big", OverwritePolicy::Rename, 0644, 0), "big");
+  EXPECT_EQ(std::filesystem::file_size(tmp / "big"), 30u << 20);
+}
+
 TEST(Inbox, ParseOverwrite) {
   EXPECT_EQ(parse_overwrite("rename"), OverwritePolicy::Rename);
   EXPECT_EQ(parse_overwrite("replace"), OverwritePolicy::Replace);

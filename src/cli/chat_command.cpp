@@ -52,6 +52,9 @@ class TerminalDisplay : public client::ChatDisplay {
     const std::string line = proto::chat_line(msg.ts_ms, msg.sender, msg.text) + "\n";
     std::lock_guard lock(mutex_);
     std::fwrite(line.data(), 1, line.size(), stdout);
+  }
+  void caught_up() override {
+    std::lock_guard lock(mutex_);
     std::fflush(stdout);
   }
   void status(const std::string& line) override {

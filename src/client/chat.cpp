@@ -39,6 +39,7 @@ void read_frames(net::Channel& channel, ChatDisplay& display, Inbound& in) {
       proto::Frame frame = channel.receive();
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {
         display.message(*msg);
+        if (channel.buffered() == 0) display.caught_up();
       } else if (std::holds_alternative<proto::Bye>(frame)) {
         std::lock_guard lock(in.mutex);
         in.bye = true;

@@ -12,6 +12,7 @@ namespace {
 // The kernel's own send buffer for a chat client is part of what may wait for it; left to
 // autotuning it grows to megabytes and hides a client that stopped reading.
 constexpr int kChatSendBuffer = 256 * 1024;
+constexpr size_t kCoalesceBytes = 256 * 1024;
 }  // namespace
 
 Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes)
@@ -98,8 +99,14 @@ void Outbox::run() {
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return stopped_ || closing_ || !queue_.empty(); });
       if (stopped_ || queue_.empty()) return;  // stopped, or closing with nothing left
+      // Everything queued goes out in one send: a busy room costs a syscall per wake-up,
+      // not one per message.
       next = std::move(queue_.front());
       queue_.pop_front();
+      while (!queue_.empty() && next.size() + queue_.front().size() <= kCoalesceBytes) {
+        next += queue_.front();
+        queue_.pop_front();
+      }
       queued_bytes_ -= next.size();
       changed_.notify_all();  // room for pushers waiting in push_until
     }

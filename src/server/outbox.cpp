@@ -13,6 +13,7 @@ namespace {
 // autotuning it grows to megabytes and hides a client that stopped reading.
 constexpr int kChatSendBuffer = 256 * 1024;
 constexpr size_t kCoalesceBytes = 256 * 1024;
+constexpr std::chrono::microseconds kGatherTime{1000};
 }  // namespace
 
 Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes)
@@ -28,7 +29,9 @@ Outbox::Push Outbox::try_push(std::string bytes) {
   if (!queue_.empty() && queued_bytes_ + bytes.size() > capacity_) return Push::Full;
   queued_bytes_ += bytes.size();
   queue_.push_back(std::move(bytes));
-  changed_.notify_all();
+  // Only an empty queue has a writer waiting for it; waking it for every message of a busy
+  // room would cost a context switch per message per client.
+  if (queue_.size() == 1) changed_.notify_all();
   return Push::Ok;
 }
 
@@ -41,7 +44,7 @@ Outbox::Push Outbox::push_until(std::string bytes, std::chrono::steady_clock::ti
   if (!room) return Push::Full;
   queued_bytes_ += bytes.size();
   queue_.push_back(std::move(bytes));
-  changed_.notify_all();
+  if (queue_.size() == 1) changed_.notify_all();
   return Push::Ok;
 }
 
@@ -93,11 +96,19 @@ void Outbox::run() {
       box.changed_.notify_all();
     }
   } done{*this};
+  auto last_send = std::chrono::steady_clock::time_point();
   while (true) {
     std::string next;
     {
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return stopped_ || closing_ || !queue_.empty(); });
+      // A busy room: let messages gather for up to a millisecond after the last send, so
+      // they go out together. A quiet one sends at once.
+      const auto gather_until = last_send + kGatherTime;
+      if (std::chrono::steady_clock::now() < gather_until) {
+        changed_.wait_until(lock, gather_until,
+                            [&] { return stopped_ || closing_ || queued_bytes_ >= kCoalesceBytes; });
+      }
       if (stopped_ || queue_.empty()) return;  // stopped, or closing with nothing left
       // Everything queued goes out in one send: a busy room costs a syscall per wake-up,
       // not one per message.
@@ -112,6 +123,7 @@ void Outbox::run() {
     }
     try {
       net::send_all(fd_, std::span(reinterpret_cast<const uint8_t*>(next.data()), next.size()), peer_);
+      last_send = std::chrono::steady_clock::now();
     } catch (const std::exception&) {
       std::lock_guard lock(mutex_);
       stopped_ = true;

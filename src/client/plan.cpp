@@ -32,6 +32,15 @@ SendItem item_from(const struct stat& st, std::string path, std::string name, bo
   return item;
 }
 
+SendItem unreadable(std::string path, std::string name, bool in_tree, std::string error) {
+  SendItem item;
+  item.path = std::move(path);
+  item.name = std::move(name);
+  item.in_tree = in_tree;
+  item.error = std::move(error);
+  return item;
+}
+
 class TreeWalker {
  public:
   TreeWalker(const PlanOptions& options, SendPlan& plan) : options_(options), plan_(plan) {}
@@ -46,12 +55,7 @@ class TreeWalker {
       }
       ::closedir(d);
     } else {
-      SendItem bad;
-      bad.path = path;
-      bad.name = name;
-      bad.in_tree = true;
-      bad.error = "cannot read directory " + path + ": " + std::strerror(errno);
-      plan_.items.push_back(std::move(bad));
+      plan_.items.push_back(unreadable(path, name, true, "cannot read directory " + path + ": " + std::strerror(errno)));
       ancestors_.pop_back();
       return;
     }
@@ -65,12 +69,7 @@ class TreeWalker {
   void visit(const std::string& path, const std::string& name) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) < 0) {
-      SendItem bad;
-      bad.path = path;
-      bad.name = name;
-      bad.in_tree = true;
-      bad.error = "cannot read " + path + ": " + std::strerror(errno);
-      plan_.items.push_back(std::move(bad));
+      plan_.items.push_back(unreadable(path, name, true, "cannot read " + path + ": " + std::strerror(errno)));
       return;
     }
     if (S_ISLNK(st.st_mode)) {
@@ -119,11 +118,7 @@ SendPlan plan_send(const std::vector<std::string>& paths, const PlanOptions& opt
     }
     struct stat st {};
     if (::stat(path.c_str(), &st) < 0) {  // arguments: links are followed, as scp and rsync do
-      SendItem bad;
-      bad.path = path;
-      bad.name = std::move(top);
-      bad.error = "cannot read " + path + ": " + std::strerror(errno);
-      plan.items.push_back(std::move(bad));
+      plan.items.push_back(unreadable(path, std::move(top), false, "cannot read " + path + ": " + std::strerror(errno)));
     } else if (S_ISDIR(st.st_mode)) {
       if (!options.as_name && (top == "." || top == ".." || top == "/")) {
         // "." is not a name: the directory's own name is.
@@ -136,11 +131,7 @@ SendPlan plan_send(const std::vector<std::string>& paths, const PlanOptions& opt
     } else if (S_ISREG(st.st_mode)) {
       plan.items.push_back(item_from(st, path, std::move(top), false));
     } else {
-      SendItem bad;
-      bad.path = path;
-      bad.name = std::move(top);
-      bad.error = path + " is not a regular file or directory";
-      plan.items.push_back(std::move(bad));
+      plan.items.push_back(unreadable(path, std::move(top), false, path + " is not a regular file or directory"));
     }
   }
   return plan;

@@ -96,27 +96,10 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
     digest_ = hasher.finish();
     record_.bytes = size_;
     record_.digest = labelled_digest();
-  } catch (const ProtocolError& e) {
-    fail(e.code(), e.what());
-    throw;
-  } catch (const net::ConnectionClosed& e) {
-    interrupted(ErrorCode::BadRequest, e.what());  // the client broke off its own upload
-    throw;
-  } catch (const std::system_error& e) {
-    // A dropped connection (reset, timed out) keeps the bytes for a resume; a failure of
-    // ours (the disk) does not.
-    if (e.code() == std::errc::timed_out) {
-      interrupted(ErrorCode::Timeout, e.what());
-    } else if (e.code() == std::errc::connection_reset || e.code() == std::errc::connection_aborted ||
-               e.code() == std::errc::broken_pipe) {
-      interrupted(ErrorCode::BadRequest, e.what());
-    } else {
-      fail(ErrorCode::Internal, e.what());
-    }
-    throw;
+  } catch (...) {
+    stopped_receiving(/*resumable=*/true);
   }
 }
-
 
 void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>& read_exact,
                                    std::span<uint8_t> buffer) {
@@ -151,14 +134,29 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
     digest_ = hasher.finish();
     record_.bytes = size_;
     record_.digest = labelled_digest();
+  } catch (...) {
+    stopped_receiving(/*resumable=*/false);  // a stream cannot be read twice
+  }
+}
+
+void IncomingFile::stopped_receiving(bool resumable) {
+  try {
+    throw;
   } catch (const ProtocolError& e) {
     fail(e.code(), e.what());
     throw;
   } catch (const net::ConnectionClosed& e) {
-    fail(ErrorCode::BadRequest, e.what());
+    // The client broke off its own upload.
+    resumable ? interrupted(ErrorCode::BadRequest, e.what()) : fail(ErrorCode::BadRequest, e.what());
     throw;
   } catch (const std::system_error& e) {
-    fail(e.code() == std::errc::timed_out ? ErrorCode::Timeout : ErrorCode::Internal, e.what());
+    // A dropped connection (reset, timed out) keeps the bytes for a resume; a failure of
+    // ours (the disk) does not.
+    const bool timed_out = e.code() == std::errc::timed_out;
+    const bool dropped = timed_out || e.code() == std::errc::connection_reset ||
+                         e.code() == std::errc::connection_aborted || e.code() == std::errc::broken_pipe;
+    const ErrorCode code = timed_out ? ErrorCode::Timeout : dropped ? ErrorCode::BadRequest : ErrorCode::Internal;
+    resumable && dropped ? interrupted(code, e.what()) : fail(code, e.what());
     throw;
   }
 }

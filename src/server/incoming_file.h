@@ -69,6 +69,9 @@ class IncomingFile {
 
  private:
   void log();
+  /// Called in a catch block while receiving: logs why the data stopped, keeping a
+  /// resumable partial when the connection (not the server) failed, and rethrows.
+  [[noreturn]] void stopped_receiving(bool resumable);
   /// Runs step, turning its failures into a logged failure (and a ProtocolError).
   template <typename Step>
   auto committing(Step step);

@@ -47,6 +47,11 @@ std::string to_hex(std::string_view raw);
 /// "xxh128:3f2a..." — the form logs and text mode use.
 std::string labelled(proto::DigestAlgo algo, std::string_view raw);
 
+/// Hashes the first `size` bytes of a file, read with pread, into hasher. Throws
+/// std::system_error, or std::runtime_error when the file is shorter than size. Returns
+/// false (having stopped early) when stop is requested.
+bool feed_file(Hasher& hasher, int fd, uint64_t size, std::stop_token stop = {});
+
 /// The digest of the first `size` bytes of a file, read with pread. Throws
 /// std::system_error, or std::runtime_error when the file is shorter than size. Stops early
 /// (returning an empty string) when stop is requested.

@@ -2,8 +2,6 @@
 // One upload on its way into the inbox.
 #include "server/incoming_file.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <exception>
 #include <system_error>
@@ -11,6 +9,7 @@
 #include "net/socket.h"
 #include "proto/limits.h"
 #include "proto/names.h"
+#include "server/write_behind.h"
 #include "util/text.h"
 #include "util/units.h"
 
@@ -18,6 +17,11 @@ namespace ftx::server {
 
 using proto::ErrorCode;
 using proto::ProtocolError;
+
+namespace {
+// Below this a write-behind thread costs about what it saves.
+constexpr uint64_t kWriteBehindFrom = 8 << 20;
+}  // namespace
 
 IncomingFile::IncomingFile(const SessionContext& ctx, std::string peer, std::string client,
                            std::string name, uint64_t size, uint32_t mode, int64_t mtime_ns)
@@ -73,26 +77,21 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
     digest::Hasher hasher(ctx_.config.hash);
     // The final digest covers the whole file, so the sender can check the prefix it did
     // not send this time.
-    for (uint64_t at = 0; at < partial_->resumed_from();) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(partial_->resumed_from() - at, buffer.size()));
-      const ssize_t n = ::pread(partial_->fd(), buffer.data(), want, static_cast<off_t>(at));
-      if (n <= 0) throw std::system_error(n < 0 ? errno : EIO, std::generic_category(), "read resumed partial");
-      hasher.update(buffer.first(static_cast<size_t>(n)));
-      at += static_cast<uint64_t>(n);
-    }
+    digest::feed_file(hasher, partial_->fd(), partial_->resumed_from());
     uint64_t remaining = size_ - partial_->resumed_from();
+    WriteBehind out(*partial_, buffer, remaining >= kWriteBehindFrom);
     while (remaining > 0) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buffer.size()));
-      const size_t n = read(buffer.first(want));
+      const auto slot = out.slot();
+      const size_t n = read(slot.first(static_cast<size_t>(std::min<uint64_t>(remaining, slot.size()))));
       if (n == 0) {
         throw net::ConnectionClosed("connection closed after " + std::to_string(size_ - remaining) +
                                     " of " + std::to_string(size_) + " bytes");
       }
-      const std::span<const uint8_t> chunk(buffer.data(), n);
-      hasher.update(chunk);
-      partial_->write(chunk);
+      hasher.update(slot.first(n));
+      out.submit(n);
       remaining -= n;
     }
+    out.finish();
     digest_ = hasher.finish();
     record_.bytes = size_;
     record_.digest = labelled_digest();
@@ -105,6 +104,8 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
                                    std::span<uint8_t> buffer) {
   try {
     digest::Hasher hasher(ctx_.config.hash);
+    // A stream is most often large (an archive, a disk image): write it behind.
+    WriteBehind out(*partial_, buffer, /*threaded=*/true);
     uint64_t total = 0;
     while (true) {
       uint8_t header[4];
@@ -123,13 +124,15 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
                                                      " bytes, the most this server takes");
       }
       for (uint32_t left = length; left > 0;) {
-        const auto part = buffer.first(std::min<size_t>(left, buffer.size()));
+        const auto slot = out.slot();
+        const auto part = slot.first(std::min<size_t>(left, slot.size()));
         read_exact(part);
         hasher.update(part);
-        partial_->write(part);
+        out.submit(part.size());
         left -= static_cast<uint32_t>(part.size());
       }
     }
+    out.finish();
     size_ = total;
     digest_ = hasher.finish();
     record_.bytes = size_;
@@ -157,6 +160,9 @@ void IncomingFile::stopped_receiving(bool resumable) {
                          e.code() == std::errc::connection_aborted || e.code() == std::errc::broken_pipe;
     const ErrorCode code = timed_out ? ErrorCode::Timeout : dropped ? ErrorCode::BadRequest : ErrorCode::Internal;
     resumable && dropped ? interrupted(code, e.what()) : fail(code, e.what());
+    throw;
+  } catch (const std::exception& e) {
+    fail(ErrorCode::Internal, e.what());  // a resumed partial that shrank under us
     throw;
   }
 }

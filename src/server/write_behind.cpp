@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// Write-behind for large uploads.
+#include "server/write_behind.h"
+
+#include <algorithm>
+
+namespace ftx::server {
+
+WriteBehind::WriteBehind(PartialFile& file, std::span<uint8_t> buffer, bool threaded)
+    : file_(file),
+      buffer_(buffer),
+      slot_size_(threaded ? buffer.size() / kSlots : buffer.size()),
+      filled_(threaded ? kSlots : 1, 0) {
+  if (threaded) writer_ = std::jthread([this] { run(); });
+}
+
+WriteBehind::~WriteBehind() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  // jthread joins: the writer finishes the write it is in, then returns.
+}
+
+void WriteBehind::rethrow_failure() {
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+std::span<uint8_t> WriteBehind::slot() {
+  if (writer_.joinable()) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return failure_ || filled_[next_fill_] == 0; });
+    rethrow_failure();
+  }
+  return buffer_.subspan(next_fill_ * slot_size_, slot_size_);
+}
+
+void WriteBehind::submit(size_t n) {
+  if (n == 0) return;
+  if (!writer_.joinable()) {
+    file_.write(buffer_.first(n));
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    filled_[next_fill_] = n;
+  }
+  changed_.notify_all();
+  next_fill_ = (next_fill_ + 1) % filled_.size();
+}
+
+void WriteBehind::finish() {
+  if (!writer_.joinable()) return;
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] {
+    return failure_ || std::all_of(filled_.begin(), filled_.end(), [](size_t n) { return n == 0; });
+  });
+  rethrow_failure();
+}
+
+void WriteBehind::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return stopping_ || filled_[next_write_] != 0; });
+    if (stopping_) return;
+    const size_t n = filled_[next_write_];
+    const auto bytes = buffer_.subspan(next_write_ * slot_size_, n);
+    lock.unlock();
+    try {
+      file_.write(bytes);
+    } catch (...) {
+      lock.lock();
+      failure_ = std::current_exception();
+      changed_.notify_all();
+      return;
+    }
+    lock.lock();
+    filled_[next_write_] = 0;
+    next_write_ = (next_write_ + 1) % filled_.size();
+    changed_.notify_all();
+  }
+}
+
+}  // namespace ftx::server

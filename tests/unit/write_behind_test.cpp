@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// Write-behind: every byte in order, threaded or not; a failed write reaches the reader.
+#include "server/write_behind.h"
+
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstring>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "temp_dir.h"
+
+namespace ftx::server {
+namespace {
+
+using testing::TempDir;
+
+// Feeds content through a WriteBehind in pieces of varying size, as recv returns them.
+void feed(WriteBehind& out, const std::string& content, std::mt19937& rng) {
+  size_t at = 0;
+  while (at < content.size()) {
+    const auto slot = out.slot();
+    const size_t n = std::min<size_t>({content.size() - at, slot.size(), 1 + rng() % slot.size()});
+    std::memcpy(slot.data(), content.data() + at, n);
+    out.submit(n);
+    at += n;
+  }
+  out.finish();
+}
+
+class WriteBehindModes : public ::testing::TestWithParam<bool> {};
+
+TEST_P(WriteBehindModes, WritesEveryByteInOrder) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  std::mt19937 rng(7);
+  const std::string content = testing::random_bytes(5 << 20, 1);
+  std::vector<uint8_t> buffer(64 << 10);
+  PartialFile partial = inbox.begin(content.size());
+  {
+    WriteBehind out(partial, buffer, GetParam());
+    feed(out, content, rng);
+  }
+  EXPECT_EQ(partial.size(), content.size());
+  inbox.commit(partial, "f.bin", OverwritePolicy::Rename, 0644, 0);
+  EXPECT_EQ(testing::read_file(tmp / "f.bin"), content);
+}
+
+INSTANTIATE_TEST_SUITE_P(ThreadedOrNot, WriteBehindModes, ::testing::Bool());
+
+TEST(WriteBehind, AFailedWriteReachesTheReader) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  std::mt19937 rng(11);
+  const std::string content = testing::random_bytes(4 << 20, 2);
+  std::vector<uint8_t> buffer(256 << 10);
+  PartialFile partial = inbox.begin(content.size());
+  // A file size limit makes write(2) fail with EFBIG past 1 MiB, as a full disk would.
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 1 << 20;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  bool failed = false;
+  try {
+    WriteBehind out(partial, buffer, /*threaded=*/true);
+    feed(out, content, rng);
+  } catch (const std::system_error& e) {
+    failed = e.code() == std::errc::file_too_large;
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_TRUE(failed) << "the writer's failure did not reach the reader";
+  EXPECT_LE(partial.size(), 1u << 20);
+}
+
+TEST(WriteBehind, StoppingEarlyKeepsAPrefix) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  const std::string content = testing::random_bytes(1 << 20, 3);
+  std::vector<uint8_t> buffer(64 << 10);
+  PartialFile partial = inbox.begin(content.size());
+  {
+    WriteBehind out(partial, buffer, /*threaded=*/true);
+    for (size_t at = 0; at < content.size() / 2;) {
+      const auto slot = out.slot();
+      std::memcpy(slot.data(), content.data() + at, slot.size());
+      out.submit(slot.size());
+      at += slot.size();
+    }
+    // Destroyed without finish(), as when the connection drops mid-file.
+  }
+  ASSERT_LE(partial.size(), content.size() / 2);
+  ASSERT_EQ(testing::partial_count(tmp.path()), 1u);
+  const auto area = tmp / ".ftx" / "partial";
+  const std::string kept = testing::read_file(std::filesystem::directory_iterator(area)->path());
+  EXPECT_EQ(kept, content.substr(0, kept.size()));
+}
+
+}  // namespace
+}  // namespace ftx::server

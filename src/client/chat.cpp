@@ -20,6 +20,9 @@
 namespace ftx::client {
 namespace {
 
+// Queued lines are sent once this many bytes wait, even while more input is ready.
+constexpr size_t kSendBatchBytes = 64 << 10;
+
 constexpr const char* kHelp =
     "commands: /send PATH... upload files into the server's directory, /who list who is here, "
     "/quit leave (or end of input), /help this text; anything else is said to the room";
@@ -128,6 +131,8 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   bool quit = false;
   try {
     while (!quit && !gone()) {
+      // Lines read together go out together; nothing stays queued while input may block.
+      if (!input.line_ready() || channel.queued() >= kSendBatchBytes) channel.flush();
       std::optional<std::string> next = input.next(gone);
       if (!next) break;
       std::string& line = *next;
@@ -143,11 +148,12 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
         } else if (cmd == "/who") {
           channel.send(proto::Who{});
         } else if (cmd == "/send") {
+          channel.flush();
           upload(options, args, display);
         } else if (!line.starts_with("//")) {
           display.status("unknown command " + cmd + "; " + kHelp);
         } else {
-          channel.send(proto::Msg{"", 0, line.substr(1)});  // "//text" says "/text"
+          channel.queue(proto::Msg{"", 0, line.substr(1)});  // "//text" says "/text"
           ++result.lines_sent;
         }
         continue;
@@ -159,7 +165,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
         ++result.lines_skipped;
         continue;
       }
-      channel.send(proto::Msg{"", 0, line});
+      channel.queue(proto::Msg{"", 0, line});
       ++result.lines_sent;
     }
     channel.send(proto::Bye{});

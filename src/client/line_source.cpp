@@ -17,29 +17,38 @@ std::optional<std::string> StreamLines::next(const std::function<bool()>& stop) 
 
 std::optional<std::string> FdLines::next(const std::function<bool()>& stop) {
   while (true) {
-    const size_t newline = buffer_.find('\n');
+    const size_t newline = buffer_.find('\n', pos_);
     if (newline != std::string::npos) {
-      std::string line = buffer_.substr(0, newline);
-      buffer_.erase(0, newline + 1);
+      std::string line = buffer_.substr(pos_, newline - pos_);
+      pos_ = newline + 1;
       if (skipping_) {
         skipping_ = false;
         continue;  // the tail of a line already cut and returned
       }
       return line;
     }
-    if (!skipping_ && buffer_.size() > max_line_) {
-      std::string line = buffer_.substr(0, max_line_ + 1);  // still over the limit: refused upstream
+    if (!skipping_ && buffer_.size() - pos_ > max_line_) {
+      std::string line = buffer_.substr(pos_, max_line_ + 1);  // still over the limit: refused upstream
       buffer_.clear();
+      pos_ = 0;
       skipping_ = true;
       return line;
     }
-    if (skipping_) buffer_.clear();
-    if (eof_) {
-      if (buffer_.empty() || skipping_) return std::nullopt;
-      std::string line = std::move(buffer_);
+    if (skipping_) {
       buffer_.clear();
+      pos_ = 0;
+    }
+    if (eof_) {
+      if (pos_ == buffer_.size() || skipping_) return std::nullopt;
+      std::string line = buffer_.substr(pos_);
+      buffer_.clear();
+      pos_ = 0;
       return line;
     }
+    // Lines are taken from the front by moving pos_; the consumed bytes go only here,
+    // once per read, not once per line.
+    buffer_.erase(0, pos_);
+    pos_ = 0;
     if (stop()) return std::nullopt;
     pollfd pfd{fd_, POLLIN, 0};
     const int n = ::poll(&pfd, 1, 200);
@@ -58,6 +67,10 @@ std::optional<std::string> FdLines::next(const std::function<bool()>& stop) {
     }
     buffer_.append(buf, static_cast<size_t>(got));
   }
+}
+
+bool FdLines::line_ready() const {
+  return !skipping_ && (buffer_.find('\n', pos_) != std::string::npos || (eof_ && pos_ < buffer_.size()));
 }
 
 }  // namespace ftx::client

@@ -16,6 +16,8 @@ class LineSource {
   /// The next line without its '\n' (a trailing '\r' is kept), or nullopt at the end of
   /// input, or when stop() turns true while waiting.
   virtual std::optional<std::string> next(const std::function<bool()>& stop) = 0;
+  /// True when next() would return a line without waiting for input; false when unsure.
+  virtual bool line_ready() const { return false; }
 };
 
 /// Lines of a std::istream; it cannot be interrupted, so stop is checked between lines only.
@@ -34,11 +36,13 @@ class FdLines : public LineSource {
  public:
   FdLines(int fd, size_t max_line) : fd_(fd), max_line_(max_line) {}
   std::optional<std::string> next(const std::function<bool()>& stop) override;
+  bool line_ready() const override;
 
  private:
   int fd_;
   size_t max_line_;
   std::string buffer_;
+  size_t pos_ = 0;  ///< where the next line starts in buffer_
   bool skipping_ = false;
   bool eof_ = false;
 };

@@ -27,8 +27,19 @@ Channel::Channel(int fd, std::string peer)
       buf_(storage_.get(), kBufferBytes) {}
 
 void Channel::send(const proto::Frame& frame) {
-  out_.clear();
-  proto::encode_frame(frame, out_);
+  queue(frame);
+  flush();
+}
+
+void Channel::queue(const proto::Frame& frame) { proto::encode_frame(frame, out_); }
+
+void Channel::flush() {
+  if (out_.empty()) return;
+  // Cleared even when the send fails: a broken connection is not retried with stale bytes.
+  struct Clear {
+    std::vector<uint8_t>& out;
+    ~Clear() { out.clear(); }
+  } clear{out_};
   send_all(fd_, out_, peer_);
 }
 
@@ -71,20 +82,26 @@ void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadlin
 proto::Frame Channel::receive() {
   std::optional<std::chrono::steady_clock::time_point> deadline;
   while (true) {
-    auto result = proto::decode_frame(buf_.subspan(start_, end_ - start_));
-    switch (result.status) {
-      case proto::DecodeStatus::Ok:
-        start_ += result.consumed;
-        if (start_ == end_) start_ = end_ = 0;
-        return std::move(result.frame);
-      case proto::DecodeStatus::Error:
-        throw proto::ProtocolError(result.error, result.detail);
-      case proto::DecodeStatus::NeedMore:
-        // The buffer holds a whole maximal frame, so NeedMore always has room to fill.
-        fill(deadline);
-        break;
-    }
+    if (auto frame = try_receive()) return std::move(*frame);
+    // The buffer holds a whole maximal frame, so a partial one always has room to fill.
+    fill(deadline);
   }
+}
+
+std::optional<proto::Frame> Channel::try_receive() {
+  if (start_ == end_) return std::nullopt;
+  auto result = proto::decode_frame(buf_.subspan(start_, end_ - start_));
+  switch (result.status) {
+    case proto::DecodeStatus::Ok:
+      start_ += result.consumed;
+      if (start_ == end_) start_ = end_ = 0;
+      return std::move(result.frame);
+    case proto::DecodeStatus::Error:
+      throw proto::ProtocolError(result.error, result.detail);
+    case proto::DecodeStatus::NeedMore:
+      break;
+  }
+  return std::nullopt;
 }
 
 size_t Channel::read_raw(std::span<uint8_t> out) {

@@ -26,12 +26,24 @@ class Channel {
   /// forever; waiting for a frame to start is the socket timeout's business.
   void set_frame_timeout(std::chrono::milliseconds limit) { frame_timeout_ = limit; }
 
-  /// Encodes and sends one frame. Throws std::system_error on failure.
+  /// Encodes and sends one frame (after anything queued). Throws std::system_error on
+  /// failure.
   void send(const proto::Frame& frame);
 
   /// The next frame. Throws proto::ProtocolError on malformed input,
   /// net::ConnectionClosed on a clean close, std::system_error on errors and timeouts.
   proto::Frame receive();
+
+  /// The next frame if it is already buffered whole, without reading the socket; nullopt
+  /// otherwise. Throws proto::ProtocolError on malformed input.
+  std::optional<proto::Frame> try_receive();
+
+  /// Encodes a frame into the send queue without sending it; flush() sends the queue in
+  /// one write. Lets a client that has many frames ready pay one system call for all.
+  void queue(const proto::Frame& frame);
+  void flush();
+  /// Bytes queued and not yet flushed.
+  size_t queued() const { return out_.size(); }
 
   /// Up to out.size() raw bytes (buffered first); 0 when the peer closed.
   size_t read_raw(std::span<uint8_t> out);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+#include <cstring>
 #include <ctime>
 
 #include "proto/limits.h"
@@ -69,13 +70,32 @@ std::string text_error_line(ErrorCode code, std::string_view message) {
 }
 
 std::string chat_line(int64_t ts_ms, std::string_view nick, std::string_view body) {
-  const time_t secs = static_cast<time_t>(ts_ms / 1000);
-  tm local{};
-  localtime_r(&secs, &local);
-  char stamp[16];
-  std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
-  if (nick.empty()) return std::string(stamp) + " * " + printable(body);
-  return std::string(stamp) + " <" + printable(nick) + "> " + printable(body);
+  std::string out;
+  ChatLines().append(out, ts_ms, nick, body);
+  return out;
+}
+
+void ChatLines::append(std::string& out, int64_t ts_ms, std::string_view nick, std::string_view body) {
+  // Floor division: a time before 1970 still belongs to the second it is in.
+  const int64_t second = ts_ms / 1000 - (ts_ms % 1000 < 0 ? 1 : 0);
+  if (second != stamp_second_) {
+    const time_t secs = static_cast<time_t>(second);
+    tm local{};
+    localtime_r(&secs, &local);
+    char stamp[16];
+    std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
+    std::memcpy(stamp_, stamp, sizeof stamp_);
+    stamp_second_ = second;
+  }
+  out.append(stamp_, sizeof stamp_);
+  if (nick.empty()) {
+    out += " * ";
+  } else {
+    out += " <";
+    append_printable(out, nick);
+    out += "> ";
+  }
+  append_printable(out, body);
 }
 
 std::string text_greeting(std::string_view version, std::string_view name) {

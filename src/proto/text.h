@@ -66,6 +66,17 @@ std::string text_error_line(ErrorCode code, std::string_view message);
 /// server notice: "HH:MM:SS * text".
 std::string chat_line(int64_t ts_ms, std::string_view nick, std::string_view text);
 
+/// chat_line() for many lines: appends to a buffer and keeps the last second's stamp, so a
+/// busy room costs one local-time conversion per second instead of one per line.
+class ChatLines {
+ public:
+  void append(std::string& out, int64_t ts_ms, std::string_view nick, std::string_view text);
+
+ private:
+  int64_t stamp_second_ = INT64_MIN;
+  char stamp_[8] = {};  // "HH:MM:SS", without a terminator
+};
+
 /// The greeting a silent text client gets.
 std::string text_greeting(std::string_view version, std::string_view name);
 

@@ -13,6 +13,21 @@
 #include "util/text.h"
 
 namespace ftx::server {
+namespace {
+
+// Appends the bytes that carry one message to a member of the given wire.
+void encode_for(std::string& out, ChatMember::Wire wire, const std::string& from, int64_t ts_ms,
+                const std::string& text, proto::ChatLines& lines) {
+  if (wire == ChatMember::Wire::Text) {
+    lines.append(out, ts_ms, from, text);
+    out += '\n';
+    return;
+  }
+  const auto bytes = proto::encode_frame(proto::Msg{from, ts_ms, text});
+  out.append(bytes.begin(), bytes.end());
+}
+
+}  // namespace
 
 std::string ChatMember::name() const {
   std::lock_guard lock(mutex_);
@@ -54,7 +69,9 @@ std::string ChatHub::unique_name(const std::string& wanted) const {
   if (!taken(wanted)) return wanted;
   for (int i = 2;; ++i) {
     std::string base = wanted;
-    const std::string suffix = "-" + std::to_string(i);
+    // Built in two steps: g++ 12 -O3 warns (-Wrestrict, falsely) on "-" + std::to_string(i).
+    std::string suffix = "-";
+    suffix += std::to_string(i);
     truncate_utf8(base, proto::kMaxClientName - suffix.size());
     if (!taken(base + suffix)) return base + suffix;
   }
@@ -137,27 +154,28 @@ std::string ChatHub::names_line() const {
   return line;
 }
 
-std::string ChatHub::encode_for(ChatMember::Wire wire, const std::string& from, int64_t ts_ms,
-                                const std::string& text) {
-  if (wire == ChatMember::Wire::Text) return proto::chat_line(ts_ms, from, text) + "\n";
-  const auto bytes = proto::encode_frame(proto::Msg{from, ts_ms, text});
-  return std::string(bytes.begin(), bytes.end());
-}
-
 void ChatHub::say(const std::string& from, const std::string& text, const ChatMember* origin) {
-  console_.print("<" + printable(from) + "> " + printable(text));
-  if (options_.log_messages) {
-    log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
-                {"event", "chat"},
-                {"client", from},
-                {"text", text}});
-  }
-  deliver(from, text, origin);
+  say(from, std::span(&text, 1), origin);
 }
 
-void ChatHub::announce(const std::string& text, const ChatMember* except) { deliver("", text, except); }
+void ChatHub::say(const std::string& from, std::span<const std::string> texts, const ChatMember* origin) {
+  for (const auto& text : texts) {
+    if (!console_.quiet()) console_.print("<" + printable(from) + "> " + printable(text));
+    if (options_.log_messages) {
+      log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
+                  {"event", "chat"},
+                  {"client", from},
+                  {"text", text}});
+    }
+  }
+  deliver(from, texts, origin);
+}
 
-void ChatHub::deliver(const std::string& from, const std::string& text, const ChatMember* except) {
+void ChatHub::announce(const std::string& text, const ChatMember* except) {
+  deliver("", std::span(&text, 1), except);
+}
+
+void ChatHub::deliver(const std::string& from, std::span<const std::string> texts, const ChatMember* except) {
   std::vector<std::shared_ptr<ChatMember>> snapshot;
   {
     std::lock_guard lock(mutex_);
@@ -166,10 +184,15 @@ void ChatHub::deliver(const std::string& from, const std::string& text, const Ch
   // The hub's lock is not held from here on: a slow client delays only this message's
   // sender, and only up to the stall limit.
   const int64_t ts = unix_ms(std::chrono::system_clock::now());
-  std::string encoded[2];
-  auto bytes_for = [&](ChatMember::Wire wire) -> const std::string& {
-    std::string& slot = encoded[wire == ChatMember::Wire::Text ? 1 : 0];
-    if (slot.empty()) slot = encode_for(wire, from, ts, text);
+  Outbox::Shared encoded[2];
+  auto bytes_for = [&](ChatMember::Wire wire) -> const Outbox::Shared& {
+    Outbox::Shared& slot = encoded[wire == ChatMember::Wire::Text ? 1 : 0];
+    if (!slot) {
+      std::string bytes;
+      proto::ChatLines lines;
+      for (const auto& text : texts) encode_for(bytes, wire, from, ts, text, lines);
+      slot = std::make_shared<const std::string>(std::move(bytes));
+    }
     return slot;
   };
   std::vector<std::shared_ptr<ChatMember>> full;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,11 @@ class ChatHub {
   /// non-member), prints it on the console and logs it with --log-chat.
   void say(const std::string& from, const std::string& text, const ChatMember* origin);
 
+  /// The same for several messages of one sender, in order: they are encoded once for all
+  /// members and queued as one piece, so a busy sender costs a lock per member per batch,
+  /// not per message.
+  void say(const std::string& from, std::span<const std::string> texts, const ChatMember* origin);
+
   /// A notice to every member ("alice joined").
   void announce(const std::string& text, const ChatMember* except = nullptr);
 
@@ -103,12 +109,8 @@ class ChatHub {
   /// The same, as "a, b, c".
   std::string names_line() const;
 
-  /// The bytes that carry a message to a member of the given wire.
-  static std::string encode_for(ChatMember::Wire wire, const std::string& from, int64_t ts_ms,
-                                const std::string& text);
-
  private:
-  void deliver(const std::string& from, const std::string& text, const ChatMember* except);
+  void deliver(const std::string& from, std::span<const std::string> texts, const ChatMember* except);
   std::string unique_name(const std::string& wanted) const;  // caller holds mutex_
 
   Console& console_;

@@ -13,6 +13,8 @@ class Console {
   explicit Console(bool quiet) : quiet_(quiet) {}
   /// Prints "HH:MM:SS line". Callers make peer text printable first.
   void print(const std::string& line);
+  /// True with --quiet: print() shows nothing, so callers may skip building the line.
+  bool quiet() const { return quiet_; }
   /// Printed even when quiet: problems the operator must see.
   void warn(const std::string& line);
 

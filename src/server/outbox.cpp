@@ -23,28 +23,30 @@ Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes)
 
 Outbox::~Outbox() { close(std::chrono::milliseconds(0)); }
 
-Outbox::Push Outbox::try_push(std::string bytes) {
-  std::lock_guard lock(mutex_);
-  if (stopped_ || closing_) return Push::Closed;
-  if (!queue_.empty() && queued_bytes_ + bytes.size() > capacity_) return Push::Full;
-  queued_bytes_ += bytes.size();
+void Outbox::enqueue(Shared bytes) {
+  queued_bytes_ += bytes->size();
   queue_.push_back(std::move(bytes));
   // Only an empty queue has a writer waiting for it; waking it for every message of a busy
   // room would cost a context switch per message per client.
   if (queue_.size() == 1) changed_.notify_all();
+}
+
+Outbox::Push Outbox::try_push(Shared bytes) {
+  std::lock_guard lock(mutex_);
+  if (stopped_ || closing_) return Push::Closed;
+  if (!queue_.empty() && queued_bytes_ + bytes->size() > capacity_) return Push::Full;
+  enqueue(std::move(bytes));
   return Push::Ok;
 }
 
-Outbox::Push Outbox::push_until(std::string bytes, std::chrono::steady_clock::time_point deadline) {
+Outbox::Push Outbox::push_until(Shared bytes, std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   const bool room = changed_.wait_until(lock, deadline, [&] {
-    return stopped_ || closing_ || queue_.empty() || queued_bytes_ + bytes.size() <= capacity_;
+    return stopped_ || closing_ || queue_.empty() || queued_bytes_ + bytes->size() <= capacity_;
   });
   if (stopped_ || closing_) return Push::Closed;
   if (!room) return Push::Full;
-  queued_bytes_ += bytes.size();
-  queue_.push_back(std::move(bytes));
-  if (queue_.size() == 1) changed_.notify_all();
+  enqueue(std::move(bytes));
   return Push::Ok;
 }
 
@@ -52,9 +54,7 @@ Outbox::Push Outbox::push_reply(std::string bytes) {
   std::lock_guard lock(mutex_);
   if (stopped_ || closing_) return Push::Closed;
   if (queued_bytes_ > 2 * capacity_) return Push::Full;  // a client asking without reading
-  queued_bytes_ += bytes.size();
-  queue_.push_back(std::move(bytes));
-  changed_.notify_all();
+  enqueue(std::make_shared<const std::string>(std::move(bytes)));
   return Push::Ok;
 }
 
@@ -98,7 +98,8 @@ void Outbox::run() {
   } done{*this};
   auto last_send = std::chrono::steady_clock::time_point();
   while (true) {
-    std::string next;
+    Shared next;
+    std::string joined;
     {
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return stopped_ || closing_ || !queue_.empty(); });
@@ -114,15 +115,22 @@ void Outbox::run() {
       // not one per message.
       next = std::move(queue_.front());
       queue_.pop_front();
-      while (!queue_.empty() && next.size() + queue_.front().size() <= kCoalesceBytes) {
-        next += queue_.front();
-        queue_.pop_front();
+      if (!queue_.empty() && next->size() + queue_.front()->size() <= kCoalesceBytes) {
+        joined = *next;
+        while (!queue_.empty() && joined.size() + queue_.front()->size() <= kCoalesceBytes) {
+          joined += *queue_.front();
+          queue_.pop_front();
+        }
+        queued_bytes_ -= joined.size();
+        next.reset();
+      } else {
+        queued_bytes_ -= next->size();
       }
-      queued_bytes_ -= next.size();
       changed_.notify_all();  // room for pushers waiting in push_until
     }
+    const std::string& bytes = next ? *next : joined;
     try {
-      net::send_all(fd_, std::span(reinterpret_cast<const uint8_t*>(next.data()), next.size()), peer_);
+      net::send_all(fd_, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), peer_);
       last_send = std::chrono::steady_clock::now();
     } catch (const std::exception&) {
       std::lock_guard lock(mutex_);

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,6 +19,8 @@ namespace ftx::server {
 class Outbox {
  public:
   enum class Push { Ok, Full, Closed };
+  /// Bytes the hub encoded once for every client of one wire; each queue holds a reference.
+  using Shared = std::shared_ptr<const std::string>;
 
   /// capacity_bytes bounds what may wait (one message is always accepted when empty).
   Outbox(int fd, std::string peer, size_t capacity_bytes);
@@ -26,10 +29,10 @@ class Outbox {
   Outbox& operator=(const Outbox&) = delete;
 
   /// Queues bytes unless the queue is full (Closed once closing or stopped).
-  Push try_push(std::string bytes);
+  Push try_push(Shared bytes);
 
   /// Queues bytes, waiting while the queue is full until deadline.
-  Push push_until(std::string bytes, std::chrono::steady_clock::time_point deadline);
+  Push push_until(Shared bytes, std::chrono::steady_clock::time_point deadline);
 
   /// The session's own answers: queued past the capacity (they are few and small), up to
   /// twice it, so a client that asks without ever reading cannot grow the queue forever.
@@ -56,7 +59,9 @@ class Outbox {
   size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::string> queue_;  // guarded by mutex_
+  void enqueue(Shared bytes);  // caller holds mutex_
+
+  std::deque<Shared> queue_;       // guarded by mutex_
   size_t queued_bytes_ = 0;        // guarded by mutex_
   bool closing_ = false;           // guarded by mutex_: drain, then stop
   bool stopped_ = false;           // guarded by mutex_: stop now or writer failed

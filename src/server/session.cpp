@@ -30,6 +30,9 @@ using Clock = std::chrono::steady_clock;
 // A batch of eager files is made durable when the sender pauses, or at these sizes.
 constexpr size_t kBatchFiles = 1024;
 constexpr uint64_t kBatchBytes = 64 << 20;
+// Chat messages relayed as one batch, at most.
+constexpr size_t kRelayBatchMessages = 1024;
+constexpr size_t kRelayBatchBytes = 128 << 10;
 constexpr std::chrono::milliseconds kDrainAfterError{1000};
 // Binary clients speak first; a connection silent this long is a person at nc.
 constexpr std::chrono::milliseconds kTextGreetingPause{300};
@@ -362,16 +365,37 @@ void Session::serve_chat(net::Channel& channel) {
   ChatMembership membership(ctx_.hub, member);
   client_ = name;
   net::make_long_lived(fd_, ctx_.config.idle_timeout);
+  // MSGs that arrived together are relayed together: one lock per member per batch, not
+  // per message. A batch goes out before the session waits for more, and before any other
+  // frame is handled.
+  std::vector<std::string> said;
+  size_t said_bytes = 0;
+  auto relay = [&] {
+    if (said.empty()) return;
+    ctx_.hub.say(member->name(), said, member.get());
+    said.clear();
+    said_bytes = 0;
+  };
   try {
     while (true) {
-      proto::Frame frame = channel.receive();
+      std::optional<proto::Frame> next = channel.try_receive();
+      if (!next) {
+        relay();
+        next = channel.receive();
+      }
+      proto::Frame& frame = *next;
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {
         if (msg->text.size() > proto::kMaxMessage) {
           outbox->push_reply(encode(proto::Error{ErrorCode::TooLarge, message_too_large(msg->text.size())}));
         } else {
-          ctx_.hub.say(member->name(), msg->text, member.get());
+          said_bytes += msg->text.size();
+          said.push_back(std::move(msg->text));
+          if (said_bytes >= kRelayBatchBytes || said.size() >= kRelayBatchMessages) relay();
         }
-      } else if (std::holds_alternative<proto::Who>(frame)) {
+        continue;
+      }
+      relay();
+      if (std::holds_alternative<proto::Who>(frame)) {
         if (outbox->push_reply(encode(proto::Msg{"", unix_ms(std::chrono::system_clock::now()),
                                                  "connected: " + ctx_.hub.names_line()})) ==
             Outbox::Push::Full) {
@@ -387,6 +411,7 @@ void Session::serve_chat(net::Channel& channel) {
       }
     }
   } catch (const ProtocolError& e) {
+    relay();  // the messages that arrived whole before the bad frame
     outbox->push_reply(encode(proto::Error{e.code(), e.what()}));
     membership.reason = std::string(proto::error_code_name(e.code())) + ": " + e.what();
     membership.drain = std::chrono::milliseconds(1000);

@@ -26,15 +26,24 @@ bool is_bidi_control(std::string_view ch) {
 
 std::string printable(std::string_view text) {
   std::string out;
-  out.reserve(text.size());
+  append_printable(out, text);
+  return out;
+}
+
+void append_printable(std::string& out, std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
-    const auto c = static_cast<uint8_t>(text[i]);
-    if (c >= 0x20 && c < 0x7F) {
-      out.push_back(static_cast<char>(c));
-      ++i;
+    // Plain ASCII, nearly all chat, is copied a run at a time.
+    size_t run = i;
+    while (run < text.size() && static_cast<uint8_t>(text[run]) >= 0x20 && static_cast<uint8_t>(text[run]) < 0x7F) {
+      ++run;
+    }
+    if (run > i) {
+      out.append(text.substr(i, run - i));
+      i = run;
       continue;
     }
+    const auto c = static_cast<uint8_t>(text[i]);
     if (c >= 0x80) {
       const size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
       // C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F; treat them like C0.
@@ -60,7 +69,6 @@ std::string printable(std::string_view text) {
     out += buf;
     ++i;
   }
-  return out;
 }
 
 void truncate_utf8(std::string& text, size_t max) {

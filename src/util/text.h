@@ -11,6 +11,8 @@ namespace ftx {
 /// valid UTF-8 become visible escapes ("\x1b"), so no peer can move the cursor, rewrite a
 /// user's screen or make text display as something it is not.
 std::string printable(std::string_view text);
+/// printable(text) appended to out.
+void append_printable(std::string& out, std::string_view text);
 
 /// Cuts text to at most max bytes without splitting a UTF-8 character.
 void truncate_utf8(std::string& text, size_t max);

@@ -2,6 +2,9 @@
 // Text-mode line parsing and formatting.
 #include "proto/text.h"
 
+#include <cstdlib>
+#include <ctime>
+
 #include <gtest/gtest.h>
 
 namespace ftx::proto {
@@ -46,6 +49,30 @@ TEST(TextProtocol, Lines) {
   EXPECT_NE(line.find(" <bob> hi\\x0d"), std::string::npos) << line;
   EXPECT_NE(chat_line(0, "", "alice joined").find(" * alice joined"), std::string::npos);
   EXPECT_NE(text_greeting("1.0", "text@x").find("SEND_FILE <name> <size>"), std::string::npos);
+}
+
+// The whole line, byte for byte, in a fixed zone: the stamp, the nick, the text.
+TEST(TextProtocol, ChatLinesMatchChatLineAndReuseTheStamp) {
+  const char* old_tz = std::getenv("TZ");
+  const std::string saved = old_tz ? old_tz : "";
+  ::setenv("TZ", "UTC", 1);
+  ::tzset();
+  EXPECT_EQ(chat_line(3'723'456, "bob", "hi\r"), "01:02:03 <bob> hi\\x0d");
+  EXPECT_EQ(chat_line(3'723'456, "", "alice joined"), "01:02:03 * alice joined");
+  EXPECT_EQ(chat_line(-1, "a", "b"), "23:59:59 <a> b");  // the second before 1970 began
+  ChatLines lines;
+  std::string out;
+  lines.append(out, 3'723'001, "bob", "one");
+  lines.append(out, 3'723'999, "ann\x1b", "two");  // same second: the stamp is reused
+  lines.append(out, 3'724'000, "", "three");       // the next second: a new stamp
+  EXPECT_EQ(out, "01:02:03 <bob> one" "01:02:03 <ann\\x1b> two" "01:02:04 * three");
+  EXPECT_EQ(out.find('\0'), std::string::npos);
+  if (old_tz) {
+    ::setenv("TZ", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TZ");
+  }
+  ::tzset();
 }
 
 }  // namespace

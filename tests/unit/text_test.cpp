@@ -9,6 +9,9 @@ namespace {
 
 TEST(Printable, KeepsPlainTextAndUtf8) {
   EXPECT_EQ(printable("hello world"), "hello world");
+  std::string out = "x:";
+  append_printable(out, "a\x1b" "b");
+  EXPECT_EQ(out, "x:a\\x1b" "b");
   EXPECT_EQ(printable("caf\xc3\xa9 \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
 }
 

@@ -47,16 +47,17 @@ int usage_error(const std::string& message) { return cli::usage_error("chat", me
 class TerminalDisplay : public client::ChatDisplay {
  public:
   TerminalDisplay(bool notices, bool messages) : notices_(notices), messages_(messages) {}
+  ~TerminalDisplay() override { caught_up(); }
   void message(const proto::Msg& msg) override {
     if (msg.sender.empty() ? !notices_ : !messages_) return;
     std::lock_guard lock(mutex_);
-    line_.clear();
-    lines_.append(line_, msg.ts_ms, msg.sender, msg.text);
-    line_ += '\n';
-    std::fwrite(line_.data(), 1, line_.size(), stdout);
+    lines_.append(pending_, msg.ts_ms, msg.sender, msg.text);
+    pending_ += '\n';
+    if (pending_.size() >= kPendingBytes) write_pending();
   }
   void caught_up() override {
     std::lock_guard lock(mutex_);
+    write_pending();
     std::fflush(stdout);
   }
   void status(const std::string& line) override {
@@ -69,8 +70,15 @@ class TerminalDisplay : public client::ChatDisplay {
   bool notices_;
   bool messages_;
   std::mutex mutex_;
+  // Lines are gathered here and written a burst at a time.
+  static constexpr size_t kPendingBytes = 64 << 10;
+  void write_pending() {  // caller holds mutex_
+    std::fwrite(pending_.data(), 1, pending_.size(), stdout);
+    pending_.clear();
+  }
+
   proto::ChatLines lines_;  // guarded by mutex_
-  std::string line_;        // guarded by mutex_: reused, so a line costs no allocation
+  std::string pending_;     // guarded by mutex_
 };
 
 }  // namespace
@@ -107,9 +115,6 @@ int chat_main(int argc, char** argv) {
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());
   }
-  // Flushed once per burst of messages (ChatDisplay::caught_up), so a larger buffer means
-  // fewer writes when the room is busy and stdout is a file or a pipe.
-  if (!::isatty(STDOUT_FILENO)) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
   TerminalDisplay display(chat.show_notices, chat.show_messages);
   client::FdLines input(STDIN_FILENO, proto::kMaxMessage);
   const client::ChatResult result = client::run_chat(chat, input, display);

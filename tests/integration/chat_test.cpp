@@ -3,11 +3,14 @@
 // else once and in order, a flood arrives whole, a reader that stops reading is cut off
 // without costing the others a line, and nc-style clients chat and upload with SEND_FILE.
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <map>
 #include <set>
+#include <sstream>
 #include <regex>
 #include <thread>
 
@@ -25,6 +28,7 @@
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_server.h"
+#include "util/text.h"
 
 namespace ftx {
 namespace {
@@ -211,6 +215,51 @@ TEST_F(Chat, PipedHundredThousandLinesArriveWholeAndInOrder) {
       ASSERT_EQ((*got)[i].sender, "seq");
     }
   }
+}
+
+// The real `ftx chat` as a receiver, its stdout a file: every line, in order, formatted and
+// made terminal-safe, with stdin a pipe held open until the end.
+TEST_F(Chat, TheRealClientPrintsEveryLineItHears) {
+  TestServer server(config());
+  ChatClient talker(server.port(), "talker");
+  const auto fifo = tmp_ / "rx.stdin";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Opened for both directions, so neither this open nor the child's blocks.
+  net::UniqueFd keep_open(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(keep_open);
+  testing::Process rx({testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port()), "--name", "rx",
+                       "--quiet"},
+                      tmp_.path(), "rx", fifo.string());
+  ASSERT_TRUE(talker.await_notice("rx joined"));
+
+  constexpr int kCount = 5000;
+  std::vector<std::string> said;
+  for (int i = 0; i < kCount; ++i) said.push_back("line " + std::to_string(i));
+  said[100] = "esc \x1b[2J here";
+  said[200] = "caf\xc3\xa9";
+  said.push_back("last");
+  for (const auto& t : said) talker.say(t);
+
+  const auto out_path = tmp_ / "rx.out";
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (testing::read_file(out_path).find("<talker> last\n") == std::string::npos && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  keep_open.reset();  // end of input: the client says BYE and leaves
+  EXPECT_EQ(rx.wait(std::chrono::seconds(30)), 0) << rx.err();
+
+  std::istringstream out(testing::read_file(out_path));
+  const std::regex line_re(R"(^\d\d:\d\d:\d\d <talker> (.*)$)");
+  size_t n = 0;
+  for (std::string line; std::getline(out, line); ++n) {
+    ASSERT_LT(n, said.size());
+    ASSERT_LT(line.size(), 100u) << "line " << n << " runs into the next";  // std::regex recurses per byte
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, line_re)) << "line " << n << ": " << line;
+    ASSERT_EQ(m[1].str(), printable(said[n])) << "line " << n;
+  }
+  EXPECT_EQ(n, said.size());
+  EXPECT_EQ(printable(said[100]), "esc \\x1b[2J here");
 }
 
 TEST_F(Chat, AReaderThatStopsReadingIsCutOffAndNobodyElseLosesALine) {

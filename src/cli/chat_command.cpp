@@ -104,11 +104,9 @@ int chat_main(int argc, char** argv) {
     chat.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     if (auto refused = proto::check_nick(chat.name)) return usage_error("--name: " + *refused);
-    const auto connect_timeout = parse_size(args["connect-timeout"].as<std::string>());
-    if (!connect_timeout || *connect_timeout < 1 || *connect_timeout > 86400) {
-      return usage_error("--connect-timeout must be 1 to 86400 seconds");
-    }
-    chat.connect_timeout = std::chrono::seconds(*connect_timeout);
+    const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
+    if (!connect_timeout) return usage_error("--connect-timeout must be 1 to 86400 seconds (or 30s, 10m, 1h)");
+    chat.connect_timeout = *connect_timeout;
     chat.show_notices = args.count("quiet") == 0;
     chat.show_messages = args.count("no-echo") == 0;
     chat.interactive = ::isatty(STDIN_FILENO);

@@ -177,14 +177,12 @@ int send_main(int argc, char** argv) {
     send.follow_symlinks = args.count("follow-symlinks") > 0;
     send.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     send.client_name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
-    const auto connect_timeout = parse_size(args["connect-timeout"].as<std::string>());
-    const auto io_timeout = parse_size(args["timeout"].as<std::string>());
-    if (!connect_timeout || *connect_timeout < 1 || *connect_timeout > 86400 || !io_timeout ||
-        *io_timeout < 1 || *io_timeout > 86400) {
-      return usage_error("timeouts must be 1 to 86400 seconds");
-    }
-    send.connect_timeout = std::chrono::seconds(*connect_timeout);
-    send.io_timeout = std::chrono::seconds(*io_timeout);
+    const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
+    if (!connect_timeout) return usage_error("--connect-timeout must be 1 to 86400 seconds (or 30s, 10m, 1h)");
+    const auto io_timeout = parse_timeout(args["timeout"].as<std::string>());
+    if (!io_timeout) return usage_error("--timeout must be 1 to 86400 seconds (or 30s, 10m, 1h)");
+    send.connect_timeout = *connect_timeout;
+    send.io_timeout = *io_timeout;
     json = args.count("json") > 0;
     progress = args.count("no-progress") == 0 && ::isatty(STDERR_FILENO);
   } catch (const cxxopts::exceptions::exception& e) {

@@ -123,9 +123,9 @@ int serve_main(int argc, char** argv) {
     const auto policy = server::parse_overwrite(args["overwrite"].as<std::string>());
     if (!policy) return usage_error("--overwrite must be rename, replace or refuse");
     config.overwrite = *policy;
-    const auto idle = parse_size(args["idle-timeout"].as<std::string>());
-    if (!idle || *idle < 1 || *idle > 86400) return usage_error("--idle-timeout must be 1 to 86400 seconds");
-    config.idle_timeout = std::chrono::seconds(*idle);
+    const auto idle = parse_timeout(args["idle-timeout"].as<std::string>());
+    if (!idle) return usage_error("--idle-timeout must be 1 to 86400 seconds (or 30s, 10m, 1h)");
+    config.idle_timeout = *idle;
     const auto ttl = parse_duration_seconds(args["partial-ttl"].as<std::string>());
     if (!ttl || *ttl < 1 || *ttl > 365 * 86400) return usage_error("--partial-ttl must be 1s to 365d, like 30m, 24h or 7d");
     config.partial_ttl = std::chrono::seconds(*ttl);

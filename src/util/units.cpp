@@ -77,4 +77,10 @@ std::optional<uint64_t> parse_duration_seconds(std::string_view text) {
   return value * unit;
 }
 
+std::optional<std::chrono::seconds> parse_timeout(std::string_view text) {
+  const auto secs = parse_duration_seconds(text);
+  if (!secs || *secs < 1 || *secs > 86400) return std::nullopt;
+  return std::chrono::seconds(*secs);
+}
+
 }  // namespace ftx

@@ -2,12 +2,16 @@
 // Sizes and rates as people write and read them. Pure logic.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace ftx {
+
+/// A timeout option: 1 second to a day, "90", "90s", "10m" or "1h".
+std::optional<std::chrono::seconds> parse_timeout(std::string_view text);
 
 /// "1048576", "512K", "10M", "2G", "1T" (binary multiples, optional trailing "B" or "iB").
 std::optional<uint64_t> parse_size(std::string_view text);

@@ -24,6 +24,25 @@ TEST(Units, ParseSize) {
   }
 }
 
+TEST(Units, ParseDuration) {
+  EXPECT_EQ(parse_duration_seconds("90"), 90u);
+  EXPECT_EQ(parse_duration_seconds("90s"), 90u);
+  EXPECT_EQ(parse_duration_seconds("30m"), 1800u);
+  EXPECT_EQ(parse_duration_seconds("24h"), 86400u);
+  EXPECT_EQ(parse_duration_seconds("7d"), 604800u);
+  for (const char* bad : {"", "s", "-1", "1.5h", "10K", "1h30m", " 5", "1234567890123"}) {
+    EXPECT_FALSE(parse_duration_seconds(bad)) << bad;
+  }
+}
+
+TEST(Units, ParseTimeoutIsASecondToADay) {
+  EXPECT_EQ(parse_timeout("1"), std::chrono::seconds(1));
+  EXPECT_EQ(parse_timeout("10m"), std::chrono::seconds(600));
+  EXPECT_EQ(parse_timeout("86400"), std::chrono::seconds(86400));
+  EXPECT_EQ(parse_timeout("24h"), std::chrono::seconds(86400));
+  for (const char* bad : {"0", "0s", "86401", "2d", "2K", "abc"}) EXPECT_FALSE(parse_timeout(bad)) << bad;
+}
+
 TEST(Units, FormatBytes) {
   EXPECT_EQ(format_bytes(0), "0 B");
   EXPECT_EQ(format_bytes(1023), "1023 B");

@@ -30,33 +30,36 @@ void feed(WriteBehind& out, const std::string& content, std::mt19937& rng) {
   out.finish();
 }
 
+// A fresh inbox, the bytes of one upload, and the partial file they go into.
+struct Upload {
+  Upload(size_t size, uint64_t seed) : content(testing::random_bytes(size, seed)), partial(inbox.begin(size)) {}
+  TempDir tmp;
+  Inbox inbox{tmp.path()};
+  std::string content;
+  PartialFile partial;
+};
+
 class WriteBehindModes : public ::testing::TestWithParam<bool> {};
 
 TEST_P(WriteBehindModes, WritesEveryByteInOrder) {
-  TempDir tmp;
-  Inbox inbox(tmp.path());
+  Upload up(5 << 20, 1);
   std::mt19937 rng(7);
-  const std::string content = testing::random_bytes(5 << 20, 1);
   std::vector<uint8_t> buffer(64 << 10);
-  PartialFile partial = inbox.begin(content.size());
   {
-    WriteBehind out(partial, buffer, GetParam());
-    feed(out, content, rng);
+    WriteBehind out(up.partial, buffer, GetParam());
+    feed(out, up.content, rng);
   }
-  EXPECT_EQ(partial.size(), content.size());
-  inbox.commit(partial, "f.bin", OverwritePolicy::Rename, 0644, 0);
-  EXPECT_EQ(testing::read_file(tmp / "f.bin"), content);
+  EXPECT_EQ(up.partial.size(), up.content.size());
+  up.inbox.commit(up.partial, "f.bin", OverwritePolicy::Rename, 0644, 0);
+  EXPECT_EQ(testing::read_file(up.tmp / "f.bin"), up.content);
 }
 
 INSTANTIATE_TEST_SUITE_P(ThreadedOrNot, WriteBehindModes, ::testing::Bool());
 
 TEST(WriteBehind, AFailedWriteReachesTheReader) {
-  TempDir tmp;
-  Inbox inbox(tmp.path());
+  Upload up(4 << 20, 2);
   std::mt19937 rng(11);
-  const std::string content = testing::random_bytes(4 << 20, 2);
   std::vector<uint8_t> buffer(256 << 10);
-  PartialFile partial = inbox.begin(content.size());
   // A file size limit makes write(2) fail with EFBIG past 1 MiB, as a full disk would.
   rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -66,38 +69,35 @@ TEST(WriteBehind, AFailedWriteReachesTheReader) {
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
   bool failed = false;
   try {
-    WriteBehind out(partial, buffer, /*threaded=*/true);
-    feed(out, content, rng);
+    WriteBehind out(up.partial, buffer, /*threaded=*/true);
+    feed(out, up.content, rng);
   } catch (const std::system_error& e) {
     failed = e.code() == std::errc::file_too_large;
   }
   ::setrlimit(RLIMIT_FSIZE, &old);
   std::signal(SIGXFSZ, old_handler);
   EXPECT_TRUE(failed) << "the writer's failure did not reach the reader";
-  EXPECT_LE(partial.size(), 1u << 20);
+  EXPECT_LE(up.partial.size(), 1u << 20);
 }
 
 TEST(WriteBehind, StoppingEarlyKeepsAPrefix) {
-  TempDir tmp;
-  Inbox inbox(tmp.path());
-  const std::string content = testing::random_bytes(1 << 20, 3);
+  Upload up(1 << 20, 3);
   std::vector<uint8_t> buffer(64 << 10);
-  PartialFile partial = inbox.begin(content.size());
   {
-    WriteBehind out(partial, buffer, /*threaded=*/true);
-    for (size_t at = 0; at < content.size() / 2;) {
+    WriteBehind out(up.partial, buffer, /*threaded=*/true);
+    for (size_t at = 0; at < up.content.size() / 2;) {
       const auto slot = out.slot();
-      std::memcpy(slot.data(), content.data() + at, slot.size());
+      std::memcpy(slot.data(), up.content.data() + at, slot.size());
       out.submit(slot.size());
       at += slot.size();
     }
     // Destroyed without finish(), as when the connection drops mid-file.
   }
-  ASSERT_LE(partial.size(), content.size() / 2);
-  ASSERT_EQ(testing::partial_count(tmp.path()), 1u);
-  const auto area = tmp / ".ftx" / "partial";
+  ASSERT_LE(up.partial.size(), up.content.size() / 2);
+  ASSERT_EQ(testing::partial_count(up.tmp.path()), 1u);
+  const auto area = up.tmp / ".ftx" / "partial";
   const std::string kept = testing::read_file(std::filesystem::directory_iterator(area)->path());
-  EXPECT_EQ(kept, content.substr(0, kept.size()));
+  EXPECT_EQ(kept, up.content.substr(0, kept.size()));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "chat_clients.h"
 #include "client/handshake.h"
 #include "digests.h"
 #include "proto/names.h"
@@ -33,94 +34,11 @@
 namespace ftx {
 namespace {
 
+using testing::ChatClient;
 using testing::TempDir;
 using testing::TestServer;
+using testing::TextClient;
 using Clock = std::chrono::steady_clock;
-
-// A binary chat client driven by the test.
-class ChatClient {
- public:
-  ChatClient(uint16_t port, const std::string& name)
-      : fd_(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))), channel_(fd_.get(), "server") {
-    net::set_io_timeout(fd_.get(), std::chrono::seconds(20));
-    channel_.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, name, ""});
-    name_ = std::get<proto::Welcome>(channel_.receive()).name;
-  }
-  const std::string& name() const { return name_; }
-  void say(const std::string& text) { channel_.send(proto::Msg{"", 0, text}); }
-  void send(const proto::Frame& f) { channel_.send(f); }
-  proto::Frame receive() { return channel_.receive(); }
-
-  // Messages from others (notices skipped) until `count` arrived or the deadline passed.
-  std::vector<proto::Msg> collect(size_t count, std::chrono::seconds limit = std::chrono::seconds(30)) {
-    std::vector<proto::Msg> out;
-    const auto deadline = Clock::now() + limit;
-    try {
-      while (out.size() < count && Clock::now() < deadline) {
-        proto::Frame f = channel_.receive();
-        if (auto* m = std::get_if<proto::Msg>(&f); m && !m->sender.empty()) out.push_back(*m);
-      }
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << name_ << " stopped receiving after " << out.size() << " messages: " << e.what();
-    }
-    return out;
-  }
-  // Waits until a notice containing `text` arrives.
-  bool await_notice(const std::string& text) {
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (Clock::now() < deadline) {
-      proto::Frame f = channel_.receive();
-      if (auto* m = std::get_if<proto::Msg>(&f); m && m->sender.empty() && m->text.find(text) != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }
-  bool bye() {
-    channel_.send(proto::Bye{});
-    while (true) {
-      proto::Frame f = channel_.receive();
-      if (std::holds_alternative<proto::Bye>(f)) return true;
-    }
-  }
-  int fd() const { return fd_.get(); }
-
- private:
-  net::UniqueFd fd_;
-  net::Channel channel_;
-  std::string name_;
-};
-
-// A text client, as nc would be.
-class TextClient {
- public:
-  explicit TextClient(uint16_t port)
-      : fd_(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))), channel_(fd_.get(), "server") {
-    net::set_io_timeout(fd_.get(), std::chrono::seconds(20));
-  }
-  void write(const std::string& bytes) {
-    net::send_all(fd_.get(), std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "server");
-  }
-  // The next line, or "<eof>".
-  std::string line() {
-    std::string l;
-    const auto status = channel_.read_line(l, 1 << 20);
-    return status == net::Channel::LineStatus::Eof ? "<eof>" : l;
-  }
-  // Lines until one matches, skipping others (chat noise); "" if none within 50 lines.
-  std::string line_matching(const std::string& pattern) {
-    const std::regex re(pattern);
-    for (int i = 0; i < 50; ++i) {
-      const std::string l = line();
-      if (std::regex_search(l, re) || l == "<eof>") return l;
-    }
-    return "";
-  }
-
- private:
-  net::UniqueFd fd_;
-  net::Channel channel_;
-};
 
 class Chat : public ::testing::Test {
  protected:

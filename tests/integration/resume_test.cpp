@@ -170,6 +170,28 @@ class Resume : public ::testing::Test {
     ASSERT_EQ(events.back()["status"], "error") << "not an interrupted file: " << events.back().dump();
   }
 
+  // What interrupted_upload leaves for the test to go on from.
+  struct InterruptedUpload {
+    fs::path file;         // the source, whole and unchanged
+    uint64_t size = 0;     // its length
+    uint64_t arrived = 0;  // the server had at least this much of it when the sender died
+  };
+
+  // A random source of `size` bytes, the server, and a sender SIGKILLed (see
+  // kill_sender_at) once `percent` of the file has reached the server. A failed ASSERT in
+  // here ends only this function: callers check HasFatalFailure() before going on.
+  InterruptedUpload interrupted_upload(const std::string& name, uint64_t size, uint64_t seed, uint64_t percent) {
+    InterruptedUpload upload{source(name), size, size * percent / 100};
+    write_random_file(upload.file, size, seed);
+    // ASSERT_* needs a function returning void; this lambda is that function.
+    [&] {
+      ASSERT_NE(start_server(), 0);
+      auto sender = start_sender(upload.file);
+      kill_sender_at(*sender, upload.arrived);
+    }();
+    return upload;
+  }
+
   // Every "file" event in the transfer log so far, in order.
   std::vector<json> file_events() const {
     std::vector<json> events;
@@ -223,23 +245,17 @@ class Resume : public ::testing::Test {
 class KilledSender : public Resume, public ::testing::WithParamInterface<int> {};
 
 TEST_P(KilledSender, ResendResumesFromTheKeptPartial) {
-  const uint64_t size = 200 * kMiB;
-  const fs::path file = source("big.bin");
-  write_random_file(file, size, 1);
-  ASSERT_NE(start_server(), 0);
-
-  auto sender = start_sender(file);
-  kill_sender_at(*sender, size * GetParam() / 100);
+  const auto upload = interrupted_upload("big.bin", 200 * kMiB, /*seed=*/1, GetParam());
   if (HasFatalFailure()) return;
 
   // The server keeps the bytes of the broken attempt for the next one.
   const auto kept = partial_size();
   ASSERT_TRUE(kept.has_value()) << "the server dropped the partial";
-  ASSERT_GE(*kept, size * GetParam() / 100);
-  ASSERT_LT(*kept, size);
+  ASSERT_GE(*kept, upload.arrived);
+  ASSERT_LT(*kept, upload.size);
 
-  const json report = send_to_completion(file);
-  expect_resumed_copy(report, file, *kept);
+  const json report = send_to_completion(upload.file);
+  expect_resumed_copy(report, upload.file, *kept);
 }
 
 INSTANTIATE_TEST_SUITE_P(At, KilledSender, ::testing::Values(25, 50, 75),
@@ -272,15 +288,9 @@ TEST_F(Resume, ServerKilledMidFileResumesAfterRestart) {
 class ChangedSource : public Resume {
  protected:
   void expect_starts_over(uint64_t new_size) {
-    const uint64_t size = 64 * kMiB;
-    const fs::path file = source("changing.bin");
-    write_random_file(file, size, 3);
-    ASSERT_NE(start_server(), 0);
-
     // A quarter in: the rest (48 MiB) is more than the socket buffers hold, so the sender
     // is surely still sending when it dies.
-    auto sender = start_sender(file);
-    kill_sender_at(*sender, size / 4);
+    const fs::path file = interrupted_upload("changing.bin", 64 * kMiB, /*seed=*/3, 25).file;
     if (HasFatalFailure()) return;
     ASSERT_GT(partial_size().value_or(0), 0u) << "no partial kept to be tempted by";
 
@@ -402,12 +412,7 @@ TEST_F(Retries, NoRetriesExitsThreeAtOnce) {
 // the whole-file digest; the partial is dropped and the sender sends the file once more
 // from the start, by itself.
 TEST_F(Resume, AWrongKeptPrefixIsSentAgainFromTheStart) {
-  const uint64_t size = 64 * kMiB;
-  const fs::path file = source("flip.bin");
-  write_random_file(file, size, 9);
-  ASSERT_NE(start_server(), 0);
-  auto sender = start_sender(file);
-  kill_sender_at(*sender, size / 2);
+  const fs::path file = interrupted_upload("flip.bin", 64 * kMiB, /*seed=*/9, 50).file;
   if (HasFatalFailure()) return;
 
   fs::path partial;

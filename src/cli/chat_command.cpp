@@ -63,6 +63,9 @@ class TerminalDisplay : public client::ChatDisplay {
   void status(const std::string& line) override {
     if (!notices_) return;
     std::lock_guard lock(mutex_);
+    // What the room said before this line appears before it, where both go to one terminal.
+    write_pending();
+    std::fflush(stdout);
     std::fprintf(stderr, "ftx chat: %s\n", printable(line).c_str());
   }
 
@@ -70,7 +73,8 @@ class TerminalDisplay : public client::ChatDisplay {
   bool notices_;
   bool messages_;
   std::mutex mutex_;
-  // Lines are gathered here and written a burst at a time.
+  // A busy room would cost a write(2) per line; lines are gathered and written a burst at
+  // a time (at most this much), and whenever the client waits for more (caught_up).
   static constexpr size_t kPendingBytes = 64 << 10;
   void write_pending() {  // caller holds mutex_
     std::fwrite(pending_.data(), 1, pending_.size(), stdout);
@@ -105,7 +109,7 @@ int chat_main(int argc, char** argv) {
     chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     if (auto refused = proto::check_nick(chat.name)) return usage_error("--name: " + *refused);
     const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
-    if (!connect_timeout) return usage_error("--connect-timeout must be 1 to 86400 seconds (or 30s, 10m, 1h)");
+    if (!connect_timeout) return usage_error("--connect-timeout must be " + std::string(kTimeoutRange));
     chat.connect_timeout = *connect_timeout;
     chat.show_notices = args.count("quiet") == 0;
     chat.show_messages = args.count("no-echo") == 0;

@@ -178,9 +178,9 @@ int send_main(int argc, char** argv) {
     send.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     send.client_name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
-    if (!connect_timeout) return usage_error("--connect-timeout must be 1 to 86400 seconds (or 30s, 10m, 1h)");
+    if (!connect_timeout) return usage_error("--connect-timeout must be " + std::string(kTimeoutRange));
     const auto io_timeout = parse_timeout(args["timeout"].as<std::string>());
-    if (!io_timeout) return usage_error("--timeout must be 1 to 86400 seconds (or 30s, 10m, 1h)");
+    if (!io_timeout) return usage_error("--timeout must be " + std::string(kTimeoutRange));
     send.connect_timeout = *connect_timeout;
     send.io_timeout = *io_timeout;
     json = args.count("json") > 0;

@@ -124,7 +124,7 @@ int serve_main(int argc, char** argv) {
     if (!policy) return usage_error("--overwrite must be rename, replace or refuse");
     config.overwrite = *policy;
     const auto idle = parse_timeout(args["idle-timeout"].as<std::string>());
-    if (!idle) return usage_error("--idle-timeout must be 1 to 86400 seconds (or 30s, 10m, 1h)");
+    if (!idle) return usage_error("--idle-timeout must be " + std::string(kTimeoutRange));
     config.idle_timeout = *idle;
     const auto ttl = parse_duration_seconds(args["partial-ttl"].as<std::string>());
     if (!ttl || *ttl < 1 || *ttl > 365 * 86400) return usage_error("--partial-ttl must be 1s to 365d, like 30m, 24h or 7d");

@@ -37,12 +37,21 @@ struct Inbound {
 };
 
 void read_frames(net::Channel& channel, ChatDisplay& display, Inbound& in) {
+  // Whatever was shown goes out before the client waits for more, and before it ends.
+  struct CaughtUp {
+    ChatDisplay& display;
+    ~CaughtUp() { display.caught_up(); }
+  } at_end{display};
   try {
     while (true) {
-      proto::Frame frame = channel.receive();
+      std::optional<proto::Frame> next = channel.try_receive();
+      if (!next) {
+        display.caught_up();
+        next = channel.receive();
+      }
+      const proto::Frame& frame = *next;
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {
         display.message(*msg);
-        if (channel.buffered() == 0) display.caught_up();
       } else if (std::holds_alternative<proto::Bye>(frame)) {
         std::lock_guard lock(in.mutex);
         in.bye = true;

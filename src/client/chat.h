@@ -35,8 +35,8 @@ class ChatDisplay {
   virtual void message(const proto::Msg& msg) = 0;
   /// A line about the client itself ("you are alice-2", "/send: saved ...").
   virtual void status(const std::string& line) = 0;
-  /// Every message received so far has been shown, and the next read may wait: the moment
-  /// to flush what is buffered (once per burst, not once per line).
+  /// Every message received so far has been shown, and the next read may wait (or the
+  /// connection ended): the moment to flush what is buffered (once per burst, not per line).
   virtual void caught_up() {}
 };
 

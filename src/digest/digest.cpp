@@ -5,13 +5,15 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 #include <xxhash.h>
-#if defined(__x86_64__)
-// Debian's libxxhash picks SSE2, AVX2 or AVX-512 at run time behind these names: 2 to 3
-// times the speed of the plain functions on this machine's cores.
+#if defined(__x86_64__) && __has_include(<xxh_x86dispatch.h>)
+// A libxxhash built with its x86 dispatcher (Debian's is) picks SSE2, AVX2 or AVX-512 at
+// run time behind these names; the plain functions are built for SSE2 only, so hashing
+// would otherwise cost a large share of a transfer's CPU (bench/README.md).
 #include <xxh_x86dispatch.h>
 #endif
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -95,19 +97,22 @@ std::string labelled(proto::DigestAlgo algo, std::string_view raw) {
 }
 
 bool feed_file(Hasher& hasher, int fd, uint64_t size, std::stop_token stop) {
-  // Small enough to stay in the core's cache between the read and the hash.
-  std::vector<uint8_t> buf(256 << 10);
+  if (size == 0) return !stop.stop_requested();
+  // Small enough to stay in the core's cache between the read and the hash; not zero-filled,
+  // since every byte used is read first.
+  const size_t buf_size = static_cast<size_t>(std::min<uint64_t>(size, 256 << 10));
+  const auto buf = std::make_unique_for_overwrite<uint8_t[]>(buf_size);
   uint64_t done = 0;
   while (done < size) {
     if (stop.stop_requested()) return false;
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - done));
-    const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(done));
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf_size, size - done));
+    const ssize_t n = ::pread(fd, buf.get(), want, static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_sys("read");
     }
     if (n == 0) throw std::runtime_error("file ended early: it shrank while being read");
-    hasher.update(std::span(buf.data(), static_cast<size_t>(n)));
+    hasher.update(std::span(buf.get(), static_cast<size_t>(n)));
     done += static_cast<uint64_t>(n);
   }
   return true;

@@ -2,8 +2,8 @@
 // One upload on its way into the inbox.
 #include "server/incoming_file.h"
 
-#include <cerrno>
 #include <exception>
+#include <stdexcept>
 #include <system_error>
 
 #include "net/socket.h"
@@ -77,7 +77,12 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
     digest::Hasher hasher(ctx_.config.hash);
     // The final digest covers the whole file, so the sender can check the prefix it did
     // not send this time.
-    digest::feed_file(hasher, partial_->fd(), partial_->resumed_from());
+    try {
+      digest::feed_file(hasher, partial_->fd(), partial_->resumed_from());
+    } catch (const std::exception& e) {
+      // Said so the sender does not take it for its own file.
+      throw std::runtime_error(std::string("reading the kept partial to resume it: ") + e.what());
+    }
     uint64_t remaining = size_ - partial_->resumed_from();
     WriteBehind out(*partial_, buffer, remaining >= kWriteBehindFrom);
     while (remaining > 0) {
@@ -104,8 +109,13 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
                                    std::span<uint8_t> buffer) {
   try {
     digest::Hasher hasher(ctx_.config.hash);
-    // A stream is most often large (an archive, a disk image): write it behind.
+    // A stream's size is unknown until its end and it is most often large (an archive, a
+    // disk image), so it is written behind; a small one pays one thread start.
     WriteBehind out(*partial_, buffer, /*threaded=*/true);
+    // Chunks are as large as the sender's reads (64 KiB from a pipe): they are packed into
+    // whole slots, so the writer is handed a slot at a time, not a chunk at a time.
+    std::span<uint8_t> slot;
+    size_t used = 0;
     uint64_t total = 0;
     while (true) {
       uint8_t header[4];
@@ -124,14 +134,19 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
                                                      " bytes, the most this server takes");
       }
       for (uint32_t left = length; left > 0;) {
-        const auto slot = out.slot();
-        const auto part = slot.first(std::min<size_t>(left, slot.size()));
+        if (used == slot.size()) {
+          out.submit(used);
+          slot = out.slot();
+          used = 0;
+        }
+        const auto part = slot.subspan(used, std::min<size_t>(left, slot.size() - used));
         read_exact(part);
         hasher.update(part);
-        out.submit(part.size());
+        used += part.size();
         left -= static_cast<uint32_t>(part.size());
       }
     }
+    out.submit(used);
     out.finish();
     size_ = total;
     digest_ = hasher.finish();

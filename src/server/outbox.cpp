@@ -24,11 +24,13 @@ Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes)
 Outbox::~Outbox() { close(std::chrono::milliseconds(0)); }
 
 void Outbox::enqueue(Shared bytes) {
+  const bool was_short = queued_bytes_ < kCoalesceBytes;
   queued_bytes_ += bytes->size();
   queue_.push_back(std::move(bytes));
-  // Only an empty queue has a writer waiting for it; waking it for every message of a busy
-  // room would cost a context switch per message per client.
-  if (queue_.size() == 1) changed_.notify_all();
+  // The writer waits for a queue that is empty, or gathers until it holds a full send;
+  // waking it for every message of a busy room would cost a context switch per message
+  // per client.
+  if (queue_.size() == 1 || (was_short && queued_bytes_ >= kCoalesceBytes)) changed_.notify_all();
 }
 
 Outbox::Push Outbox::try_push(Shared bytes) {

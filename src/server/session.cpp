@@ -30,9 +30,12 @@ using Clock = std::chrono::steady_clock;
 // A batch of eager files is made durable when the sender pauses, or at these sizes.
 constexpr size_t kBatchFiles = 1024;
 constexpr uint64_t kBatchBytes = 64 << 20;
-// Chat messages relayed as one batch, at most.
-constexpr size_t kRelayBatchMessages = 1024;
-constexpr size_t kRelayBatchBytes = 128 << 10;
+// A relayed batch is queued whole for every member, and a member whose queue cannot take
+// it waits (and may be cut off as stuck). Kept far below the queue's size even on the text
+// wire, where a line gains its stamp and nick and a control byte becomes four: 32 KiB of
+// text and 512 lines encode to under 200 KiB.
+constexpr size_t kRelayBatchMessages = 512;
+constexpr size_t kRelayBatchBytes = 32 << 10;
 constexpr std::chrono::milliseconds kDrainAfterError{1000};
 // Binary clients speak first; a connection silent this long is a person at nc.
 constexpr std::chrono::milliseconds kTextGreetingPause{300};
@@ -256,11 +259,8 @@ void Session::flush_batch(net::Channel& channel) {
   } catch (const std::exception& e) {
     sync_failed = proto::Error{ErrorCode::Internal, e.what()};
   }
-  std::vector<uint8_t> replies;
-  auto add = [&replies](const proto::Frame& frame) {
-    const auto bytes = proto::encode_frame(frame);
-    replies.insert(replies.end(), bytes.begin(), bytes.end());
-  };
+  // Every answer goes out in one write, after the names are durable.
+  auto add = [&channel](const proto::Frame& frame) { channel.queue(frame); };
   bool published = false;
   for (Batched& entry : batch_) {
     if (!entry.file) {
@@ -285,7 +285,7 @@ void Session::flush_batch(net::Channel& channel) {
   batch_.clear();
   batch_bytes_ = 0;
   if (published) ctx_.inbox.sync();  // the new names, before the sender hears of them
-  net::send_all(channel.fd(), replies, channel.peer());
+  channel.flush();
 }
 
 void Session::drop_batch() {
@@ -388,9 +388,9 @@ void Session::serve_chat(net::Channel& channel) {
         if (msg->text.size() > proto::kMaxMessage) {
           outbox->push_reply(encode(proto::Error{ErrorCode::TooLarge, message_too_large(msg->text.size())}));
         } else {
+          if (said_bytes + msg->text.size() > kRelayBatchBytes || said.size() == kRelayBatchMessages) relay();
           said_bytes += msg->text.size();
           said.push_back(std::move(msg->text));
-          if (said_bytes >= kRelayBatchBytes || said.size() >= kRelayBatchMessages) relay();
         }
         continue;
       }

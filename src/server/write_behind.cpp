@@ -3,6 +3,7 @@
 #include "server/write_behind.h"
 
 #include <algorithm>
+#include <system_error>
 
 namespace ftx::server {
 
@@ -11,7 +12,14 @@ WriteBehind::WriteBehind(PartialFile& file, std::span<uint8_t> buffer, bool thre
       buffer_(buffer),
       slot_size_(threaded ? buffer.size() / kSlots : buffer.size()),
       filled_(threaded ? kSlots : 1, 0) {
-  if (threaded) writer_ = std::jthread([this] { run(); });
+  if (!threaded) return;
+  try {
+    writer_ = std::jthread([this] { run(); });
+  } catch (const std::system_error&) {
+    // Out of threads (a busy server): the upload still works, written as it arrives.
+    slot_size_ = buffer.size();
+    filled_.assign(1, 0);
+  }
 }
 
 WriteBehind::~WriteBehind() {

@@ -10,8 +10,10 @@
 
 namespace ftx {
 
-/// A timeout option: 1 second to a day, "90", "90s", "10m" or "1h".
+/// A timeout option: 1 second to a day, "90", "90s", "10m", "1h" or "1d".
 std::optional<std::chrono::seconds> parse_timeout(std::string_view text);
+/// What parse_timeout takes, for error messages.
+inline constexpr std::string_view kTimeoutRange = "1 to 86400 seconds (or 30s, 10m, 1h)";
 
 /// "1048576", "512K", "10M", "2G", "1T" (binary multiples, optional trailing "B" or "iB").
 std::optional<uint64_t> parse_size(std::string_view text);

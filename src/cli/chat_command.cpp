@@ -47,7 +47,6 @@ int usage_error(const std::string& message) { return cli::usage_error("chat", me
 class TerminalDisplay : public client::ChatDisplay {
  public:
   TerminalDisplay(bool notices, bool messages) : notices_(notices), messages_(messages) {}
-  ~TerminalDisplay() override { caught_up(); }
   void message(const proto::Msg& msg) override {
     if (msg.sender.empty() ? !notices_ : !messages_) return;
     std::lock_guard lock(mutex_);
@@ -58,14 +57,12 @@ class TerminalDisplay : public client::ChatDisplay {
   void caught_up() override {
     std::lock_guard lock(mutex_);
     write_pending();
-    std::fflush(stdout);
   }
   void status(const std::string& line) override {
     if (!notices_) return;
     std::lock_guard lock(mutex_);
     // What the room said before this line appears before it, where both go to one terminal.
     write_pending();
-    std::fflush(stdout);
     std::fprintf(stderr, "ftx chat: %s\n", printable(line).c_str());
   }
 
@@ -78,6 +75,7 @@ class TerminalDisplay : public client::ChatDisplay {
   static constexpr size_t kPendingBytes = 64 << 10;
   void write_pending() {  // caller holds mutex_
     std::fwrite(pending_.data(), 1, pending_.size(), stdout);
+    std::fflush(stdout);
     pending_.clear();
   }
 

@@ -259,17 +259,16 @@ void Session::flush_batch(net::Channel& channel) {
   } catch (const std::exception& e) {
     sync_failed = proto::Error{ErrorCode::Internal, e.what()};
   }
-  // Every answer goes out in one write, after the names are durable.
-  auto add = [&channel](const proto::Frame& frame) { channel.queue(frame); };
+  // Every answer is queued and goes out in one write, after the names are durable.
   bool published = false;
   for (Batched& entry : batch_) {
     if (!entry.file) {
-      add(entry.refusal);
+      channel.queue(entry.refusal);
       continue;
     }
     if (sync_failed) {
       entry.file->fail(sync_failed->code, sync_failed->message);
-      add(*sync_failed);
+      channel.queue(*sync_failed);
       continue;
     }
     try {
@@ -277,9 +276,9 @@ void Session::flush_batch(net::Channel& channel) {
       published = true;
       ++files_;
       bytes_ += entry.file->size();
-      add(proto::Saved{saved, entry.file->size(), ctx_.config.hash, entry.file->digest()});
+      channel.queue(proto::Saved{saved, entry.file->size(), ctx_.config.hash, entry.file->digest()});
     } catch (const ProtocolError& e) {
-      add(proto::Error{e.code(), e.what()});
+      channel.queue(proto::Error{e.code(), e.what()});
     }
   }
   batch_.clear();

@@ -24,18 +24,20 @@ namespace ftx::cli {
 namespace {
 
 cxxopts::Options chat_options() {
-  cxxopts::Options o("ftx chat", "Chat with everyone connected to an ftx server. Lines typed (or piped in) are sent;\n"
-                                 "what others say is printed as 'HH:MM:SS <nick> text'.");
+  cxxopts::Options o("ftx chat",
+                     "Chat with everyone connected to an ftx server. Lines typed (or piped in) are sent;\n"
+                     "what others say is printed as 'HH:MM:SS <nick> text'.");
   o.custom_help("HOST:PORT [OPTIONS]");
   o.positional_help("");
-  o.add_options()
-      ("name", "your nick (default: $USER@hostname; the server adds -2, -3... when taken)", cxxopts::value<std::string>(), "NICK")
-      ("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
-      ("quiet", "print only messages: no joins, leaves or status lines")
-      ("no-echo", "print nothing others say (only send)")
-      ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"), "SECONDS")
-      ("h,help", "show this help")
-      ("args", "HOST:PORT", cxxopts::value<std::vector<std::string>>());
+  o.add_options()("name", "your nick (default: $USER@hostname; the server adds -2, -3... when taken)",
+                  cxxopts::value<std::string>(),
+                  "NICK")("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)",
+                          cxxopts::value<std::string>(),
+                          "SECRET")("quiet", "print only messages: no joins, leaves or status lines")(
+      "no-echo", "print nothing others say (only send)")(
+      "connect-timeout", "give up connecting after SECONDS",
+      cxxopts::value<std::string>()->default_value("10"),
+      "SECONDS")("h,help", "show this help")("args", "HOST:PORT", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
   return o;
 }
@@ -91,8 +93,9 @@ int chat_main(int argc, char** argv) {
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << options.help() << "\nInteractive commands: /send PATH..., /who, /quit, /help; "
-                                     "'//text' says '/text'.\n"
+      std::cout << options.help()
+                << "\nInteractive commands: /send PATH..., /who, /quit, /help; "
+                   "'//text' says '/text'.\n"
                 << std::endl;
       return kExitOk;
     }
@@ -103,7 +106,8 @@ int chat_main(int argc, char** argv) {
     const auto target = net::parse_host_port(positional.front(), &why);
     if (!target) return usage_error("'" + positional.front() + "': " + why);
     chat.server = *target;
-    chat.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
+    chat.token =
+        token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     if (auto refused = proto::check_nick(chat.name)) return usage_error("--name: " + *refused);
     const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());

@@ -23,7 +23,10 @@ std::string format_outcome_json(const client::FileOutcome& out) {
       {"resumed_from", out.resumed_from},
       {"digest", out.digest},
       {"duration_ms", static_cast<int64_t>(std::llround(out.seconds * 1000.0))},
-      {"mbps", std::round(megabytes_per_second(out.bytes - std::min(out.bytes, out.resumed_from), out.seconds) * 100.0) / 100.0},
+      {"mbps",
+       std::round(megabytes_per_second(out.bytes - std::min(out.bytes, out.resumed_from), out.seconds) *
+                  100.0) /
+           100.0},
       {"status", ok ? "ok" : "error"},
   };
   if (!ok) {

@@ -28,18 +28,20 @@ cxxopts::Options send_options() {
   cxxopts::Options o("ftx send", "Upload files to an ftx server and verify each one end to end.");
   o.custom_help("HOST:PORT PATH... [OPTIONS]   (PATH: a file, a directory, or - for stdin with --as)");
   o.positional_help("");
-  o.add_options()
-      ("as", "save a single file under NAME on the server", cxxopts::value<std::string>(), "NAME")
-      ("name", "client name the server logs (default: $USER@hostname)", cxxopts::value<std::string>(), "NICK")
-      ("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
-      ("retries", "reconnect and resume this many times after the connection fails mid-job", cxxopts::value<std::string>()->default_value("3"), "N")
-      ("follow-symlinks", "send what symbolic links inside directories point to (default: skip them)")
-      ("json", "print one JSON object per file on stdout instead of a line")
-      ("no-progress", "no progress bar (it is shown only when stderr is a terminal)")
-      ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"), "SECONDS")
-      ("timeout", "give up when the server is silent for SECONDS", cxxopts::value<std::string>()->default_value("60"), "SECONDS")
-      ("h,help", "show this help")
-      ("args", "HOST:PORT PATH...", cxxopts::value<std::vector<std::string>>());
+  o.add_options()("as", "save a single file under NAME on the server", cxxopts::value<std::string>(), "NAME")(
+      "name", "client name the server logs (default: $USER@hostname)", cxxopts::value<std::string>(), "NICK")(
+      "token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)",
+      cxxopts::value<std::string>(),
+      "SECRET")("retries", "reconnect and resume this many times after the connection fails mid-job",
+                cxxopts::value<std::string>()->default_value("3"), "N")(
+      "follow-symlinks", "send what symbolic links inside directories point to (default: skip them)")(
+      "json", "print one JSON object per file on stdout instead of a line")(
+      "no-progress", "no progress bar (it is shown only when stderr is a terminal)")(
+      "connect-timeout", "give up connecting after SECONDS",
+      cxxopts::value<std::string>()->default_value("10"),
+      "SECONDS")("timeout", "give up when the server is silent for SECONDS",
+                 cxxopts::value<std::string>()->default_value("60"), "SECONDS")("h,help", "show this help")(
+      "args", "HOST:PORT PATH...", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"args"});
   return o;
 }
@@ -50,7 +52,9 @@ class TerminalObserver : public client::SendObserver {
  public:
   TerminalObserver(bool json, bool progress) : json_(json), bar_(progress) {}
 
-  void warning(const std::string& text) override { std::cerr << "ftx send: " << printable(text) << std::endl; }
+  void warning(const std::string& text) override {
+    std::cerr << "ftx send: " << printable(text) << std::endl;
+  }
 
   void job_started(size_t files, uint64_t bytes) override {
     files_total_ = files;
@@ -116,16 +120,16 @@ class TerminalObserver : public client::SendObserver {
     if (json_ || tree_files_ + tree_dirs_ == 0) return;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     std::cout << "saved " << tree_files_ << (tree_files_ == 1 ? " file" : " files") << " in " << tree_dirs_
-              << (tree_dirs_ == 1 ? " directory" : " directories") << " (" << format_bytes(tree_bytes_) << ", "
-              << format_rate(tree_bytes_, secs) << ")";
+              << (tree_dirs_ == 1 ? " directory" : " directories") << " (" << format_bytes(tree_bytes_)
+              << ", " << format_rate(tree_bytes_, secs) << ")";
     if (failed_ > 0) std::cout << "; " << failed_ << " failed (listed above)";
     std::cout << std::endl;
   }
 
  private:
   std::string label() const {
-    return "[" + std::to_string(std::min(files_done_ + 1, files_total_)) + "/" + std::to_string(files_total_) + "] " +
-           current_;
+    return "[" + std::to_string(std::min(files_done_ + 1, files_total_)) + "/" +
+           std::to_string(files_total_) + "] " + current_;
   }
 
   bool json_;
@@ -175,7 +179,8 @@ int send_main(int argc, char** argv) {
     if (!retries || *retries > 100) return usage_error("--retries must be a number from 0 to 100");
     send.retries = static_cast<int>(*retries);
     send.follow_symlinks = args.count("follow-symlinks") > 0;
-    send.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
+    send.token =
+        token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     send.client_name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
     if (!connect_timeout) return usage_error("--connect-timeout must be " + std::string(kTimeoutRange));

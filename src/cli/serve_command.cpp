@@ -5,11 +5,11 @@
 
 #include <cerrno>
 #include <csignal>
-#include <functional>
-#include <thread>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <system_error>
+#include <thread>
 
 #include <cxxopts.hpp>
 
@@ -34,24 +34,36 @@ extern "C" void on_stop_signal(int) {
 cxxopts::Options serve_options() {
   cxxopts::Options o("ftx serve", "Receive files (and chat) over TCP; save them into a directory.");
   o.custom_help("[OPTIONS]");
-  o.add_options()
-      ("host", "listen on this address only (default: every address, IPv4 and IPv6)", cxxopts::value<std::string>(), "ADDR")
-      ("p,port", "TCP port", cxxopts::value<std::string>()->default_value("9000"), "N")
-      ("d,dir", "save files into DIR (created if missing)", cxxopts::value<std::string>()->default_value("./ftx-inbox"), "DIR")
-      ("log", "JSON Lines transfer log; - for stdout (default: DIR/.ftx/transfers.jsonl)", cxxopts::value<std::string>(), "FILE")
-      ("max-clients", "clients served at once; the next one gets ERROR busy", cxxopts::value<std::string>()->default_value("64"), "N")
-      ("max-size", "largest file accepted, with K/M/G/T suffixes (default: no limit)", cxxopts::value<std::string>(), "SIZE")
-      ("overwrite", "when a name is taken: rename (a (1).txt), replace or refuse", cxxopts::value<std::string>()->default_value("rename"), "POLICY")
-      ("idle-timeout", "close a client silent this long; also bounds the wait for HELLO", cxxopts::value<std::string>()->default_value("60"), "SECONDS")
-      ("partial-ttl", "remove unfinished uploads untouched this long (30m, 24h, 7d)", cxxopts::value<std::string>()->default_value("24h"), "AGE")
-      ("hash", "digest every file is verified with: xxh128 or sha256", cxxopts::value<std::string>()->default_value("xxh128"), "ALGO")
-      ("no-fsync", "say SAVED once the file is in the page cache, without fsync: faster, but a crash may lose files already confirmed")
-      ("log-chat", "also log the text of chat messages (joins and leaves are always logged)")
-      ("token", "clients must present this shared secret (default: $FTX_TOKEN, which stays out of ps)", cxxopts::value<std::string>(), "SECRET")
-      ("allow", "accept only peers in this range (repeatable; IPv4 or IPv6, e.g. 192.168.1.0/24)", cxxopts::value<std::vector<std::string>>(), "CIDR")
-      ("deny", "refuse peers in this range (repeatable; checked before --allow)", cxxopts::value<std::vector<std::string>>(), "CIDR")
-      ("q,quiet", "print only warnings on the console")
-      ("h,help", "show this help");
+  o.add_options()("host", "listen on this address only (default: every address, IPv4 and IPv6)",
+                  cxxopts::value<std::string>(),
+                  "ADDR")("p,port", "TCP port", cxxopts::value<std::string>()->default_value("9000"), "N")(
+      "d,dir", "save files into DIR (created if missing)",
+      cxxopts::value<std::string>()->default_value("./ftx-inbox"),
+      "DIR")("log", "JSON Lines transfer log; - for stdout (default: DIR/.ftx/transfers.jsonl)",
+             cxxopts::value<std::string>(),
+             "FILE")("max-clients", "clients served at once; the next one gets ERROR busy",
+                     cxxopts::value<std::string>()->default_value("64"),
+                     "N")("max-size", "largest file accepted, with K/M/G/T suffixes (default: no limit)",
+                          cxxopts::value<std::string>(),
+                          "SIZE")("overwrite", "when a name is taken: rename (a (1).txt), replace or refuse",
+                                  cxxopts::value<std::string>()->default_value("rename"), "POLICY")(
+      "idle-timeout", "close a client silent this long; also bounds the wait for HELLO",
+      cxxopts::value<std::string>()->default_value("60"),
+      "SECONDS")("partial-ttl", "remove unfinished uploads untouched this long (30m, 24h, 7d)",
+                 cxxopts::value<std::string>()->default_value("24h"),
+                 "AGE")("hash", "digest every file is verified with: xxh128 or sha256",
+                        cxxopts::value<std::string>()->default_value("xxh128"),
+                        "ALGO")("no-fsync",
+                                "say SAVED once the file is in the page cache, without fsync: faster, but a "
+                                "crash may lose files already confirmed")(
+      "log-chat", "also log the text of chat messages (joins and leaves are always logged)")(
+      "token", "clients must present this shared secret (default: $FTX_TOKEN, which stays out of ps)",
+      cxxopts::value<std::string>(),
+      "SECRET")("allow", "accept only peers in this range (repeatable; IPv4 or IPv6, e.g. 192.168.1.0/24)",
+                cxxopts::value<std::vector<std::string>>(),
+                "CIDR")("deny", "refuse peers in this range (repeatable; checked before --allow)",
+                        cxxopts::value<std::vector<std::string>>(),
+                        "CIDR")("q,quiet", "print only warnings on the console")("h,help", "show this help");
   return o;
 }
 
@@ -103,7 +115,8 @@ int serve_main(int argc, char** argv) {
       std::cout << options.help() << std::endl;
       return kExitOk;
     }
-    if (!args.unmatched().empty()) return usage_error("unexpected argument '" + args.unmatched().front() + "'");
+    if (!args.unmatched().empty())
+      return usage_error("unexpected argument '" + args.unmatched().front() + "'");
     if (args.count("host")) config.host = args["host"].as<std::string>();
     const auto port = net::parse_port(args["port"].as<std::string>(), true);
     if (!port) return usage_error("--port must be a number from 0 to 65535");
@@ -127,7 +140,8 @@ int serve_main(int argc, char** argv) {
     if (!idle) return usage_error("--idle-timeout must be " + std::string(kTimeoutRange));
     config.idle_timeout = *idle;
     const auto ttl = parse_duration_seconds(args["partial-ttl"].as<std::string>());
-    if (!ttl || *ttl < 1 || *ttl > 365 * 86400) return usage_error("--partial-ttl must be 1s to 365d, like 30m, 24h or 7d");
+    if (!ttl || *ttl < 1 || *ttl > 365 * 86400)
+      return usage_error("--partial-ttl must be 1s to 365d, like 30m, 24h or 7d");
     config.partial_ttl = std::chrono::seconds(*ttl);
     const auto algo = digest::parse_algo(args["hash"].as<std::string>());
     if (!algo) return usage_error("--hash must be xxh128 or sha256");
@@ -135,13 +149,16 @@ int serve_main(int argc, char** argv) {
     config.quiet = args.count("quiet") > 0;
     config.log_chat = args.count("log-chat") > 0;
     config.fsync = args.count("no-fsync") == 0;
-    config.token = token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
+    config.token =
+        token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
     if (config.token.size() > proto::kMaxToken) return usage_error("--token is longer than 1024 bytes");
     for (const char* rule : {"allow", "deny"}) {
       if (!args.count(rule)) continue;
       for (const std::string& text : args[rule].as<std::vector<std::string>>()) {
         const auto cidr = net::Cidr::parse(text);
-        if (!cidr) return usage_error("--" + std::string(rule) + " '" + text + "' is not an address or ADDRESS/PREFIX");
+        if (!cidr)
+          return usage_error("--" + std::string(rule) + " '" + text +
+                             "' is not an address or ADDRESS/PREFIX");
         (std::string_view(rule) == "allow" ? config.access.allow : config.access.deny).push_back(*cidr);
       }
     }

@@ -31,8 +31,8 @@ constexpr const char* kHelp =
 struct Inbound {
   std::mutex mutex;
   std::condition_variable changed;
-  bool bye = false;     // guarded by mutex
-  bool closed = false;  // guarded by mutex
+  bool bye = false;                   // guarded by mutex
+  bool closed = false;                // guarded by mutex
   std::optional<proto::Error> error;  // guarded by mutex
 };
 
@@ -117,7 +117,8 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
         channel, proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token});
     if (auto* e = std::get_if<proto::Error>(&answer)) {
       result.refused = e->code;
-      result.error = "refused by the server: " + std::string(proto::error_code_name(e->code)) + ": " + e->message;
+      result.error =
+          "refused by the server: " + std::string(proto::error_code_name(e->code)) + ": " + e->message;
       return result;
     }
     result.name = std::get<proto::Welcome>(answer).name;
@@ -127,7 +128,8 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   }
   result.connected = true;
   net::make_long_lived(sock.get(), options.confirm_timeout);
-  if (result.name != options.name) display.status("the name " + options.name + " is taken; you are " + result.name);
+  if (result.name != options.name)
+    display.status("the name " + options.name + " is taken; you are " + result.name);
   if (options.interactive) display.status("joined " + peer + " as " + result.name + "; /help for commands");
 
   Inbound in;
@@ -189,7 +191,8 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
       result.refused = in.error->code;
       result.error = std::string(proto::error_code_name(in.error->code)) + ": " + in.error->message;
     } else if (!in.bye && result.error.empty()) {
-      result.error = in.closed ? peer + " closed the connection" : "the server did not confirm the last lines in time";
+      result.error =
+          in.closed ? peer + " closed the connection" : "the server did not confirm the last lines in time";
     }
   }
   ::shutdown(sock.get(), SHUT_RDWR);  // ends the reader if it still waits

@@ -16,11 +16,11 @@ namespace ftx::client {
 
 struct ChatOptions {
   net::HostPort server;
-  std::string name;          ///< asked for in HELLO; the server may add a suffix
-  std::string token;         ///< the server's --token, when it has one
-  bool interactive = false;  ///< stdin is a terminal: commands, prompts
-  bool show_notices = true;  ///< joins, leaves and status lines (off with --quiet)
-  bool show_messages = true; ///< what others say (off with --no-echo)
+  std::string name;           ///< asked for in HELLO; the server may add a suffix
+  std::string token;          ///< the server's --token, when it has one
+  bool interactive = false;   ///< stdin is a terminal: commands, prompts
+  bool show_notices = true;   ///< joins, leaves and status lines (off with --quiet)
+  bool show_messages = true;  ///< what others say (off with --no-echo)
   std::chrono::milliseconds connect_timeout{10000};
   /// After the last line, how long to wait for the server to confirm it took them all; also
   /// how long a send may block on a server that stopped reading.
@@ -42,7 +42,7 @@ class ChatDisplay {
 
 struct ChatResult {
   bool connected = false;
-  bool confirmed = false;  ///< the server answered BYE: every line sent was taken
+  bool confirmed = false;                   ///< the server answered BYE: every line sent was taken
   std::optional<proto::ErrorCode> refused;  ///< the server's error, when it sent one
   std::string error;
   size_t lines_sent = 0;

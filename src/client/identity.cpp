@@ -22,7 +22,8 @@ std::string default_client_name() {
     user = "user";
   }
   char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+    std::snprintf(host, sizeof host, "localhost");
   std::string name = user + "@" + host;
   truncate_utf8(name, proto::kMaxClientName);
   return name;

@@ -55,7 +55,8 @@ class TreeWalker {
       }
       ::closedir(d);
     } else {
-      plan_.items.push_back(unreadable(path, name, true, "cannot read directory " + path + ": " + std::strerror(errno)));
+      plan_.items.push_back(
+          unreadable(path, name, true, "cannot read directory " + path + ": " + std::strerror(errno)));
       ancestors_.pop_back();
       return;
     }
@@ -69,12 +70,14 @@ class TreeWalker {
   void visit(const std::string& path, const std::string& name) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) < 0) {
-      plan_.items.push_back(unreadable(path, name, true, "cannot read " + path + ": " + std::strerror(errno)));
+      plan_.items.push_back(
+          unreadable(path, name, true, "cannot read " + path + ": " + std::strerror(errno)));
       return;
     }
     if (S_ISLNK(st.st_mode)) {
       if (!options_.follow_symlinks) {
-        plan_.warnings.push_back("skipping symbolic link " + path + " (--follow-symlinks sends what it points to)");
+        plan_.warnings.push_back("skipping symbolic link " + path +
+                                 " (--follow-symlinks sends what it points to)");
         return;
       }
       if (::stat(path.c_str(), &st) < 0) {
@@ -118,7 +121,8 @@ SendPlan plan_send(const std::vector<std::string>& paths, const PlanOptions& opt
     }
     struct stat st {};
     if (::stat(path.c_str(), &st) < 0) {  // arguments: links are followed, as scp and rsync do
-      plan.items.push_back(unreadable(path, std::move(top), false, "cannot read " + path + ": " + std::strerror(errno)));
+      plan.items.push_back(
+          unreadable(path, std::move(top), false, "cannot read " + path + ": " + std::strerror(errno)));
     } else if (S_ISDIR(st.st_mode)) {
       if (!options.as_name && (top == "." || top == ".." || top == "/")) {
         // "." is not a name: the directory's own name is.
@@ -131,7 +135,8 @@ SendPlan plan_send(const std::vector<std::string>& paths, const PlanOptions& opt
     } else if (S_ISREG(st.st_mode)) {
       plan.items.push_back(item_from(st, path, std::move(top), false));
     } else {
-      plan.items.push_back(unreadable(path, std::move(top), false, path + " is not a regular file or directory"));
+      plan.items.push_back(
+          unreadable(path, std::move(top), false, path + " is not a regular file or directory"));
     }
   }
   return plan;

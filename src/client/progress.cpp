@@ -12,8 +12,8 @@
 
 namespace ftx::client {
 
-std::string render_progress(const std::string& name, uint64_t done, uint64_t total,
-                            double elapsed_seconds, int width) {
+std::string render_progress(const std::string& name, uint64_t done, uint64_t total, double elapsed_seconds,
+                            int width) {
   const double fraction = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
   char pct[8];
   std::snprintf(pct, sizeof pct, "%3d%%", static_cast<int>(fraction * 100.0));
@@ -27,9 +27,8 @@ std::string render_progress(const std::string& name, uint64_t done, uint64_t tot
   } else if (done >= total) {
     eta = "0:00";
   }
-  const std::string stats = std::string(pct) + "  " + format_bytes(done) + " / " +
-                            format_bytes(total) + "  " + format_rate(done, elapsed_seconds) +
-                            "  ETA " + eta;
+  const std::string stats = std::string(pct) + "  " + format_bytes(done) + " / " + format_bytes(total) +
+                            "  " + format_rate(done, elapsed_seconds) + "  ETA " + eta;
   std::string label = printable(name);
   const int room = width - static_cast<int>(stats.size()) - 4;
   const int bar_width = room > 40 ? 20 : (room > 25 ? 10 : 0);

@@ -10,8 +10,8 @@ namespace ftx::client {
 
 /// "name  [=====>    ]  45%  45.0 MiB / 100.0 MiB  123.4 MB/s  ETA 0:03" fitted to width.
 /// Pure: the bar's text for a state.
-std::string render_progress(const std::string& name, uint64_t done, uint64_t total,
-                            double elapsed_seconds, int width);
+std::string render_progress(const std::string& name, uint64_t done, uint64_t total, double elapsed_seconds,
+                            int width);
 
 /// Redraws the bar on stderr at most ten times a second; does nothing when disabled.
 class ProgressBar {

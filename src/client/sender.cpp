@@ -316,7 +316,8 @@ class Connection {
       refused(out, *e);
     } else if (auto* saved = std::get_if<proto::Saved>(&reply)) {
       out.saved_as = saved->name;
-      if (!out.directory && (saved->bytes != out.bytes || saved->algo != algo_ || saved->digest != sent.raw_digest)) {
+      if (!out.directory &&
+          (saved->bytes != out.bytes || saved->algo != algo_ || saved->digest != sent.raw_digest)) {
         out.status = FileStatus::Refused;
         out.code = proto::ErrorCode::Integrity;
         out.error = "the server saved " + std::to_string(saved->bytes) + " bytes with digest " +
@@ -331,8 +332,9 @@ class Connection {
   }
 
   bool window_full(unsigned divisor) const {
-    return !window_.empty() && (window_.size() >= kWindowFiles / divisor || window_bytes_ >= kWindowBytes / divisor ||
-                                window_answer_bytes_ >= kWindowAnswerBytes / divisor);
+    return !window_.empty() &&
+           (window_.size() >= kWindowFiles / divisor || window_bytes_ >= kWindowBytes / divisor ||
+            window_answer_bytes_ >= kWindowAnswerBytes / divisor);
   }
 
   void collect_all() {
@@ -351,7 +353,8 @@ class Connection {
       proto::Frame reply = receive();
       if (auto* e = std::get_if<proto::Error>(&reply)) return refused(out, *e);
       auto* ready = std::get_if<proto::Ready>(&reply);
-      if (!ready || ready->offset > begin.size) throw ConnectionLost("protocol error: expected READY", std::nullopt);
+      if (!ready || ready->offset > begin.size)
+        throw ConnectionLost("protocol error: expected READY", std::nullopt);
       const uint64_t offset = ready->offset;
       out.resumed_from = offset;
       observer_.file_started(begin.name, begin.size);
@@ -402,7 +405,8 @@ class Connection {
     begin.name = item.name;
     begin.mode = 0644;
     begin.mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
     begin.flags = proto::kFlagStream;
     send_frame(begin);
     proto::Frame reply = receive();
@@ -410,7 +414,8 @@ class Connection {
       finish(index, std::move(refused(out, *e)));
       return;
     }
-    if (!std::holds_alternative<proto::Ready>(reply)) throw ConnectionLost("protocol error: expected READY", std::nullopt);
+    if (!std::holds_alternative<proto::Ready>(reply))
+      throw ConnectionLost("protocol error: expected READY", std::nullopt);
     observer_.file_started(begin.name, 0);
     digest::Hasher hasher(algo_);
     std::vector<uint8_t> buf(4 + kStreamChunk);
@@ -427,7 +432,8 @@ class Connection {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
           // The server cannot be told "abandon"; closing is the only honest signal.
-          throw ConnectionLost(std::string("reading standard input failed: ") + std::strerror(errno), std::nullopt);
+          throw ConnectionLost(std::string("reading standard input failed: ") + std::strerror(errno),
+                               std::nullopt);
         }
         if (n == 0) break;
         put_length(static_cast<uint32_t>(n));
@@ -506,7 +512,8 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
       }
       ++report.retries_used;
       const auto delay = std::min<std::chrono::milliseconds>(
-          std::chrono::milliseconds(500) * (1 << std::min(report.retries_used - 1, 4)), std::chrono::seconds(8));
+          std::chrono::milliseconds(500) * (1 << std::min(report.retries_used - 1, 4)),
+          std::chrono::seconds(8));
       observer.retrying(e.what(), report.retries_used, options.retries, delay);
       std::this_thread::sleep_for(delay);
     }

@@ -35,14 +35,14 @@ enum class FileStatus {
 };
 
 struct FileOutcome {
-  std::string path;       ///< local path
-  std::string name;       ///< name sent
-  std::string saved_as;   ///< name on the server
+  std::string path;      ///< local path
+  std::string name;      ///< name sent
+  std::string saved_as;  ///< name on the server
   bool directory = false;
-  bool in_tree = false;   ///< found inside a directory given on the command line
+  bool in_tree = false;  ///< found inside a directory given on the command line
   uint64_t bytes = 0;
   uint64_t resumed_from = 0;  ///< bytes the server already had from a broken attempt
-  std::string digest;     ///< "ALGO:HEX" computed locally
+  std::string digest;         ///< "ALGO:HEX" computed locally
   double seconds = 0;
   FileStatus status = FileStatus::NotSent;
   std::optional<proto::ErrorCode> code;  ///< the server's error code, when it gave one

@@ -46,8 +46,8 @@ void Channel::flush() {
 void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadline) {
   if (frame_timeout_.count() > 0 && start_ < end_) {
     if (!deadline) deadline = std::chrono::steady_clock::now() + frame_timeout_;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        *deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
     // Poll the socket itself: wait_readable() would return at once on the buffered start of
     // the frame, and recv could then block past the deadline on a socket without timeout.
     pollfd pfd{fd_, POLLIN, 0};
@@ -156,8 +156,8 @@ bool Channel::wait_readable(std::chrono::milliseconds timeout) {
   pollfd pfd{fd_, POLLIN, 0};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     const int n = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
     if (n < 0 && errno == EINTR) continue;
     return n > 0;

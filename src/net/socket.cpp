@@ -10,8 +10,8 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 
@@ -47,8 +47,8 @@ int connect_one(int fd, const sockaddr* addr, socklen_t len, std::chrono::millis
   pollfd pfd{fd, POLLOUT, 0};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return ETIMEDOUT;
     const int n = ::poll(&pfd, 1, static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;
@@ -145,18 +145,17 @@ Listener listen_tcp(const std::optional<std::string>& host, uint16_t port, int b
       getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
       Listener out;
       out.address = format_sockaddr(reinterpret_cast<sockaddr*>(&bound), len);
-      out.port = bound.ss_family == AF_INET6
-                     ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                     : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+      out.port = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                             : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
       out.fd = std::move(fd);
       return out;
     }
     // Address in use is final: falling back to IPv4 would hide the conflict.
     if (last_err == EADDRINUSE) break;
   }
-  throw ListenError(last_err, std::generic_category(),
-                    "listen " + (last_addr.empty() ? format_host_port(host.value_or("::"), port)
-                                                   : last_addr));
+  throw ListenError(
+      last_err, std::generic_category(),
+      "listen " + (last_addr.empty() ? format_host_port(host.value_or("::"), port) : last_addr));
 }
 
 namespace {
@@ -223,8 +222,8 @@ void recv_exact(int fd, std::span<uint8_t> out, const std::string& peer) {
   }
 }
 
-void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count,
-                  const std::string& peer, const std::function<void(uint64_t)>& progress) {
+void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count, const std::string& peer,
+                  const std::function<void(uint64_t)>& progress) {
   // Chunks bound the time between progress updates; each is still one large kernel copy.
   constexpr uint64_t kChunk = 8u << 20;
   off_t off = static_cast<off_t>(offset);
@@ -266,8 +265,8 @@ void drain_and_shutdown(int fd, std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   uint8_t sink[16384];
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd pfd{fd, POLLIN, 0};
     const int n = ::poll(&pfd, 1, static_cast<int>(left.count()));

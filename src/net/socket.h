@@ -63,8 +63,8 @@ void recv_exact(int fd, std::span<uint8_t> out, const std::string& peer);
 
 /// Sends count bytes of file_fd from offset with sendfile(2); progress(bytes_so_far) is called
 /// after each chunk. Throws on error, or when the file ends early (it shrank).
-void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count,
-                  const std::string& peer, const std::function<void(uint64_t)>& progress = {});
+void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count, const std::string& peer,
+                  const std::function<void(uint64_t)>& progress = {});
 
 /// Writes every byte to a file descriptor (for files: EINTR and short writes handled).
 void write_all(int fd, std::span<const uint8_t> data, const std::string& what);

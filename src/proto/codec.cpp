@@ -123,8 +123,7 @@ void encode_payload(const Msg& f, Writer& w) {
 }
 
 bool valid_algo(uint8_t v) {
-  return v == static_cast<uint8_t>(DigestAlgo::Xxh128) ||
-         v == static_cast<uint8_t>(DigestAlgo::Sha256);
+  return v == static_cast<uint8_t>(DigestAlgo::Xxh128) || v == static_cast<uint8_t>(DigestAlgo::Sha256);
 }
 
 // Each parser returns nullopt (with a reason) when the payload is malformed.
@@ -138,8 +137,7 @@ Parsed parse_hello(Reader& r, std::string& why) {
     why = "HELLO without the ftx magic";
     return std::nullopt;
   }
-  if (!r.u16(f.version) || !r.u8(role) || !r.str(f.name, kMaxClientName) ||
-      !r.str(f.token, kMaxToken)) {
+  if (!r.u16(f.version) || !r.u8(role) || !r.str(f.name, kMaxClientName) || !r.str(f.token, kMaxToken)) {
     why = "malformed HELLO";
     return std::nullopt;
   }
@@ -230,16 +228,26 @@ Parsed parse_msg(Reader& r, std::string& why) {
 
 Parsed parse_payload(uint8_t type, Reader& r, std::string& why) {
   switch (static_cast<FrameType>(type)) {
-    case FrameType::Hello: return parse_hello(r, why);
-    case FrameType::Welcome: return parse_welcome(r, why);
-    case FrameType::Error: return parse_error(r, why);
-    case FrameType::Bye: return Bye{};
-    case FrameType::FileBegin: return parse_file_begin(r, why);
-    case FrameType::Ready: return parse_ready(r, why);
-    case FrameType::FileEnd: return parse_file_end(r, why);
-    case FrameType::Saved: return parse_saved(r, why);
-    case FrameType::Msg: return parse_msg(r, why);
-    case FrameType::Who: return Who{};
+    case FrameType::Hello:
+      return parse_hello(r, why);
+    case FrameType::Welcome:
+      return parse_welcome(r, why);
+    case FrameType::Error:
+      return parse_error(r, why);
+    case FrameType::Bye:
+      return Bye{};
+    case FrameType::FileBegin:
+      return parse_file_begin(r, why);
+    case FrameType::Ready:
+      return parse_ready(r, why);
+    case FrameType::FileEnd:
+      return parse_file_end(r, why);
+    case FrameType::Saved:
+      return parse_saved(r, why);
+    case FrameType::Msg:
+      return parse_msg(r, why);
+    case FrameType::Who:
+      return Who{};
   }
   why = "unknown frame type " + std::to_string(type);
   return std::nullopt;
@@ -268,32 +276,52 @@ FrameType frame_type(const Frame& frame) {
   return std::visit(
       [](const auto& f) -> FrameType {
         using T = std::decay_t<decltype(f)>;
-        if constexpr (std::is_same_v<T, Hello>) return FrameType::Hello;
-        else if constexpr (std::is_same_v<T, Welcome>) return FrameType::Welcome;
-        else if constexpr (std::is_same_v<T, Error>) return FrameType::Error;
-        else if constexpr (std::is_same_v<T, Bye>) return FrameType::Bye;
-        else if constexpr (std::is_same_v<T, FileBegin>) return FrameType::FileBegin;
-        else if constexpr (std::is_same_v<T, Ready>) return FrameType::Ready;
-        else if constexpr (std::is_same_v<T, FileEnd>) return FrameType::FileEnd;
-        else if constexpr (std::is_same_v<T, Saved>) return FrameType::Saved;
-        else if constexpr (std::is_same_v<T, Msg>) return FrameType::Msg;
-        else return FrameType::Who;
+        if constexpr (std::is_same_v<T, Hello>)
+          return FrameType::Hello;
+        else if constexpr (std::is_same_v<T, Welcome>)
+          return FrameType::Welcome;
+        else if constexpr (std::is_same_v<T, Error>)
+          return FrameType::Error;
+        else if constexpr (std::is_same_v<T, Bye>)
+          return FrameType::Bye;
+        else if constexpr (std::is_same_v<T, FileBegin>)
+          return FrameType::FileBegin;
+        else if constexpr (std::is_same_v<T, Ready>)
+          return FrameType::Ready;
+        else if constexpr (std::is_same_v<T, FileEnd>)
+          return FrameType::FileEnd;
+        else if constexpr (std::is_same_v<T, Saved>)
+          return FrameType::Saved;
+        else if constexpr (std::is_same_v<T, Msg>)
+          return FrameType::Msg;
+        else
+          return FrameType::Who;
       },
       frame);
 }
 
 std::string_view frame_type_name(FrameType type) {
   switch (type) {
-    case FrameType::Hello: return "HELLO";
-    case FrameType::Welcome: return "WELCOME";
-    case FrameType::Error: return "ERROR";
-    case FrameType::Bye: return "BYE";
-    case FrameType::FileBegin: return "FILE_BEGIN";
-    case FrameType::Ready: return "READY";
-    case FrameType::FileEnd: return "FILE_END";
-    case FrameType::Saved: return "SAVED";
-    case FrameType::Msg: return "MSG";
-    case FrameType::Who: return "WHO";
+    case FrameType::Hello:
+      return "HELLO";
+    case FrameType::Welcome:
+      return "WELCOME";
+    case FrameType::Error:
+      return "ERROR";
+    case FrameType::Bye:
+      return "BYE";
+    case FrameType::FileBegin:
+      return "FILE_BEGIN";
+    case FrameType::Ready:
+      return "READY";
+    case FrameType::FileEnd:
+      return "FILE_END";
+    case FrameType::Saved:
+      return "SAVED";
+    case FrameType::Msg:
+      return "MSG";
+    case FrameType::Who:
+      return "WHO";
   }
   return "UNKNOWN";
 }
@@ -327,8 +355,8 @@ DecodeResult decode_frame(std::span<const uint8_t> input) {
     return result;
   }
   if (input.size() < kHeaderSize) return result;
-  const uint32_t len = (uint32_t{input[1]} << 24) | (uint32_t{input[2]} << 16) |
-                       (uint32_t{input[3]} << 8) | uint32_t{input[4]};
+  const uint32_t len = (uint32_t{input[1]} << 24) | (uint32_t{input[2]} << 16) | (uint32_t{input[3]} << 8) |
+                       uint32_t{input[4]};
   if (len > kMaxPayload) {
     result.status = DecodeStatus::Error;
     result.error = ErrorCode::TooLarge;

@@ -21,10 +21,10 @@ enum class DecodeStatus { NeedMore, Ok, Error };
 
 struct DecodeResult {
   DecodeStatus status = DecodeStatus::NeedMore;
-  size_t consumed = 0;     ///< bytes of input used by the frame (Ok only)
-  Frame frame;             ///< valid when status == Ok
+  size_t consumed = 0;                      ///< bytes of input used by the frame (Ok only)
+  Frame frame;                              ///< valid when status == Ok
   ErrorCode error = ErrorCode::BadRequest;  ///< valid when status == Error
-  std::string detail;      ///< why, when status == Error
+  std::string detail;                       ///< why, when status == Error
 };
 
 /// Decodes one frame from the front of input. Never throws on bad input and never reads

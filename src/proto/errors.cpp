@@ -6,34 +6,56 @@ namespace ftx::proto {
 
 std::string_view error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::BadRequest: return "bad_request";
-    case ErrorCode::UnsupportedVersion: return "unsupported_version";
-    case ErrorCode::NameRefused: return "name_refused";
-    case ErrorCode::TooLarge: return "too_large";
-    case ErrorCode::Exists: return "exists";
-    case ErrorCode::NoSpace: return "no_space";
-    case ErrorCode::Busy: return "busy";
-    case ErrorCode::Unauthorized: return "unauthorized";
-    case ErrorCode::Timeout: return "timeout";
-    case ErrorCode::Integrity: return "integrity";
-    case ErrorCode::Internal: return "internal";
+    case ErrorCode::BadRequest:
+      return "bad_request";
+    case ErrorCode::UnsupportedVersion:
+      return "unsupported_version";
+    case ErrorCode::NameRefused:
+      return "name_refused";
+    case ErrorCode::TooLarge:
+      return "too_large";
+    case ErrorCode::Exists:
+      return "exists";
+    case ErrorCode::NoSpace:
+      return "no_space";
+    case ErrorCode::Busy:
+      return "busy";
+    case ErrorCode::Unauthorized:
+      return "unauthorized";
+    case ErrorCode::Timeout:
+      return "timeout";
+    case ErrorCode::Integrity:
+      return "integrity";
+    case ErrorCode::Internal:
+      return "internal";
   }
   return "unknown";
 }
 
 std::string_view error_code_hint(ErrorCode code) {
   switch (code) {
-    case ErrorCode::BadRequest: return "the request was malformed; check that client and server are both ftx";
-    case ErrorCode::UnsupportedVersion: return "protocol version not supported; upgrade the older side";
-    case ErrorCode::NameRefused: return "file name refused; use a relative name without '..', control characters or backslashes";
-    case ErrorCode::TooLarge: return "too large for this server's limits";
-    case ErrorCode::Exists: return "a file of that name already exists on the server";
-    case ErrorCode::NoSpace: return "the server has no space left for this file";
-    case ErrorCode::Busy: return "the server is serving its maximum number of clients; try again later";
-    case ErrorCode::Unauthorized: return "not authorized";
-    case ErrorCode::Timeout: return "timed out waiting for the peer";
-    case ErrorCode::Integrity: return "digest mismatch: the file did not arrive intact and was not saved";
-    case ErrorCode::Internal: return "internal server error; see the server's console";
+    case ErrorCode::BadRequest:
+      return "the request was malformed; check that client and server are both ftx";
+    case ErrorCode::UnsupportedVersion:
+      return "protocol version not supported; upgrade the older side";
+    case ErrorCode::NameRefused:
+      return "file name refused; use a relative name without '..', control characters or backslashes";
+    case ErrorCode::TooLarge:
+      return "too large for this server's limits";
+    case ErrorCode::Exists:
+      return "a file of that name already exists on the server";
+    case ErrorCode::NoSpace:
+      return "the server has no space left for this file";
+    case ErrorCode::Busy:
+      return "the server is serving its maximum number of clients; try again later";
+    case ErrorCode::Unauthorized:
+      return "not authorized";
+    case ErrorCode::Timeout:
+      return "timed out waiting for the peer";
+    case ErrorCode::Integrity:
+      return "digest mismatch: the file did not arrive intact and was not saved";
+    case ErrorCode::Internal:
+      return "internal server error; see the server's console";
   }
   return "unknown error";
 }

@@ -38,8 +38,7 @@ std::optional<ErrorCode> error_code_from_wire(uint16_t value);
 /// ERROR frame (server) or an exit code (client) at the edge.
 class ProtocolError : public std::runtime_error {
  public:
-  ProtocolError(ErrorCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
+  ProtocolError(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   ErrorCode code() const { return code_; }
 
  private:

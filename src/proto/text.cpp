@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "proto/limits.h"
 #include "util/text.h"
@@ -35,7 +35,8 @@ text::Command parse_text_line(std::string_view line) {
     // The size is the last word, so names may contain spaces.
     const size_t space = rest.rfind(' ');
     if (space == std::string_view::npos || space == 0) {
-      return text::Invalid{ErrorCode::BadRequest, "usage: SEND_FILE <name> <size>, then exactly <size> bytes"};
+      return text::Invalid{ErrorCode::BadRequest,
+                           "usage: SEND_FILE <name> <size>, then exactly <size> bytes"};
     }
     const std::string_view name = rest.substr(0, space);
     const std::string_view size_text = rest.substr(space + 1);

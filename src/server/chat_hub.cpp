@@ -63,8 +63,8 @@ ChatHub::ChatHub(Console& console, TransferLog& log, ChatHubOptions options)
 std::string ChatHub::unique_name(const std::string& wanted) const {
   // "server" is the operator's voice: nobody else may speak under it.
   auto taken = [this](const std::string& n) {
-    return n == "server" || std::any_of(members_.begin(), members_.end(),
-                                        [&](const auto& m) { return m->name() == n; });
+    return n == "server" ||
+           std::any_of(members_.begin(), members_.end(), [&](const auto& m) { return m->name() == n; });
   };
   if (!taken(wanted)) return wanted;
   for (int i = 2;; ++i) {

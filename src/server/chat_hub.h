@@ -46,8 +46,8 @@ class ChatMember {
   Wire wire_;
   std::shared_ptr<Outbox> outbox_;
   mutable std::mutex mutex_;
-  std::string name_;  // guarded by mutex_
-  bool gone_ = false;  // guarded by mutex_
+  std::string name_;         // guarded by mutex_
+  bool gone_ = false;        // guarded by mutex_
   std::string kick_reason_;  // guarded by mutex_
 };
 
@@ -64,8 +64,7 @@ struct ChatHubOptions {
 /// session returns and the server closes it.
 class ChatHub;
 struct ChatMembership {
-  ChatMembership(ChatHub& owner, std::shared_ptr<ChatMember> who)
-      : hub(owner), member(std::move(who)) {}
+  ChatMembership(ChatHub& owner, std::shared_ptr<ChatMember> who) : hub(owner), member(std::move(who)) {}
   ~ChatMembership();
   ChatMembership(const ChatMembership&) = delete;
   ChatMembership& operator=(const ChatMembership&) = delete;

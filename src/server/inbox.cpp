@@ -2,9 +2,9 @@
 // The receiving directory.
 #include "server/inbox.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <dirent.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -43,8 +43,7 @@ std::string record_name(const std::string& id) { return resumable_name(id) + std
 // The record says which source the bytes copy: size, mtime and name, one per line (the
 // name last, so nothing in it can shift the fields).
 std::string format_record(const ResumeKey& key) {
-  return "ftx-partial 1\n" + std::to_string(key.size) + "\n" + std::to_string(key.mtime_ns) + "\n" +
-         key.name;
+  return "ftx-partial 1\n" + std::to_string(key.size) + "\n" + std::to_string(key.mtime_ns) + "\n" + key.name;
 }
 
 std::optional<std::string> read_small_file(int dir_fd, const std::string& name) {
@@ -58,7 +57,8 @@ std::optional<std::string> read_small_file(int dir_fd, const std::string& name) 
 }
 
 void write_small_file(int dir_fd, const std::string& name, const std::string& text) {
-  net::UniqueFd fd(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  net::UniqueFd fd(
+      ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
     throw_sys("create partial record " + name);
@@ -141,8 +141,7 @@ std::optional<std::string> check_transfer_id(std::string_view id) {
   return std::nullopt;
 }
 
-PartialFile::PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::string id,
-                         uint64_t existing)
+PartialFile::PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::string id, uint64_t existing)
     : owner_(owner),
       fd_(std::move(fd)),
       name_(std::move(name)),
@@ -205,8 +204,7 @@ Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl,
   dir_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd_) throw_sys("open " + dir.string());
   meta_fd_.reset(open_dir_at(dir_fd_.get(), kMetaDir, true, (dir / kMetaDir).string()));
-  area_fd_.reset(open_dir_at(meta_fd_.get(), kPartialDir, true,
-                             (dir / kMetaDir / kPartialDir).string()));
+  area_fd_.reset(open_dir_at(meta_fd_.get(), kPartialDir, true, (dir / kMetaDir / kPartialDir).string()));
   sweep_partials(/*at_start=*/true);
   // The process umask cannot be read without setting it; this runs before any session.
   umask_ = ::umask(022);
@@ -234,8 +232,8 @@ void Inbox::sweep_partials(bool at_start) {
       continue;
     }
     if (is_record) continue;
-    const auto modified = std::chrono::system_clock::time_point(
-        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec));
+    const auto modified = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                                                std::chrono::nanoseconds(st.st_mtim.tv_nsec));
     if (now - modified > partial_ttl_) remove_resumable(id);
   }
   last_sweep_ = std::chrono::steady_clock::now();
@@ -261,8 +259,7 @@ void Inbox::check_space(uint64_t needed) const {
         static_cast<unsigned long long>(vfs.f_bavail) * static_cast<unsigned long long>(vfs.f_frsize);
     if (needed > avail) {
       throw ProtocolError(ErrorCode::NoSpace, "the server has only " + std::to_string(avail) +
-                                                  " bytes free, the file needs " +
-                                                  std::to_string(needed));
+                                                  " bytes free, the file needs " + std::to_string(needed));
     }
   }
 }
@@ -300,8 +297,8 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key) {
     remove_resumable(key.id);
     check_space(key.size);
     write_small_file(area_fd_.get(), record_name(key.id), record);
-    const int fd = ::openat(area_fd_.get(), data.c_str(),
-                            O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const int fd =
+        ::openat(area_fd_.get(), data.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
       if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
       throw_sys("create partial file in " + (path_ / kMetaDir / kPartialDir).string());
@@ -317,8 +314,8 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key) {
 PartialFile Inbox::begin(uint64_t size) {
   check_space(size);
   const std::string name = unique_partial_name();
-  const int fd = ::openat(area_fd_.get(), name.c_str(),
-                          O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd =
+      ::openat(area_fd_.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
     throw_sys("create partial file in " + (path_ / kMetaDir / kPartialDir).string());
@@ -339,8 +336,8 @@ timespec to_timespec(int64_t ns) {
 
 }  // namespace
 
-std::string Inbox::commit(PartialFile& partial, std::string_view name, OverwritePolicy policy,
-                          uint32_t mode, int64_t mtime_ns) {
+std::string Inbox::commit(PartialFile& partial, std::string_view name, OverwritePolicy policy, uint32_t mode,
+                          int64_t mtime_ns) {
   seal(partial, mode, mtime_ns);
   return publish(partial, name, policy, /*synced=*/false);
 }
@@ -373,8 +370,7 @@ int Inbox::open_parents(const std::vector<std::string>& parts, size_t count, net
   return parent_fd;
 }
 
-std::string Inbox::publish(PartialFile& partial, std::string_view name, OverwritePolicy policy,
-                           bool synced) {
+std::string Inbox::publish(PartialFile& partial, std::string_view name, OverwritePolicy policy, bool synced) {
   if (auto why = proto::check_name(name)) throw ProtocolError(ErrorCode::NameRefused, *why);
   // The data must be on disk before the name is: a crash then shows the old state or the
   // whole new file, never a named file with missing blocks. (synced: sync() did it.)

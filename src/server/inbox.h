@@ -73,8 +73,7 @@ class PartialFile {
 
  private:
   friend class Inbox;
-  PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::string id = {},
-              uint64_t existing = 0);
+  PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::string id = {}, uint64_t existing = 0);
 
   Inbox* owner_;
   net::UniqueFd fd_;
@@ -94,8 +93,8 @@ class Inbox {
   /// std::system_error.
   /// Without fsync (--no-fsync), commits skip fsync and syncfs: a crash may then lose
   /// files the senders were told were saved.
-  explicit Inbox(const std::filesystem::path& dir,
-                 std::chrono::seconds partial_ttl = std::chrono::hours(24), bool fsync = true);
+  explicit Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl = std::chrono::hours(24),
+                 bool fsync = true);
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -117,8 +116,8 @@ class Inbox {
   /// permission bits (less the server's umask) and mtime: fsync, then an atomic rename that never replaces an
   /// existing file unless the policy says Replace. Returns the path as saved, relative to
   /// DIR. Throws proto::ProtocolError (Exists, NameRefused, NoSpace, Internal).
-  std::string commit(PartialFile& partial, std::string_view name, OverwritePolicy policy,
-                     uint32_t mode, int64_t mtime_ns);
+  std::string commit(PartialFile& partial, std::string_view name, OverwritePolicy policy, uint32_t mode,
+                     int64_t mtime_ns);
 
   /// commit() in steps, for many small files made durable together: seal sets mode and
   /// mtime; after sync() (every sealed file's data on disk) publish renames without an

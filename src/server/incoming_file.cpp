@@ -23,8 +23,8 @@ namespace {
 constexpr uint64_t kWriteBehindFrom = 8 << 20;
 }  // namespace
 
-IncomingFile::IncomingFile(const SessionContext& ctx, std::string peer, std::string client,
-                           std::string name, uint64_t size, uint32_t mode, int64_t mtime_ns)
+IncomingFile::IncomingFile(const SessionContext& ctx, std::string peer, std::string client, std::string name,
+                           uint64_t size, uint32_t mode, int64_t mtime_ns)
     : ctx_(ctx), size_(size), mode_(mode), mtime_ns_(mtime_ns), started_(std::chrono::steady_clock::now()) {
   record_.peer = std::move(peer);
   record_.client = std::move(client);
@@ -56,8 +56,8 @@ uint64_t IncomingFile::start(std::string_view transfer_id) {
       if (transfer_id.empty()) {
         partial_.emplace(ctx_.inbox.begin(size_));
       } else {
-        partial_.emplace(ctx_.inbox.begin_resumable(
-            ResumeKey{std::string(transfer_id), record_.name, size_, mtime_ns_}));
+        partial_.emplace(
+            ctx_.inbox.begin_resumable(ResumeKey{std::string(transfer_id), record_.name, size_, mtime_ns_}));
       }
     } catch (const ProtocolError& e) {
       refusal.emplace(e);
@@ -71,8 +71,7 @@ uint64_t IncomingFile::start(std::string_view transfer_id) {
   return record_.resumed_from;
 }
 
-void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read,
-                           std::span<uint8_t> buffer) {
+void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read, std::span<uint8_t> buffer) {
   try {
     digest::Hasher hasher(ctx_.config.hash);
     // The final digest covers the whole file, so the sender can check the prefix it did
@@ -89,8 +88,8 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
       const auto slot = out.slot();
       const size_t n = read(slot.first(static_cast<size_t>(std::min<uint64_t>(remaining, slot.size()))));
       if (n == 0) {
-        throw net::ConnectionClosed("connection closed after " + std::to_string(size_ - remaining) +
-                                    " of " + std::to_string(size_) + " bytes");
+        throw net::ConnectionClosed("connection closed after " + std::to_string(size_ - remaining) + " of " +
+                                    std::to_string(size_) + " bytes");
       }
       hasher.update(slot.first(n));
       out.submit(n);
@@ -173,8 +172,10 @@ void IncomingFile::stopped_receiving(bool resumable) {
     const bool timed_out = e.code() == std::errc::timed_out;
     const bool dropped = timed_out || e.code() == std::errc::connection_reset ||
                          e.code() == std::errc::connection_aborted || e.code() == std::errc::broken_pipe;
-    const ErrorCode code = timed_out ? ErrorCode::Timeout : dropped ? ErrorCode::BadRequest : ErrorCode::Internal;
-    resumable && dropped ? interrupted(code, e.what()) : fail(code, e.what());
+    const ErrorCode code = timed_out ? ErrorCode::Timeout
+                           : dropped ? ErrorCode::BadRequest
+                                     : ErrorCode::Internal;
+    resumable&& dropped ? interrupted(code, e.what()) : fail(code, e.what());
     throw;
   } catch (const std::exception& e) {
     fail(ErrorCode::Internal, e.what());  // a resumed partial that shrank under us
@@ -240,8 +241,8 @@ void IncomingFile::log() {
                        std::string(proto::error_code_name(*record_.error)) + ": " +
                        printable(record_.error_message));
   } else {
-    std::string line = who + "saved " + printable(record_.path) + " (" + format_bytes(record_.bytes) +
-                       ", " + format_rate(record_.bytes - record_.resumed_from, record_.seconds);
+    std::string line = who + "saved " + printable(record_.path) + " (" + format_bytes(record_.bytes) + ", " +
+                       format_rate(record_.bytes - record_.resumed_from, record_.seconds);
     if (record_.resumed_from > 0) line += ", resumed after " + format_bytes(record_.resumed_from);
     ctx_.console.print(line + ")");
   }

@@ -41,8 +41,7 @@ class IncomingFile {
   /// A stream of unknown size: chunks (u32 big-endian length, bytes) through read_exact
   /// until a chunk of length 0; --max-size and the disk are checked as the bytes come.
   /// Throws like receive().
-  void receive_chunked(const std::function<void(std::span<uint8_t>)>& read_exact,
-                       std::span<uint8_t> buffer);
+  void receive_chunked(const std::function<void(std::span<uint8_t>)>& read_exact, std::span<uint8_t> buffer);
 
   /// Raw digest of the bytes received.
   const std::string& digest() const { return digest_; }

@@ -61,12 +61,12 @@ class Outbox {
   std::condition_variable changed_;
   void enqueue(Shared bytes);  // caller holds mutex_
 
-  std::deque<Shared> queue_;       // guarded by mutex_
-  size_t queued_bytes_ = 0;        // guarded by mutex_
-  bool closing_ = false;           // guarded by mutex_: drain, then stop
-  bool stopped_ = false;           // guarded by mutex_: stop now or writer failed
-  bool writer_done_ = false;       // guarded by mutex_
-  std::jthread writer_;            // last: started after everything above exists
+  std::deque<Shared> queue_;  // guarded by mutex_
+  size_t queued_bytes_ = 0;   // guarded by mutex_
+  bool closing_ = false;      // guarded by mutex_: drain, then stop
+  bool stopped_ = false;      // guarded by mutex_: stop now or writer failed
+  bool writer_done_ = false;  // guarded by mutex_
+  std::jthread writer_;       // last: started after everything above exists
 };
 
 }  // namespace ftx::server

@@ -99,8 +99,7 @@ void Server::start_slot(net::UniqueFd fd, bool refuse) {
   slot->refusing = refuse;
   Slot* s = slot.get();
   if (refuse) {
-    console_.print(s->peer + " refused: busy (" + std::to_string(config_.max_clients) +
-                   " clients)");
+    console_.print(s->peer + " refused: busy (" + std::to_string(config_.max_clients) + " clients)");
     log_.write(disconnect_event(std::chrono::system_clock::now(), s->peer, "-", 0, 0, 0,
                                 proto::ErrorCode::Busy, "too many clients"));
     s->thread = std::jthread([s, max = config_.max_clients](std::stop_token) {
@@ -108,12 +107,12 @@ void Server::start_slot(net::UniqueFd fd, bool refuse) {
       s->done = true;
     });
   } else {
-    s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_}](
-                                 std::stop_token stop) {
-      Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
-      session.run(stop);
-      s->done = true;
-    });
+    s->thread = std::jthread(
+        [s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_}](std::stop_token stop) {
+          Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
+          session.run(stop);
+          s->done = true;
+        });
   }
   slots_.push_back(std::move(slot));
 }
@@ -128,8 +127,7 @@ void Server::accept_ready() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // Out of descriptors: stop accepting until a session ends and frees one.
-        console_.warn(std::string("accept: ") + std::strerror(errno) +
-                      "; waiting for clients to leave");
+        console_.warn(std::string("accept: ") + std::strerror(errno) + "; waiting for clients to leave");
         accept_paused_until_ = Clock::now() + std::chrono::milliseconds(500);
         return;
       }

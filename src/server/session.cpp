@@ -73,8 +73,8 @@ std::string encode(const proto::Frame& frame) {
 }
 
 std::string unexpected(const proto::Frame& frame, const char* context) {
-  return std::string("unexpected ") + std::string(proto::frame_type_name(proto::frame_type(frame))) +
-         " " + context;
+  return std::string("unexpected ") + std::string(proto::frame_type_name(proto::frame_type(frame))) + " " +
+         context;
 }
 
 }  // namespace
@@ -94,11 +94,12 @@ void check_token(const SessionContext& ctx, const std::string& peer, std::string
   const auto delay = ctx.throttle.failed(address);
   const auto until = Clock::now() + delay;
   while (Clock::now() < until && !stop.stop_requested()) {
-    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100), until - Clock::now()));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(100), until - Clock::now()));
   }
-  throw ProtocolError(ErrorCode::Unauthorized,
-                      presented.empty() ? "this server needs a token: pass --token or set FTX_TOKEN"
-                                        : "wrong token");
+  throw ProtocolError(
+      ErrorCode::Unauthorized,
+      presented.empty() ? "this server needs a token: pass --token or set FTX_TOKEN" : "wrong token");
 }
 
 proto::Welcome Session::welcome_for(const std::string& name) const {
@@ -116,14 +117,14 @@ void Session::handshake(net::Channel& channel, proto::Hello& hello, std::stop_to
   auto* got = std::get_if<proto::Hello>(&frame);
   if (!got) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "before HELLO"));
   if (got->version != proto::kProtocolVersion) {
-    throw ProtocolError(ErrorCode::UnsupportedVersion,
-                        "this server speaks protocol version " +
-                            std::to_string(proto::kProtocolVersion) + ", the client " +
-                            std::to_string(got->version));
+    throw ProtocolError(ErrorCode::UnsupportedVersion, "this server speaks protocol version " +
+                                                           std::to_string(proto::kProtocolVersion) +
+                                                           ", the client " + std::to_string(got->version));
   }
   check_token(ctx_, peer_, got->token, stop);
   if (!got->name.empty()) {
-    if (auto why = proto::check_nick(got->name)) throw ProtocolError(ErrorCode::BadRequest, "HELLO name refused: " + *why);
+    if (auto why = proto::check_nick(got->name))
+      throw ProtocolError(ErrorCode::BadRequest, "HELLO name refused: " + *why);
   }
   hello = std::move(*got);
   client_ = hello.name.empty() ? "anonymous" : hello.name;
@@ -142,7 +143,8 @@ void read_exact(net::Channel& channel, std::span<uint8_t> out) {
 // The bytes of a refused eager file: read and dropped, so the stream stays in step.
 void skip_raw(net::Channel& channel, uint64_t size, std::span<uint8_t> buffer) {
   while (size > 0) {
-    const size_t n = channel.read_raw(buffer.first(static_cast<size_t>(std::min<uint64_t>(size, buffer.size()))));
+    const size_t n =
+        channel.read_raw(buffer.first(static_cast<size_t>(std::min<uint64_t>(size, buffer.size()))));
     if (n == 0) throw net::ConnectionClosed("connection closed in the middle of a file");
     size -= n;
   }
@@ -160,10 +162,9 @@ std::optional<proto::Error> check_file_end(net::Channel& channel, IncomingFile& 
   proto::Frame frame = channel.receive();
   auto* end = std::get_if<proto::FileEnd>(&frame);
   if (!end) {
-    const std::string why = "expected FILE_END after " + std::to_string(file.size()) +
-                            " bytes of file data, got " +
-                            std::string(proto::frame_type_name(proto::frame_type(frame))) +
-                            " (more bytes than declared?)";
+    const std::string why =
+        "expected FILE_END after " + std::to_string(file.size()) + " bytes of file data, got " +
+        std::string(proto::frame_type_name(proto::frame_type(frame))) + " (more bytes than declared?)";
     file.fail(ErrorCode::BadRequest, why);
     throw ProtocolError(ErrorCode::BadRequest, why);
   }
@@ -289,7 +290,8 @@ void Session::flush_batch(net::Channel& channel) {
 
 void Session::drop_batch() {
   for (Batched& entry : batch_) {
-    if (entry.file) entry.file->fail(ErrorCode::BadRequest, "the connection ended before the file was confirmed");
+    if (entry.file)
+      entry.file->fail(ErrorCode::BadRequest, "the connection ended before the file was confirmed");
   }
   batch_.clear();
   batch_bytes_ = 0;
@@ -303,8 +305,8 @@ void Session::make_directory(net::Channel& channel, const proto::FileBegin& begi
   try {
     ctx_.inbox.make_directory(begin.name, begin.mode, begin.mtime_ns);
   } catch (const ProtocolError& e) {
-    ctx_.console.print(peer_ + " " + printable(begin.name) + "/: " +
-                       std::string(proto::error_code_name(e.code())) + ": " + printable(e.what()));
+    ctx_.console.print(peer_ + " " + printable(begin.name) +
+                       "/: " + std::string(proto::error_code_name(e.code())) + ": " + printable(e.what()));
     channel.send(proto::Error{e.code(), e.what()});
     return;
   }
@@ -514,10 +516,10 @@ void Session::run(std::stop_token stop) {
     ::shutdown(fd_, SHUT_RDWR);
   }
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
-  ctx_.log.write(disconnect_event(std::chrono::system_clock::now(), peer_, client_, files_, bytes_,
-                                  secs, ending.error, ending.message));
-  std::string line = peer_ + " disconnected (" + std::to_string(files_) + " files, " +
-                     format_bytes(bytes_) + ")";
+  ctx_.log.write(disconnect_event(std::chrono::system_clock::now(), peer_, client_, files_, bytes_, secs,
+                                  ending.error, ending.message));
+  std::string line =
+      peer_ + " disconnected (" + std::to_string(files_) + " files, " + format_bytes(bytes_) + ")";
   if (ending.error) {
     line += ": " + std::string(proto::error_code_name(*ending.error)) + ": " + printable(ending.message);
   }

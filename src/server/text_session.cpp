@@ -18,8 +18,8 @@ namespace ftx::server {
 using proto::ErrorCode;
 using proto::ProtocolError;
 
-TextSession::TextSession(const SessionContext& ctx, int fd, std::string peer,
-                         std::atomic<bool>& in_transfer, FileBuffer& buffer)
+TextSession::TextSession(const SessionContext& ctx, int fd, std::string peer, std::atomic<bool>& in_transfer,
+                         FileBuffer& buffer)
     : ctx_(ctx), fd_(fd), peer_(std::move(peer)), in_transfer_(in_transfer), buffer_(buffer) {}
 
 void TextSession::reply(const std::string& line) {
@@ -72,8 +72,9 @@ void TextSession::authenticate(net::Channel& channel, bool greet, std::stop_toke
   const auto status = channel.read_line(line, proto::kMaxTextLine);
   if (status == net::Channel::LineStatus::Eof) throw net::ConnectionClosed(peer_ + " closed the connection");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  const std::string_view presented =
-      status == net::Channel::LineStatus::Line && line.starts_with("AUTH ") ? std::string_view(line).substr(5) : "";
+  const std::string_view presented = status == net::Channel::LineStatus::Line && line.starts_with("AUTH ")
+                                         ? std::string_view(line).substr(5)
+                                         : "";
   try {
     check_token(ctx_, peer_, presented, stop);
   } catch (const ProtocolError& e) {
@@ -114,9 +115,9 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
       const auto status = channel.read_line(line, proto::kMaxTextLine);
       if (status == net::Channel::LineStatus::Eof) break;
       if (status == net::Channel::LineStatus::TooLong) {
-        reply(proto::text_error_line(ErrorCode::TooLarge, "line longer than " +
-                                                              std::to_string(proto::kMaxTextLine) +
-                                                              " bytes; skipped"));
+        reply(proto::text_error_line(
+            ErrorCode::TooLarge,
+            "line longer than " + std::to_string(proto::kMaxTextLine) + " bytes; skipped"));
         continue;
       }
       const proto::text::Command cmd = proto::parse_text_line(line);
@@ -133,11 +134,13 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
           reply(proto::text_error_line(ErrorCode::BadRequest, *why));
         } else {
           result_.name = ctx_.hub.rename(member_, nick->name);
-          reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "", "you are " + result_.name) + "\n");
+          reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "", "you are " + result_.name) +
+                "\n");
         }
       } else if (std::holds_alternative<proto::text::Who>(cmd)) {
         reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "",
-                               "connected: " + ctx_.hub.names_line()) + "\n");
+                               "connected: " + ctx_.hub.names_line()) +
+              "\n");
       } else if (std::holds_alternative<proto::text::Quit>(cmd)) {
         going = false;
       } else if (auto* bad = std::get_if<proto::text::Invalid>(&cmd)) {

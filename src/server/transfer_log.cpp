@@ -50,9 +50,9 @@ nlohmann::ordered_json connect_event(std::chrono::system_clock::time_point ts, c
 }
 
 nlohmann::ordered_json disconnect_event(std::chrono::system_clock::time_point ts, const std::string& peer,
-                                const std::string& client, uint64_t files, uint64_t bytes,
-                                double seconds, std::optional<proto::ErrorCode> error,
-                                const std::string& error_message) {
+                                        const std::string& client, uint64_t files, uint64_t bytes,
+                                        double seconds, std::optional<proto::ErrorCode> error,
+                                        const std::string& error_message) {
   nlohmann::ordered_json j = {
       {"ts", rfc3339_utc(ts)},
       {"event", "disconnect"},
@@ -82,8 +82,7 @@ TransferLog TransferLog::open(const std::string& path) {
 }
 
 TransferLog TransferLog::open_at(int dir_fd, const std::string& name, const std::string& shown) {
-  const int fd =
-      ::openat(dir_fd, name.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  const int fd = ::openat(dir_fd, name.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) throw_sys("open log " + shown);
   return TransferLog(net::UniqueFd(fd), shown);
 }

@@ -23,7 +23,7 @@ struct FileRecord {
   std::string path;  ///< as saved, relative to DIR; empty when not saved
   uint64_t bytes = 0;
   uint64_t resumed_from = 0;  ///< bytes a previous attempt had already delivered
-  std::string digest;  ///< "ALGO:HEX"; empty when none
+  std::string digest;         ///< "ALGO:HEX"; empty when none
   double seconds = 0;
   std::optional<proto::ErrorCode> error;
   std::string error_message;
@@ -37,9 +37,9 @@ nlohmann::ordered_json connect_event(std::chrono::system_clock::time_point ts, c
 
 /// A `disconnect` event object; error is set when the connection ended on one.
 nlohmann::ordered_json disconnect_event(std::chrono::system_clock::time_point ts, const std::string& peer,
-                                const std::string& client, uint64_t files, uint64_t bytes,
-                                double seconds, std::optional<proto::ErrorCode> error,
-                                const std::string& error_message);
+                                        const std::string& client, uint64_t files, uint64_t bytes,
+                                        double seconds, std::optional<proto::ErrorCode> error,
+                                        const std::string& error_message);
 
 /// One log line: compact JSON and '\n'. Invalid UTF-8 from peers is replaced, never thrown on.
 std::string format_log_line(const nlohmann::ordered_json& event);

@@ -35,7 +35,8 @@ void append_printable(std::string& out, std::string_view text) {
   while (i < text.size()) {
     // Plain ASCII, nearly all chat, is copied a run at a time.
     size_t run = i;
-    while (run < text.size() && static_cast<uint8_t>(text[run]) >= 0x20 && static_cast<uint8_t>(text[run]) < 0x7F) {
+    while (run < text.size() && static_cast<uint8_t>(text[run]) >= 0x20 &&
+           static_cast<uint8_t>(text[run]) < 0x7F) {
       ++run;
     }
     if (run > i) {
@@ -47,8 +48,8 @@ void append_printable(std::string& out, std::string_view text) {
     if (c >= 0x80) {
       const size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
       // C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F; treat them like C0.
-      const bool c1 = len == 2 && c == 0xC2 && i + 1 < text.size() &&
-                      static_cast<uint8_t>(text[i + 1]) < 0xA0;
+      const bool c1 =
+          len == 2 && c == 0xC2 && i + 1 < text.size() && static_cast<uint8_t>(text[i + 1]) < 0xA0;
       if (len > 0 && !c1 && i + len <= text.size() && proto::is_valid_utf8(text.substr(i, len))) {
         if (is_bidi_control(text.substr(i, len))) {
           // Reordering marks would let a name or message display as something else.

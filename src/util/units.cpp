@@ -18,12 +18,28 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   uint64_t mult = 1;
   if (!suffix.empty()) {
     switch (suffix.front()) {
-      case 'k': case 'K': mult = 1ull << 10; break;
-      case 'm': case 'M': mult = 1ull << 20; break;
-      case 'g': case 'G': mult = 1ull << 30; break;
-      case 't': case 'T': mult = 1ull << 40; break;
-      case 'b': case 'B': mult = 1; break;
-      default: return std::nullopt;
+      case 'k':
+      case 'K':
+        mult = 1ull << 10;
+        break;
+      case 'm':
+      case 'M':
+        mult = 1ull << 20;
+        break;
+      case 'g':
+      case 'G':
+        mult = 1ull << 30;
+        break;
+      case 't':
+      case 'T':
+        mult = 1ull << 40;
+        break;
+      case 'b':
+      case 'B':
+        mult = 1;
+        break;
+      default:
+        return std::nullopt;
     }
     if (suffix.front() != 'b' && suffix.front() != 'B') suffix.remove_prefix(1);
     if (!(suffix.empty() || suffix == "B" || suffix == "b" || suffix == "iB")) return std::nullopt;
@@ -61,11 +77,24 @@ std::optional<uint64_t> parse_duration_seconds(std::string_view text) {
   uint64_t unit = 1;
   if (!text.empty()) {
     switch (text.back()) {
-      case 's': unit = 1; text.remove_suffix(1); break;
-      case 'm': unit = 60; text.remove_suffix(1); break;
-      case 'h': unit = 3600; text.remove_suffix(1); break;
-      case 'd': unit = 86400; text.remove_suffix(1); break;
-      default: break;
+      case 's':
+        unit = 1;
+        text.remove_suffix(1);
+        break;
+      case 'm':
+        unit = 60;
+        text.remove_suffix(1);
+        break;
+      case 'h':
+        unit = 3600;
+        text.remove_suffix(1);
+        break;
+      case 'd':
+        unit = 86400;
+        text.remove_suffix(1);
+        break;
+      default:
+        break;
     }
   }
   if (text.empty() || text.size() > 12) return std::nullopt;

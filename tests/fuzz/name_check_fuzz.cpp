@@ -27,15 +27,24 @@ bool reference_utf8(std::string_view s) {
     const uint8_t b = at(i);
     size_t n = 0;
     uint8_t lo = 0x80, hi = 0xBF;  // range of the second byte
-    if (b <= 0x7F) n = 1;
-    else if (in(b, 0xC2, 0xDF)) n = 2;
-    else if (b == 0xE0) n = 3, lo = 0xA0;
-    else if (in(b, 0xE1, 0xEC) || in(b, 0xEE, 0xEF)) n = 3;
-    else if (b == 0xED) n = 3, hi = 0x9F;
-    else if (b == 0xF0) n = 4, lo = 0x90;
-    else if (in(b, 0xF1, 0xF3)) n = 4;
-    else if (b == 0xF4) n = 4, hi = 0x8F;
-    else return false;
+    if (b <= 0x7F)
+      n = 1;
+    else if (in(b, 0xC2, 0xDF))
+      n = 2;
+    else if (b == 0xE0)
+      n = 3, lo = 0xA0;
+    else if (in(b, 0xE1, 0xEC) || in(b, 0xEE, 0xEF))
+      n = 3;
+    else if (b == 0xED)
+      n = 3, hi = 0x9F;
+    else if (b == 0xF0)
+      n = 4, lo = 0x90;
+    else if (in(b, 0xF1, 0xF3))
+      n = 4;
+    else if (b == 0xF4)
+      n = 4, hi = 0x8F;
+    else
+      return false;
     if (i + n > s.size()) return false;
     if (n > 1 && !in(at(i + 1), lo, hi)) return false;
     for (size_t k = 2; k < n; ++k) {

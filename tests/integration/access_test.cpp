@@ -54,7 +54,8 @@ TEST_F(Access, TokenForBinaryClients) {
   for (const auto& e : server.log_events()) {
     EXPECT_EQ(e.dump().find("correct horse"), std::string::npos) << "the token was logged";
     EXPECT_EQ(e.dump().find("guess-xyz"), std::string::npos) << "a presented token was logged";
-    if (e["event"] == "disconnect" && e.contains("error")) unauthorized += e["error"]["code"] == "unauthorized";
+    if (e["event"] == "disconnect" && e.contains("error"))
+      unauthorized += e["error"]["code"] == "unauthorized";
   }
   EXPECT_EQ(unauthorized, 2);
 }
@@ -132,7 +133,8 @@ TEST_F(Access, DenyAndAllow) {
     EXPECT_TRUE(report.connection_failed);
     EXPECT_TRUE(testing::visible_files(tmp_ / "inbox").empty());
     bool logged = false;
-    for (const auto& e : server.log_events()) logged = logged || (e["event"] == "refused" && e.contains("reason"));
+    for (const auto& e : server.log_events())
+      logged = logged || (e["event"] == "refused" && e.contains("reason"));
     EXPECT_TRUE(logged);
   }
   {

@@ -309,12 +309,14 @@ class Adversarial : public ::testing::Test {
         c.send(proto::FileBegin{name, data.size(), 0644, 0, 0, ""});
         const proto::Frame r = c.receive();
         ASSERT_TRUE(std::holds_alternative<proto::Ready>(r))
-            << "normal upload refused: " << (std::holds_alternative<proto::Error>(r) ? std::get<proto::Error>(r).message : "");
+            << "normal upload refused: "
+            << (std::holds_alternative<proto::Error>(r) ? std::get<proto::Error>(r).message : "");
         c.send_raw(data);
         c.send(proto::FileEnd{proto::DigestAlgo::Xxh128, digest_of(data)});
         const proto::Frame s = c.receive();
         ASSERT_TRUE(std::holds_alternative<proto::Saved>(s))
-            << "normal upload not saved: " << (std::holds_alternative<proto::Error>(s) ? std::get<proto::Error>(s).message : "");
+            << "normal upload not saved: "
+            << (std::holds_alternative<proto::Error>(s) ? std::get<proto::Error>(s).message : "");
         EXPECT_EQ(std::get<proto::Saved>(s).name, name);
         c.send(proto::Bye{});
         EXPECT_TRUE(std::holds_alternative<proto::Bye>(c.receive()));
@@ -371,7 +373,7 @@ class Adversarial : public ::testing::Test {
   TempDir tmp_;    // the parent watched for escapes; DIR is inside it
   TempDir local_;  // the client's own files, outside the watched tree
   fs::path dir_;
-  std::unique_ptr<TmpfsMount> mount_;   // declared before server_: destroyed after it
+  std::unique_ptr<TmpfsMount> mount_;  // declared before server_: destroyed after it
   std::unique_ptr<TestServer> server_;
   std::map<std::string, std::string> outside_before_;
   std::set<std::string> visible_before_;
@@ -398,7 +400,7 @@ proto::Frame upload(RawClient& c, const std::string& name, const std::string& da
 struct NameCase {
   std::string label;
   std::string name;
-  bool text = true;              // also sent in text mode
+  bool text = true;               // also sent in text mode
   bool over_frame_limit = false;  // longer than FILE_BEGIN's 4096-byte string limit
 };
 
@@ -459,7 +461,8 @@ TEST_P(BinaryName, IsRefusedAndWritesNothing) {
     const auto bye = try_receive(*c);
     EXPECT_TRUE(bye && std::holds_alternative<proto::Bye>(*bye));
     bool logged = false;
-    for (const auto& e : s.file_events()) logged = logged || (e["status"] == "error" && e["error"]["code"] == "name_refused");
+    for (const auto& e : s.file_events())
+      logged = logged || (e["status"] == "error" && e["error"]["code"] == "name_refused");
     EXPECT_TRUE(logged);
   }
 }
@@ -492,7 +495,8 @@ std::optional<std::string> read_relative(const fs::path& dir, const std::string&
   size_t start = 0;
   while (at) {
     const size_t slash = rel.find('/', start);
-    const std::string part = rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    const std::string part =
+        rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (slash == std::string::npos) {
       net::UniqueFd f(::openat(at.get(), part.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
       if (!f) return std::nullopt;
@@ -627,9 +631,15 @@ class Symlinks : public Adversarial {
   }
   // name -> saved name ("" for name_refused), under the rename policy.
   static std::vector<std::pair<std::string, std::string>> cases() {
-    return {{"dlink/x", ""},         {"dlink/new/x", ""},           {"sub/dlink/x", ""},
-            {"flink/x", ""},         {"rel/x", ""},                 {"dangling/x", ""},
-            {"flink", "flink (1)"},  {"dlink", "dlink (1)"},        {"dangling", "dangling (1)"},
+    return {{"dlink/x", ""},
+            {"dlink/new/x", ""},
+            {"sub/dlink/x", ""},
+            {"flink/x", ""},
+            {"rel/x", ""},
+            {"dangling/x", ""},
+            {"flink", "flink (1)"},
+            {"dlink", "dlink (1)"},
+            {"dangling", "dangling (1)"},
             {"sub/dlink", "sub/dlink (1)"}};
   }
 };
@@ -755,8 +765,8 @@ TEST_F(Adversarial, SetuidBitsAndExtremeMtimesAreHarmless) {
       {"suid", 0}, {"mtime-min", INT64_MIN}, {"mtime-max", INT64_MAX}, {"mtime-neg", -1}};
   for (const auto& [name, mtime] : cases) {
     const auto r = upload(*c, name, "data", 07777, mtime);
-    ASSERT_TRUE(std::holds_alternative<proto::Saved>(r)) << name << ": " << code_name(error_code(r)) << " "
-                                                         << std::get<proto::Error>(r).message;
+    ASSERT_TRUE(std::holds_alternative<proto::Saved>(r))
+        << name << ": " << code_name(error_code(r)) << " " << std::get<proto::Error>(r).message;
     expect_saved(name);
     struct stat st {};
     ASSERT_EQ(::stat((dir_ / name).c_str(), &st), 0);
@@ -828,10 +838,10 @@ TEST_F(Adversarial, MalformedTextSizes) {
 
 struct FrameCase {
   std::string label;
-  bool handshake;        // send HELLO first
-  std::string bytes;     // then these
+  bool handshake;     // send HELLO first
+  std::string bytes;  // then these
   ErrorCode expected;
-  bool closes = true;    // the server closes the connection afterwards
+  bool closes = true;  // the server closes the connection afterwards
 };
 
 std::vector<FrameCase> frame_cases() {
@@ -850,10 +860,10 @@ std::vector<FrameCase> frame_cases() {
       {"UnknownType0x7e", true, std::string("\x7e\x00\x00\x00\x00", 5), ErrorCode::BadRequest},
       {"UnknownType0x05", true, std::string("\x05\x00\x00\x00\x00", 5), ErrorCode::BadRequest},
       {"HelloWrongMagic", false, hello_with([](auto& v) { v[5] = 'X'; }), ErrorCode::BadRequest},
-      {"HelloWrongVersion", false,
-       frame_bytes(proto::Hello{2, proto::Role::Send, "x", ""}), ErrorCode::UnsupportedVersion},
-      {"HelloVersionZero", false,
-       frame_bytes(proto::Hello{0, proto::Role::Send, "x", ""}), ErrorCode::UnsupportedVersion},
+      {"HelloWrongVersion", false, frame_bytes(proto::Hello{2, proto::Role::Send, "x", ""}),
+       ErrorCode::UnsupportedVersion},
+      {"HelloVersionZero", false, frame_bytes(proto::Hello{0, proto::Role::Send, "x", ""}),
+       ErrorCode::UnsupportedVersion},
       {"HelloUnknownRole", false, hello_with([](auto& v) { v[11] = 7; }), ErrorCode::BadRequest},
       {"HelloTwice", true, hello_bytes(), ErrorCode::BadRequest},
       {"FileEndAsFirstFrame", false,
@@ -863,12 +873,14 @@ std::vector<FrameCase> frame_cases() {
        frame_bytes(proto::FileEnd{proto::DigestAlgo::Xxh128, std::string(16, 'a')}), ErrorCode::BadRequest},
       {"ReadyFromClient", true, frame_bytes(proto::Ready{0}), ErrorCode::BadRequest},
       {"SavedFromClient", true,
-       frame_bytes(proto::Saved{"x", 1, proto::DigestAlgo::Xxh128, std::string(16, 'a')}), ErrorCode::BadRequest},
+       frame_bytes(proto::Saved{"x", 1, proto::DigestAlgo::Xxh128, std::string(16, 'a')}),
+       ErrorCode::BadRequest},
       {"WelcomeFromClient", true, frame_bytes(proto::Welcome{}), ErrorCode::BadRequest},
       {"MsgOnSendConnection", true, frame_bytes(proto::Msg{"", 0, "hi"}), ErrorCode::BadRequest},
       {"TrailingBytesInFrame", true, trailing, ErrorCode::BadRequest},
       {"StringLongerThanPayload", true, lying_string, ErrorCode::BadRequest},
-      {"UnknownFlag", true, frame_bytes(proto::FileBegin{"s.bin", 0, 0644, 0, 1u << 7, ""}), ErrorCode::BadRequest},
+      {"UnknownFlag", true, frame_bytes(proto::FileBegin{"s.bin", 0, 0644, 0, 1u << 7, ""}),
+       ErrorCode::BadRequest},
       {"StreamWithASize", true, frame_bytes(proto::FileBegin{"s.bin", 5, 0644, 0, proto::kFlagStream, ""}),
        ErrorCode::BadRequest, false},
       {"DirectoryWithASize", true, frame_bytes(proto::FileBegin{"d", 5, 0755, 0, proto::kFlagDirectory, ""}),
@@ -900,7 +912,9 @@ TEST_P(BadFrame, GetsTheRightErrorAndTheServerCarriesOn) {
   }
 }
 
-std::string frame_label(const ::testing::TestParamInfo<FrameCase>& param_info) { return param_info.param.label; }
+std::string frame_label(const ::testing::TestParamInfo<FrameCase>& param_info) {
+  return param_info.param.label;
+}
 
 INSTANTIATE_TEST_SUITE_P(Frames, BadFrame, ::testing::ValuesIn(frame_cases()), frame_label);
 
@@ -909,11 +923,11 @@ TEST_F(Adversarial, TruncatedFramesThenClose) {
   const std::string begin = frame_bytes(proto::FileBegin{"t.bin", 10, 0644, 0, 0, ""});
   const std::string hello = hello_bytes();
   const std::vector<std::pair<bool, std::string>> cases = {
-      {false, hello.substr(0, 3)},                  // header cut before HELLO completes
-      {false, hello.substr(0, hello.size() - 2)},   // HELLO payload cut
-      {true, begin.substr(0, 2)},                   // header cut
-      {true, begin.substr(0, begin.size() - 3)},    // payload cut
-      {true, header(0x20, 100) + "partial msg"},    // MSG payload cut
+      {false, hello.substr(0, 3)},                 // header cut before HELLO completes
+      {false, hello.substr(0, hello.size() - 2)},  // HELLO payload cut
+      {true, begin.substr(0, 2)},                  // header cut
+      {true, begin.substr(0, begin.size() - 3)},   // payload cut
+      {true, header(0x20, 100) + "partial msg"},   // MSG payload cut
   };
   for (const auto& [handshake, bytes] : cases) {
     RawClient c(s.port());
@@ -1098,8 +1112,8 @@ TEST_F(Slow, StalledFileData_Text) {
 
 // The text client is told why: "ERROR timeout ...".
 //
-// Was a bug, fixed with this test: the ERROR line was lost at random (7 of 30 runs on a loaded 2-core machine; several of
-// 8 concurrent stalls). The timeout surfaces in TextSession::receive_file as a
+// Was a bug, fixed with this test: the ERROR line was lost at random (7 of 30 runs on a loaded 2-core
+// machine; several of 8 concurrent stalls). The timeout surfaces in TextSession::receive_file as a
 // std::system_error, which TextSession::run does not catch (it catches ProtocolError only),
 // so ChatMembership's destructor runs with drain = 0: Outbox::close(0) finds the writer
 // thread not yet finished and calls shutdown(fd, SHUT_RDWR). Session::run's catch-all then
@@ -1237,9 +1251,10 @@ TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {
 TEST_F(Adversarial, DescriptorExhaustionInTheRealBinary) {
   TempDir logs;
   capture_baseline();
-  testing::Process proc({"/bin/sh", "-c", "ulimit -n 40 && exec \"$0\" serve --host 127.0.0.1 --port 0 --dir \"$1\"",
-                           testing::ftx_binary(), dir_.string()},
-                          logs.path(), "server");
+  testing::Process proc(
+      {"/bin/sh", "-c", "ulimit -n 40 && exec \"$0\" serve --host 127.0.0.1 --port 0 --dir \"$1\"",
+       testing::ftx_binary(), dir_.string()},
+      logs.path(), "server");
   const auto port_text = proc.wait_for_err(R"(on 127\.0\.0\.1:(\d+))");
   ASSERT_TRUE(port_text.has_value()) << proc.err();
   const auto port = static_cast<uint16_t>(std::stoi(*port_text));

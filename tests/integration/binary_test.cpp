@@ -31,8 +31,9 @@ class Binary : public ::testing::Test {
 
   // Starts `ftx serve` on an ephemeral port; returns its port.
   uint16_t start_server(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {testing::ftx_binary(), "serve", "--host", "127.0.0.1",
-                                     "--port", "0", "--dir", (tmp_ / "inbox").string()};
+    std::vector<std::string> args = {
+        testing::ftx_binary(),    "serve", "--host", "127.0.0.1", "--port", "0", "--dir",
+        (tmp_ / "inbox").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     server_ = std::make_unique<Process>(args, tmp_.path(), "server");
     const auto port = server_->wait_for_err(R"(on 127\.0\.0\.1:(\d+))");
@@ -69,8 +70,8 @@ TEST_F(Binary, VersionAndHelp) {
     EXPECT_NE(out.find(flag), std::string::npos) << flag;
   }
   EXPECT_EQ(run({"serve", "--help"}, &out), 0);
-  for (const char* flag : {"--host", "--port", "--dir", "--log", "--max-clients", "--max-size",
-                           "--overwrite", "--idle-timeout", "--hash", "--log-chat", "--quiet"}) {
+  for (const char* flag : {"--host", "--port", "--dir", "--log", "--max-clients", "--max-size", "--overwrite",
+                           "--idle-timeout", "--hash", "--log-chat", "--quiet"}) {
     EXPECT_NE(out.find(flag), std::string::npos) << flag;
   }
   EXPECT_EQ(run({"send", "--help"}, &out), 0);
@@ -114,7 +115,8 @@ TEST_F(Binary, ServeSendAndStop) {
   const auto events = file_events();
   ASSERT_EQ(events.size(), 2u);
   for (const auto& e : events) {
-    EXPECT_EQ(e["digest"], testing::independent_digest(tmp_ / "inbox" / e["path"].get<std::string>(), "xxh128"));
+    EXPECT_EQ(e["digest"],
+              testing::independent_digest(tmp_ / "inbox" / e["path"].get<std::string>(), "xxh128"));
   }
 
   // A missing local file: exit 4, the other file still saved.
@@ -167,8 +169,8 @@ TEST_F(Binary, PortInUseExitsThree) {
 
 TEST_F(Binary, LogToStdout) {
   server_ = std::make_unique<Process>(
-      std::vector<std::string>{testing::ftx_binary(), "serve", "--host", "127.0.0.1", "--port", "0",
-                               "--dir", (tmp_ / "inbox").string(), "--log", "-"},
+      std::vector<std::string>{testing::ftx_binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--dir",
+                               (tmp_ / "inbox").string(), "--log", "-"},
       tmp_.path(), "server");
   const auto port = server_->wait_for_err(R"(on 127\.0\.0\.1:(\d+))");
   ASSERT_TRUE(port.has_value());

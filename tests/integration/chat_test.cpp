@@ -2,16 +2,16 @@
 // The chat room and text mode against a real server on 127.0.0.1: everyone hears everyone
 // else once and in order, a flood arrives whole, a reader that stops reading is cut off
 // without costing the others a line, and nc-style clients chat and upload with SEND_FILE.
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
-#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -19,12 +19,12 @@
 #include "chat_clients.h"
 #include "client/handshake.h"
 #include "digests.h"
-#include "proto/names.h"
 #include "net/channel.h"
 #include "net/socket.h"
 #include "process.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
+#include "proto/names.h"
 #include "proto/text.h"
 #include "raw_client.h"
 #include "temp_dir.h"
@@ -53,7 +53,8 @@ class Chat : public ::testing::Test {
 TEST_F(Chat, EveryoneHearsEveryoneElseOnceAndInOrder) {
   TestServer server(config());
   std::vector<std::unique_ptr<ChatClient>> clients;
-  for (const char* n : {"ann", "bob", "cat"}) clients.push_back(std::make_unique<ChatClient>(server.port(), n));
+  for (const char* n : {"ann", "bob", "cat"})
+    clients.push_back(std::make_unique<ChatClient>(server.port(), n));
   TextClient text(server.port());
   text.write("NICK tex\n");
   ASSERT_NE(text.line_matching("you are tex").find("tex"), std::string::npos);
@@ -145,8 +146,8 @@ TEST_F(Chat, TheRealClientPrintsEveryLineItHears) {
   // Opened for both directions, so neither this open nor the child's blocks.
   net::UniqueFd keep_open(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
   ASSERT_TRUE(keep_open);
-  testing::Process rx({testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port()), "--name", "rx",
-                       "--quiet"},
+  testing::Process rx({testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port()), "--name",
+                       "rx", "--quiet"},
                       tmp_.path(), "rx", fifo.string());
   ASSERT_TRUE(talker.await_notice("rx joined"));
 
@@ -160,7 +161,8 @@ TEST_F(Chat, TheRealClientPrintsEveryLineItHears) {
 
   const auto out_path = tmp_ / "rx.out";
   const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (testing::read_file(out_path).find("<talker> last\n") == std::string::npos && Clock::now() < deadline) {
+  while (testing::read_file(out_path).find("<talker> last\n") == std::string::npos &&
+         Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   keep_open.reset();  // end of input: the client says BYE and leaves
@@ -354,7 +356,9 @@ TEST_F(TextMode, RealNetcat) {
                           std::to_string(server.port()) + " > '" + (tmp_ / "nc.out").string() + "'";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   const std::string out = testing::read_file(tmp_ / "nc.out");
-  EXPECT_NE(out.find("OK a.txt 12 " + testing::independent_digest(tmp_ / "a.txt", "xxh128")), std::string::npos) << out;
+  EXPECT_NE(out.find("OK a.txt 12 " + testing::independent_digest(tmp_ / "a.txt", "xxh128")),
+            std::string::npos)
+      << out;
   EXPECT_EQ(testing::read_file(tmp_ / "inbox" / "a.txt"), "from netcat\n");
 }
 
@@ -421,7 +425,8 @@ TEST_F(Chat, ANonReaderThatSaysByeOrHalfClosesIsStillCutOff) {
   std::set<std::string> left;
   while (Clock::now() < deadline && left.size() < 2) {
     for (const auto& e : server.log_events()) {
-      if (e["event"] == "disconnect" && (e["client"] == "bye" || e["client"] == "half")) left.insert(e["client"]);
+      if (e["event"] == "disconnect" && (e["client"] == "bye" || e["client"] == "half"))
+        left.insert(e["client"]);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -468,7 +473,8 @@ TEST_F(Chat, ALateHelloIsStillABinaryClient) {
   net::set_io_timeout(fd.get(), std::chrono::seconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the text greeting pause
   net::Channel ch(fd.get(), "server");
-  const auto answer = client::handshake(ch, proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "late", ""});
+  const auto answer =
+      client::handshake(ch, proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "late", ""});
   ASSERT_TRUE(std::holds_alternative<proto::Welcome>(answer));
   EXPECT_EQ(std::get<proto::Welcome>(answer).name, "late");
 }

@@ -104,8 +104,8 @@ class Resume : public ::testing::Test {
   // `ftx send --json` of one file to the current server, as client `name`.
   std::unique_ptr<Process> start_sender(const fs::path& file, const std::string& name = "tester",
                                         std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {testing::ftx_binary(), "send", target(), file.string(),
-                                     "--json", "--no-progress", "--name", name};
+    std::vector<std::string> args = {testing::ftx_binary(), "send",   target(), file.string(), "--json",
+                                     "--no-progress",       "--name", name};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<Process>(args, tmp_.path(), "send" + std::to_string(++senders_));
   }
@@ -129,7 +129,8 @@ class Resume : public ::testing::Test {
   // or nullopt when there is none. The area changes under us, so errors mean "not there".
   std::optional<uint64_t> partial_size() const {
     std::error_code ec;
-    for (fs::directory_iterator it(inbox() / ".ftx" / "partial", ec), end; !ec && it != end; it.increment(ec)) {
+    for (fs::directory_iterator it(inbox() / ".ftx" / "partial", ec), end; !ec && it != end;
+         it.increment(ec)) {
       const std::string name = it->path().filename().string();
       if (!name.starts_with("r-") || name.ends_with(".meta")) continue;
       std::error_code size_ec;
@@ -158,8 +159,9 @@ class Resume : public ::testing::Test {
   // Resumed, the server reads what the sender had queued and sees the connection close.
   void kill_sender_at(Process& sender, uint64_t bytes) {
     const size_t logged_before = file_events().size();
-    ASSERT_TRUE(wait_for_partial(bytes, sender)) << "the sender ended before the server had " << bytes
-                                                  << " bytes\n" << sender.err();
+    ASSERT_TRUE(wait_for_partial(bytes, sender))
+        << "the sender ended before the server had " << bytes << " bytes\n"
+        << sender.err();
     server_->signal(SIGSTOP);
     sender.signal(SIGKILL);
     const auto status = sender.wait(10s);
@@ -180,7 +182,8 @@ class Resume : public ::testing::Test {
   // A random source of `size` bytes, the server, and a sender SIGKILLed (see
   // kill_sender_at) once `percent` of the file has reached the server. A failed ASSERT in
   // here ends only this function: callers check HasFatalFailure() before going on.
-  InterruptedUpload interrupted_upload(const std::string& name, uint64_t size, uint64_t seed, uint64_t percent) {
+  InterruptedUpload interrupted_upload(const std::string& name, uint64_t size, uint64_t seed,
+                                       uint64_t percent) {
     InterruptedUpload upload{source(name), size, size * percent / 100};
     write_random_file(upload.file, size, seed);
     // ASSERT_* needs a function returning void; this lambda is that function.
@@ -406,7 +409,6 @@ TEST_F(Retries, NoRetriesExitsThreeAtOnce) {
   EXPECT_TRUE(file_events().empty());
   EXPECT_EQ(partial_size(), kept);
 }
-
 
 // A kept prefix that does not match the file (a flipped byte on the server's disk) fails
 // the whole-file digest; the partial is dropped and the sender sends the file once more

@@ -71,7 +71,8 @@ TEST_F(Robustness, RefusedNameWritesNothingAndTheConnectionGoesOn) {
   TestServer server(config());
   RawClient c(server.port());
   c.handshake();
-  for (const std::string& name : std::vector<std::string>{"../escape", "/etc/passwd", "a/../../x", ".ftx/partial/x", "bad\x1b[2J"}) {
+  for (const std::string& name :
+       std::vector<std::string>{"../escape", "/etc/passwd", "a/../../x", ".ftx/partial/x", "bad\x1b[2J"}) {
     c.send(proto::FileBegin{name, 3, 0644, 0, 0, ""});
     EXPECT_EQ(error_code(c.receive()), ErrorCode::NameRefused) << name;
   }

@@ -155,7 +155,9 @@ TEST_P(Transfer, SameNameTwiceIsRenamedByDefault) {
 
 INSTANTIATE_TEST_SUITE_P(BothDigests, Transfer,
                          ::testing::Values(proto::DigestAlgo::Xxh128, proto::DigestAlgo::Sha256),
-                         [](const auto& param_info) { return std::string(digest::algo_name(param_info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(digest::algo_name(param_info.param));
+                         });
 
 class Policies : public ::testing::Test {
  protected:
@@ -212,7 +214,8 @@ TEST_F(Policies, AsNameAndUnreadableFiles) {
   auto report = send(server.port(), {(tmp_ / "x").string()}, "renamed.txt");
   EXPECT_EQ(report.files.at(0).saved_as, "renamed.txt");
   ASSERT_EQ(::mkfifo((tmp_ / "fifo").c_str(), 0600), 0);
-  report = send(server.port(), {(tmp_ / "missing").string(), (tmp_ / "fifo").string(), (tmp_ / "x").string()});
+  report =
+      send(server.port(), {(tmp_ / "missing").string(), (tmp_ / "fifo").string(), (tmp_ / "x").string()});
   ASSERT_EQ(report.files.size(), 3u);
   EXPECT_EQ(report.files[0].status, FileStatus::Unreadable);
   EXPECT_EQ(report.files[1].status, FileStatus::Unreadable);

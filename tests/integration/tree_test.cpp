@@ -78,7 +78,8 @@ class Tree : public ::testing::Test {
     fs::create_directories(root / "empty" / "nested empty");
     fs::create_directories(root / "docs with spaces");
     for (size_t i = 0; i < small_files; ++i) {
-      testing::write_file(root / "a" / ("small-" + std::to_string(i)), testing::random_bytes(1 + i % 5000, i));
+      testing::write_file(root / "a" / ("small-" + std::to_string(i)),
+                          testing::random_bytes(1 + i % 5000, i));
     }
     testing::write_file(root / "a" / "b" / "c" / "large.bin", testing::random_bytes(3 << 20, 7));
     testing::write_file(root / "docs with spaces" / "résumé ü 日本.txt", "unicode\n");
@@ -216,7 +217,8 @@ TEST_F(Tree, ThousandsOfSmallFilesOverOneConnection) {
   TestServer server(config());
   const fs::path dir = tmp_ / "src" / "many";
   fs::create_directories(dir);
-  for (int i = 0; i < 3000; ++i) testing::write_file(dir / ("f" + std::to_string(i)), testing::random_bytes(4096, i));
+  for (int i = 0; i < 3000; ++i)
+    testing::write_file(dir / ("f" + std::to_string(i)), testing::random_bytes(4096, i));
   const auto report = send(server.port(), {dir.string()});
   size_t saved = 0;
   for (const auto& f : report.files) saved += f.status == FileStatus::Saved ? 1 : 0;
@@ -236,9 +238,9 @@ TEST_F(Tree, FiftyMebibytesThroughStandardInput) {
   ASSERT_TRUE(port.has_value()) << server.err();
   const fs::path source = tmp_ / "stream.bin";
   testing::write_file(source, testing::random_bytes(50 << 20, 42));
-  testing::Process sender({testing::ftx_binary(), "send", "127.0.0.1:" + *port, "-", "--as", "from-stdin.tar",
-                           "--json"},
-                          logs.path(), "sender", source.string());
+  testing::Process sender(
+      {testing::ftx_binary(), "send", "127.0.0.1:" + *port, "-", "--as", "from-stdin.tar", "--json"},
+      logs.path(), "sender", source.string());
   EXPECT_EQ(sender.wait(std::chrono::seconds(60)), 0) << sender.err();
   const auto json = nlohmann::json::parse(sender.out());
   EXPECT_EQ(json["status"], "ok");

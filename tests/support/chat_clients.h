@@ -62,7 +62,8 @@ class ChatClient {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
       proto::Frame f = channel_.receive();
-      if (auto* m = std::get_if<proto::Msg>(&f); m && m->sender.empty() && m->text.find(text) != std::string::npos) {
+      if (auto* m = std::get_if<proto::Msg>(&f);
+          m && m->sender.empty() && m->text.find(text) != std::string::npos) {
         return true;
       }
     }
@@ -115,7 +116,8 @@ class TextClient {
   TextClient& operator=(const TextClient&) = delete;
 
   void write(const std::string& bytes) {
-    net::send_all(fd_.get(), std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "server");
+    net::send_all(fd_.get(), std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+                  "server");
   }
   int fd() const { return fd_.get(); }
 

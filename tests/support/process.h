@@ -28,15 +28,16 @@ namespace ftx::testing {
 /// $FTX_BIN (meson sets it), else the binary beside the test programs in the build tree.
 inline std::string ftx_binary() {
   if (const char* bin = std::getenv("FTX_BIN"); bin && *bin) return bin;
-  return (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "src" / "ftx").string();
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "src" / "ftx")
+      .string();
 }
 
 /// A child process whose stdout and stderr go to files. Killed (by PID) if still running
 /// when destroyed.
 class Process {
  public:
-  Process(const std::vector<std::string>& args, const std::filesystem::path& out_dir,
-          const std::string& tag, const std::string& stdin_path = "/dev/null")
+  Process(const std::vector<std::string>& args, const std::filesystem::path& out_dir, const std::string& tag,
+          const std::string& stdin_path = "/dev/null")
       : out_(out_dir / (tag + ".out")), err_(out_dir / (tag + ".err")) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);

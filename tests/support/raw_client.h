@@ -14,8 +14,7 @@ namespace ftx::testing {
 class RawClient {
  public:
   explicit RawClient(uint16_t port)
-      : fd_(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))),
-        channel_(fd_.get(), "server") {
+      : fd_(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))), channel_(fd_.get(), "server") {
     net::set_io_timeout(fd_.get(), std::chrono::seconds(10));
   }
 

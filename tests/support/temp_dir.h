@@ -81,8 +81,8 @@ inline std::vector<std::string> visible_files(const std::filesystem::path& dir) 
 inline size_t partial_count(const std::filesystem::path& dir) {
   const auto area = dir / ".ftx" / "partial";
   if (!std::filesystem::exists(area)) return 0;
-  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator(area),
-                                           std::filesystem::directory_iterator()));
+  return static_cast<size_t>(
+      std::distance(std::filesystem::directory_iterator(area), std::filesystem::directory_iterator()));
 }
 
 }  // namespace ftx::testing

@@ -53,7 +53,8 @@ TEST(Cidr, Ipv6AndMappedIpv4) {
 }
 
 TEST(Cidr, RefusesNonsense) {
-  for (const char* bad : {"", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "host.example", "1.2.3.4/-1", "1.2.3.4/8x"}) {
+  for (const char* bad :
+       {"", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "host.example", "1.2.3.4/-1", "1.2.3.4/8x"}) {
     EXPECT_FALSE(net::Cidr::parse(bad).has_value()) << bad;
   }
 }
@@ -81,7 +82,8 @@ TEST(Token, Matches) {
 TEST(AuthThrottle, FreeAttemptsThenDoublingUpToACap) {
   server::AuthThrottle t;
   const auto now = server::AuthThrottle::Clock::now();
-  for (int i = 0; i < server::AuthThrottle::kFreeFailures; ++i) EXPECT_EQ(t.failed("1.2.3.4", now).count(), 0);
+  for (int i = 0; i < server::AuthThrottle::kFreeFailures; ++i)
+    EXPECT_EQ(t.failed("1.2.3.4", now).count(), 0);
   EXPECT_EQ(t.failed("1.2.3.4", now), server::AuthThrottle::kFirstDelay);
   EXPECT_EQ(t.failed("1.2.3.4", now), 2 * server::AuthThrottle::kFirstDelay);
   for (int i = 0; i < 30; ++i) t.failed("1.2.3.4", now);

@@ -18,8 +18,8 @@ TEST(Address, ParsesNamesIpv4AndBracketedIpv6) {
 }
 
 TEST(Address, RefusesWithAReason) {
-  for (const char* bad : {"", "host", "host:", ":9000", "host:0", "host:65536", "host:9x",
-                          "::1:9000", "[::1]", "[::1]9000", "[::1:9000", "[]:9000", "h:-1"}) {
+  for (const char* bad : {"", "host", "host:", ":9000", "host:0", "host:65536", "host:9x", "::1:9000",
+                          "[::1]", "[::1]9000", "[::1:9000", "[]:9000", "h:-1"}) {
     std::string why;
     EXPECT_FALSE(parse_host_port(bad, &why).has_value()) << bad;
     EXPECT_FALSE(why.empty()) << bad;

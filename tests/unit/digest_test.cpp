@@ -63,8 +63,7 @@ TEST(Digest, DigestFile) {
   testing::write_file(dir / "f", data);
   net::UniqueFd fd(::open((dir / "f").c_str(), O_RDONLY));
   ASSERT_TRUE(fd);
-  EXPECT_EQ(to_hex(digest_file(fd.get(), DigestAlgo::Sha256, data.size())),
-            hex_of(DigestAlgo::Sha256, data));
+  EXPECT_EQ(to_hex(digest_file(fd.get(), DigestAlgo::Sha256, data.size())), hex_of(DigestAlgo::Sha256, data));
   // Only the announced prefix counts, so a file that grows while it is sent still verifies.
   EXPECT_EQ(to_hex(digest_file(fd.get(), DigestAlgo::Xxh128, 1000)),
             hex_of(DigestAlgo::Xxh128, std::string_view(data).substr(0, 1000)));

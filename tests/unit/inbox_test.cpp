@@ -173,7 +173,7 @@ TEST(Inbox, AnInterruptedResumablePartialIsResumedWithItsBytes) {
     PartialFile p = inbox.begin_resumable(kKey);
     EXPECT_EQ(p.resumed_from(), 0u);
     write(p, "01234");
-  }  // the session ends without commit: the bytes stay, hidden
+  }                             // the session ends without commit: the bytes stay, hidden
   Inbox restarted(tmp.path());  // a new server on the same DIR keeps them too
   PartialFile p = restarted.begin_resumable(kKey);
   EXPECT_EQ(p.resumed_from(), 5u);
@@ -217,14 +217,16 @@ TEST(Inbox, ExpiredPartialsAreRemovedAtStart) {
   ASSERT_TRUE(std::filesystem::exists(partial));
   { Inbox kept(tmp.path(), std::chrono::hours(1)); }
   EXPECT_TRUE(std::filesystem::exists(partial));
-  std::filesystem::last_write_time(partial, std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
+  std::filesystem::last_write_time(partial,
+                                   std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
   { Inbox expired(tmp.path(), std::chrono::hours(1)); }
   EXPECT_EQ(entries(tmp / ".ftx" / "partial"), 0u);
 }
 
 TEST(Inbox, TransferIdsAreLowerCaseHex) {
   EXPECT_FALSE(check_transfer_id("0123abcd").has_value());
-  for (const std::string& bad : std::vector<std::string>{"", "ABCD", "../x", "r-1", std::string(65, 'a'), std::string("a\0b", 3)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "ABCD", "../x", "r-1", std::string(65, 'a'), std::string("a\0b", 3)}) {
     EXPECT_TRUE(check_transfer_id(bad).has_value()) << bad;
   }
 }
@@ -241,7 +243,8 @@ TEST(Inbox, BatchedCommitPublishesAfterOneSync) {
   }
   inbox.sync();
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(inbox.publish(batch[i], "f" + std::to_string(i), OverwritePolicy::Rename, true), "f" + std::to_string(i));
+    EXPECT_EQ(inbox.publish(batch[i], "f" + std::to_string(i), OverwritePolicy::Rename, true),
+              "f" + std::to_string(i));
     EXPECT_EQ(testing::read_file(tmp / ("f" + std::to_string(i))), std::to_string(i));
   }
 }

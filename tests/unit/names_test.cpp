@@ -8,9 +8,10 @@ namespace ftx::proto {
 namespace {
 
 TEST(Names, Accepted) {
-  for (const std::string& name : std::vector<std::string>{"a.txt", "report.pdf", "dir/sub/file", "-leading-dash", "with space.txt", ".hidden",
-        "..dots", "a..b", "caf\xc3\xa9.txt", "\xe6\x97\xa5\xe6\x9c\xac.txt", "emoji \xf0\x9f\x98\x80",
-        std::string(255, 'x'), "ftx/.ftx"}) {
+  for (const std::string& name : std::vector<std::string>{
+           "a.txt", "report.pdf", "dir/sub/file", "-leading-dash", "with space.txt", ".hidden", "..dots",
+           "a..b", "caf\xc3\xa9.txt", "\xe6\x97\xa5\xe6\x9c\xac.txt", "emoji \xf0\x9f\x98\x80",
+           std::string(255, 'x'), "ftx/.ftx"}) {
     EXPECT_FALSE(check_name(name).has_value()) << name << ": " << check_name(name).value_or("");
   }
 }
@@ -35,11 +36,11 @@ TEST(Names, Refused) {
       "del\x7f",
       "tab\there",
       "bad\xff",
-      "\xc0\xaf",           // overlong '/'
-      "\xc0\xae\xc0\xae",   // overlong ".."
-      "\xe0\x80\xae",       // overlong '.' in three bytes
-      "\xed\xa0\x80",       // surrogate
-      "\xf4\x90\x80\x80",   // past U+10FFFF
+      "\xc0\xaf",          // overlong '/'
+      "\xc0\xae\xc0\xae",  // overlong ".."
+      "\xe0\x80\xae",      // overlong '.' in three bytes
+      "\xed\xa0\x80",      // surrogate
+      "\xf4\x90\x80\x80",  // past U+10FFFF
       "trunc\xe2\x82",
       std::string(256, 'x'),
       std::string(4097, 'a'),
@@ -82,8 +83,8 @@ TEST(Names, Nicks) {
   EXPECT_FALSE(check_nick("alice").has_value());
   EXPECT_FALSE(check_nick("alice@laptop").has_value());
   EXPECT_FALSE(check_nick("z\xc3\xa9").has_value());
-  for (const std::string& bad : {std::string(""), std::string("   "), std::string("a\x1b"), std::string("\xff"),
-                                std::string(65, 'n')}) {
+  for (const std::string& bad : {std::string(""), std::string("   "), std::string("a\x1b"),
+                                 std::string("\xff"), std::string(65, 'n')}) {
     EXPECT_TRUE(check_nick(bad).has_value()) << bad;
   }
 }

@@ -23,8 +23,8 @@ TEST(TextProtocol, SendFile) {
 TEST(TextProtocol, BadSizesAreInvalid) {
   for (const char* line : {"SEND_FILE a.txt -1", "SEND_FILE a.txt abc", "SEND_FILE a.txt +5",
                            "SEND_FILE a.txt  5", "SEND_FILE a.txt 5 ", "SEND_FILE a.txt 0x10",
-                           "SEND_FILE a.txt 18446744073709551616", "SEND_FILE a.txt 1e3",
-                           "SEND_FILE a.txt", "SEND_FILE", "SEND_FILE  5", "SEND_FILE a.txt 99999999999999999999"}) {
+                           "SEND_FILE a.txt 18446744073709551616", "SEND_FILE a.txt 1e3", "SEND_FILE a.txt",
+                           "SEND_FILE", "SEND_FILE  5", "SEND_FILE a.txt 99999999999999999999"}) {
     EXPECT_TRUE(std::holds_alternative<Invalid>(parse_text_line(line))) << line;
   }
 }
@@ -65,7 +65,10 @@ TEST(TextProtocol, ChatLinesMatchChatLineAndReuseTheStamp) {
   lines.append(out, 3'723'001, "bob", "one");
   lines.append(out, 3'723'999, "ann\x1b", "two");  // same second: the stamp is reused
   lines.append(out, 3'724'000, "", "three");       // the next second: a new stamp
-  EXPECT_EQ(out, "01:02:03 <bob> one" "01:02:03 <ann\\x1b> two" "01:02:04 * three");
+  EXPECT_EQ(out,
+            "01:02:03 <bob> one"
+            "01:02:03 <ann\\x1b> two"
+            "01:02:04 * three");
   EXPECT_EQ(out.find('\0'), std::string::npos);
   if (old_tz) {
     ::setenv("TZ", saved.c_str(), 1);

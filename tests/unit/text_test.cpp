@@ -10,8 +10,12 @@ namespace {
 TEST(Printable, KeepsPlainTextAndUtf8) {
   EXPECT_EQ(printable("hello world"), "hello world");
   std::string out = "x:";
-  append_printable(out, "a\x1b" "b");
-  EXPECT_EQ(out, "x:a\\x1b" "b");
+  append_printable(out,
+                   "a\x1b"
+                   "b");
+  EXPECT_EQ(out,
+            "x:a\\x1b"
+            "b");
   EXPECT_EQ(printable("caf\xc3\xa9 \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
 }
 
@@ -22,9 +26,12 @@ TEST(Printable, EscapesControlsAndBadBytes) {
   EXPECT_EQ(printable("\xff"), "\\xff");
   EXPECT_EQ(printable("\xc2\x9b"), "\\xc2\\x9b");  // C1 CSI
   EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");  // overlong
-  EXPECT_EQ(printable("a\xe2\x80\xae" "b"), "a\\xe2\\x80\\xae" "b");  // RIGHT-TO-LEFT OVERRIDE
-  EXPECT_EQ(printable("\xe2\x81\xa6"), "\\xe2\\x81\\xa6");      // LEFT-TO-RIGHT ISOLATE
-  EXPECT_EQ(printable("\xe2\x80\x94"), "\xe2\x80\x94");          // an em dash stays
+  EXPECT_EQ(printable("a\xe2\x80\xae"
+                      "b"),
+            "a\\xe2\\x80\\xae"
+            "b");                                           // RIGHT-TO-LEFT OVERRIDE
+  EXPECT_EQ(printable("\xe2\x81\xa6"), "\\xe2\\x81\\xa6");  // LEFT-TO-RIGHT ISOLATE
+  EXPECT_EQ(printable("\xe2\x80\x94"), "\xe2\x80\x94");     // an em dash stays
 }
 
 TEST(TruncateUtf8, NeverSplitsACharacter) {

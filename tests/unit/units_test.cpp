@@ -18,8 +18,8 @@ TEST(Units, ParseSize) {
   EXPECT_EQ(parse_size("2g"), 2ull << 30);
   EXPECT_EQ(parse_size("1T"), 1ull << 40);
   EXPECT_EQ(parse_size("100B"), 100u);
-  for (const char* bad : {"", "M", "-1", "+1", " 1", "1 M", "1X", "1MM", "18446744073709551616",
-                          "17179869184G"}) {
+  for (const char* bad :
+       {"", "M", "-1", "+1", " 1", "1 M", "1X", "1MM", "18446744073709551616", "17179869184G"}) {
     EXPECT_FALSE(parse_size(bad).has_value()) << bad;
   }
 }

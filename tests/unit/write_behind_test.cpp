@@ -32,7 +32,8 @@ void feed(WriteBehind& out, const std::string& content, std::mt19937& rng) {
 
 // A fresh inbox, the bytes of one upload, and the partial file they go into.
 struct Upload {
-  Upload(size_t size, uint64_t seed) : content(testing::random_bytes(size, seed)), partial(inbox.begin(size)) {}
+  Upload(size_t size, uint64_t seed)
+      : content(testing::random_bytes(size, seed)), partial(inbox.begin(size)) {}
   TempDir tmp;
   Inbox inbox{tmp.path()};
   std::string content;

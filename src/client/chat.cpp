@@ -12,7 +12,7 @@
 
 #include "client/handshake.h"
 #include "client/sender.h"
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "net/socket.h"
 #include "proto/limits.h"
 #include "proto/names.h"
@@ -36,7 +36,7 @@ struct Inbound {
   std::optional<proto::Error> error;  // guarded by mutex
 };
 
-void read_frames(net::Channel& channel, ChatDisplay& display, Inbound& in) {
+void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
   // Whatever was shown goes out before the client waits for more, and before it ends.
   struct CaughtUp {
     ChatDisplay& display;
@@ -111,7 +111,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
     result.error = e.what();
     return result;
   }
-  net::Channel channel(sock.get(), peer);
+  wire::Channel channel(sock.get(), peer);
   try {
     const auto answer = handshake(
         channel, proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token});

@@ -9,7 +9,7 @@
 
 namespace ftx::client {
 
-std::variant<proto::Welcome, proto::Error> handshake(net::Channel& channel, const proto::Hello& hello) {
+std::variant<proto::Welcome, proto::Error> handshake(wire::Channel& channel, const proto::Hello& hello) {
   channel.send(hello);
   // "ftx 0.1.0 text mode; ..." starts with 'f', which is no frame type.
   if (channel.peek_byte() == 'f') {

@@ -5,7 +5,7 @@
 #include <optional>
 #include <variant>
 
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "proto/frames.h"
 
 namespace ftx::client {
@@ -14,6 +14,6 @@ namespace ftx::client {
 /// greeting in front of the answer (the server took a late HELLO for a person at nc) is
 /// skipped. Throws std::runtime_error, with a message saying the peer may not be an ftx
 /// server, when the answer is neither; std::system_error on network errors.
-std::variant<proto::Welcome, proto::Error> handshake(net::Channel& channel, const proto::Hello& hello);
+std::variant<proto::Welcome, proto::Error> handshake(wire::Channel& channel, const proto::Hello& hello);
 
 }  // namespace ftx::client

@@ -17,7 +17,7 @@
 #include "client/handshake.h"
 #include "client/plan.h"
 #include "digest/digest.h"
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "net/socket.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
@@ -71,7 +71,7 @@ std::string describe(const proto::Error& e) {
 
 // After a send fails the server has usually said why in an ERROR frame just before
 // closing; read it if it is there.
-std::optional<proto::Error> pending_error(net::Channel& channel) {
+std::optional<proto::Error> pending_error(wire::Channel& channel) {
   try {
     net::set_io_timeout(channel.fd(), std::chrono::milliseconds(1000));
     proto::Frame frame = channel.receive();
@@ -463,7 +463,7 @@ class Connection {
   SendObserver& observer_;
   std::vector<std::optional<FileOutcome>>& results_;
   net::UniqueFd sock_;
-  std::optional<net::Channel> channel_;
+  std::optional<wire::Channel> channel_;
   proto::DigestAlgo algo_ = proto::DigestAlgo::Xxh128;
   std::deque<InFlight> window_;
   uint64_t window_bytes_ = 0;

@@ -30,8 +30,8 @@ struct Hasher::State {
   }
 };
 
-Hasher::Hasher(proto::DigestAlgo algo) : algo_(algo), state_(std::make_unique<State>()) {
-  if (algo_ == proto::DigestAlgo::Xxh128) {
+Hasher::Hasher(DigestAlgo algo) : algo_(algo), state_(std::make_unique<State>()) {
+  if (algo_ == DigestAlgo::Xxh128) {
     state_->xxh = XXH3_createState();
     if (!state_->xxh) throw std::bad_alloc();
     XXH3_128bits_reset(state_->xxh);
@@ -70,13 +70,11 @@ std::string Hasher::finish() {
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
-std::string_view algo_name(proto::DigestAlgo algo) {
-  return algo == proto::DigestAlgo::Sha256 ? "sha256" : "xxh128";
-}
+std::string_view algo_name(DigestAlgo algo) { return algo == DigestAlgo::Sha256 ? "sha256" : "xxh128"; }
 
-std::optional<proto::DigestAlgo> parse_algo(std::string_view name) {
-  if (name == "xxh128") return proto::DigestAlgo::Xxh128;
-  if (name == "sha256") return proto::DigestAlgo::Sha256;
+std::optional<DigestAlgo> parse_algo(std::string_view name) {
+  if (name == "xxh128") return DigestAlgo::Xxh128;
+  if (name == "sha256") return DigestAlgo::Sha256;
   return std::nullopt;
 }
 
@@ -92,7 +90,7 @@ std::string to_hex(std::string_view raw) {
   return out;
 }
 
-std::string labelled(proto::DigestAlgo algo, std::string_view raw) {
+std::string labelled(DigestAlgo algo, std::string_view raw) {
   return std::string(algo_name(algo)) + ":" + to_hex(raw);
 }
 
@@ -118,7 +116,7 @@ bool feed_file(Hasher& hasher, int fd, uint64_t size, std::stop_token stop) {
   return true;
 }
 
-std::string digest_file(int fd, proto::DigestAlgo algo, uint64_t size, std::stop_token stop) {
+std::string digest_file(int fd, DigestAlgo algo, uint64_t size, std::stop_token stop) {
   Hasher hasher(algo);
   if (!feed_file(hasher, fd, size, stop)) return {};
   return hasher.finish();

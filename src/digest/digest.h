@@ -9,14 +9,14 @@
 #include <string>
 #include <string_view>
 
-#include "proto/frames.h"
+#include "digest/algo.h"
 
 namespace ftx::digest {
 
 /// Incremental hasher for one algorithm. Not thread-safe; one per stream.
 class Hasher {
  public:
-  explicit Hasher(proto::DigestAlgo algo);
+  explicit Hasher(DigestAlgo algo);
   ~Hasher();
   Hasher(Hasher&&) noexcept;
   Hasher& operator=(Hasher&&) noexcept;
@@ -27,25 +27,25 @@ class Hasher {
   /// Raw digest bytes (canonical big-endian for XXH3-128, as xxh128sum prints it). The
   /// hasher is reset afterwards.
   std::string finish();
-  proto::DigestAlgo algo() const { return algo_; }
+  DigestAlgo algo() const { return algo_; }
 
  private:
   struct State;
-  proto::DigestAlgo algo_;
+  DigestAlgo algo_;
   std::unique_ptr<State> state_;
 };
 
 /// "xxh128" or "sha256".
-std::string_view algo_name(proto::DigestAlgo algo);
+std::string_view algo_name(DigestAlgo algo);
 
 /// Parses "xxh128" / "sha256".
-std::optional<proto::DigestAlgo> parse_algo(std::string_view name);
+std::optional<DigestAlgo> parse_algo(std::string_view name);
 
 /// Lower-case hex of raw bytes.
 std::string to_hex(std::string_view raw);
 
 /// "xxh128:3f2a..." — the form logs and text mode use.
-std::string labelled(proto::DigestAlgo algo, std::string_view raw);
+std::string labelled(DigestAlgo algo, std::string_view raw);
 
 /// Hashes the first `size` bytes of a file, read with pread, into hasher. Throws
 /// std::system_error, or std::runtime_error when the file is shorter than size. Returns
@@ -55,6 +55,6 @@ bool feed_file(Hasher& hasher, int fd, uint64_t size, std::stop_token stop = {})
 /// The digest of the first `size` bytes of a file, read with pread. Throws
 /// std::system_error, or std::runtime_error when the file is shorter than size. Stops early
 /// (returning an empty string) when stop is requested.
-std::string digest_file(int fd, proto::DigestAlgo algo, uint64_t size, std::stop_token stop = {});
+std::string digest_file(int fd, DigestAlgo algo, uint64_t size, std::stop_token stop = {});
 
 }  // namespace ftx::digest

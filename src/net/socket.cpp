@@ -167,21 +167,18 @@ timeval to_timeval(std::chrono::milliseconds ms) {
 }
 }  // namespace
 
-void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
-  const timeval tv = to_timeval(timeout);
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
-    throw_sys("setsockopt SO_RCVTIMEO");
+void set_socket_timeouts(int fd, std::chrono::milliseconds read, std::chrono::milliseconds write) {
+  const timeval r = to_timeval(read);
+  const timeval w = to_timeval(write);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof r) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &w, sizeof w) < 0) {
+    throw_sys("setsockopt SO_RCVTIMEO/SO_SNDTIMEO");
   }
 }
 
-void make_long_lived(int fd, std::chrono::milliseconds send_timeout) {
-  const timeval none{};
-  const timeval send = to_timeval(send_timeout);
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send, sizeof send) < 0) {
-    throw_sys("setsockopt SO_SNDTIMEO");
-  }
+void set_io_timeout(int fd, std::chrono::milliseconds timeout) { set_socket_timeouts(fd, timeout, timeout); }
+
+void enable_keepalive(int fd) {
   const int on = 1;
   const int idle_seconds = 60;
   const int interval_seconds = 10;
@@ -190,6 +187,18 @@ void make_long_lived(int fd, std::chrono::milliseconds send_timeout) {
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_seconds, sizeof idle_seconds);
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_seconds, sizeof interval_seconds);
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+}
+
+bool poll_readable(int fd, std::chrono::milliseconds timeout) {
+  pollfd pfd{fd, POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const int n = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (n < 0 && errno == EINTR) continue;
+    return n > 0;
+  }
 }
 
 void send_all(int fd, std::span<const uint8_t> data, const std::string& peer) {
@@ -238,18 +247,6 @@ void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count, con
     if (n == 0) throw std::runtime_error("file ended early: it shrank while being sent");
     sent += static_cast<uint64_t>(n);
     if (progress) progress(sent);
-  }
-}
-
-void write_all(int fd, std::span<const uint8_t> data, const std::string& what) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_sys("write " + what, errno);
-    }
-    done += static_cast<size_t>(n);
   }
 }
 

@@ -45,12 +45,25 @@ struct Listener {
 /// 0.0.0.0 where IPv6 is off. Port 0 picks an ephemeral port. Throws ListenError.
 Listener listen_tcp(const std::optional<std::string>& host, uint16_t port, int backlog = 128);
 
-/// Sets SO_RCVTIMEO and SO_SNDTIMEO; a blocked call then fails with ETIMEDOUT.
+/// Sets SO_RCVTIMEO and SO_SNDTIMEO (0: no bound); a blocked call then fails with ETIMEDOUT.
+void set_socket_timeouts(int fd, std::chrono::milliseconds read, std::chrono::milliseconds write);
+
+/// set_socket_timeouts with one bound for both directions.
 void set_io_timeout(int fd, std::chrono::milliseconds timeout);
 
+/// TCP keepalive, so a peer that vanished from a connection that may stay quiet for hours
+/// (chat) is still noticed.
+void enable_keepalive(int fd);
+
 /// For connections that may stay quiet for hours (chat): no read timeout, a write timeout
-/// of send_timeout (0: none), and TCP keepalive so a peer that vanished is still noticed.
-void make_long_lived(int fd, std::chrono::milliseconds send_timeout);
+/// of send_timeout (0: none), and keepalive.
+inline void make_long_lived(int fd, std::chrono::milliseconds send_timeout) {
+  set_socket_timeouts(fd, std::chrono::milliseconds(0), send_timeout);
+  enable_keepalive(fd);
+}
+
+/// True when fd is readable now or within timeout (EINTR retried).
+bool poll_readable(int fd, std::chrono::milliseconds timeout);
 
 /// Sends every byte (MSG_NOSIGNAL). Throws std::system_error mentioning peer.
 void send_all(int fd, std::span<const uint8_t> data, const std::string& peer);
@@ -65,9 +78,6 @@ void recv_exact(int fd, std::span<uint8_t> out, const std::string& peer);
 /// after each chunk. Throws on error, or when the file ends early (it shrank).
 void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count, const std::string& peer,
                   const std::function<void(uint64_t)>& progress = {});
-
-/// Writes every byte to a file descriptor (for files: EINTR and short writes handled).
-void write_all(int fd, std::span<const uint8_t> data, const std::string& what);
 
 /// "addr:port" of the connected peer.
 std::string peer_name(int fd);

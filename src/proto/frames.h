@@ -7,6 +7,7 @@
 #include <string>
 #include <variant>
 
+#include "digest/algo.h"
 #include "proto/errors.h"
 
 namespace ftx::proto {
@@ -33,7 +34,8 @@ enum class FrameType : uint8_t {
 
 enum class Role : uint8_t { Send = 1, Chat = 2 };
 
-enum class DigestAlgo : uint8_t { Xxh128 = 1, Sha256 = 2 };
+/// Defined by the digest layer below; its values are wire values.
+using DigestAlgo = ftx::DigestAlgo;
 
 /// FILE_BEGIN flag: a stream of unknown size. After READY the data comes in chunks (u32
 /// big-endian length, then that many bytes), ended by a chunk of length 0; size is 0.

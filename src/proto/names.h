@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/text.h"
+
 namespace ftx::proto {
 
 /// Why a name is refused, or nullopt when it is acceptable as a relative path under the
@@ -15,9 +17,8 @@ namespace ftx::proto {
 /// and not inside the reserved ".ftx" directory.
 std::optional<std::string> check_name(std::string_view name);
 
-/// True when bytes are well-formed UTF-8 (no overlong forms, surrogates or values past
-/// U+10FFFF).
-bool is_valid_utf8(std::string_view bytes);
+/// Names are checked with util's UTF-8 rule; reached from here as before.
+using ftx::is_valid_utf8;
 
 /// The '/'-separated components of a name that check_name accepted.
 std::vector<std::string> split_path(std::string_view name);

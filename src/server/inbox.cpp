@@ -17,6 +17,7 @@
 #include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/names.h"
+#include "util/io.h"
 #include "util/sys_error.h"
 
 namespace ftx::server {
@@ -56,6 +57,18 @@ std::optional<std::string> read_small_file(int dir_fd, const std::string& name) 
   return text;
 }
 
+// Every byte, or the client's no_space for a full disk (anything else is the server's
+// failure, with its errno).
+void write_or_refuse(int fd, std::span<const uint8_t> data, const std::string& what) {
+  try {
+    write_all(fd, data, what);
+  } catch (const std::system_error& e) {
+    if (is_space_error(e.code().value()))
+      throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
+    throw;
+  }
+}
+
 void write_small_file(int dir_fd, const std::string& name, const std::string& text) {
   net::UniqueFd fd(
       ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -63,10 +76,8 @@ void write_small_file(int dir_fd, const std::string& name, const std::string& te
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
     throw_sys("create partial record " + name);
   }
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
-    throw_sys("write partial record " + name);
-  }
+  write_or_refuse(fd.get(), std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                  "partial record " + name);
 }
 
 // Names in the partial area, read through a directory fd.
@@ -176,18 +187,7 @@ void PartialFile::discard() {
 }
 
 void PartialFile::write(std::span<const uint8_t> data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd_.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (is_space_error(errno)) {
-        throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
-      }
-      throw_sys("write partial file");
-    }
-    done += static_cast<size_t>(n);
-  }
+  write_or_refuse(fd_.get(), data, "partial file");
   written_ += data.size();
   // Start writing a large file to disk while it arrives, so the fsync at commit finds
   // little left to do instead of the whole file.

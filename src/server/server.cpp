@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "net/address.h"
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "proto/codec.h"
 #include "proto/text.h"
 #include "server/session.h"
@@ -45,7 +45,7 @@ void refuse_busy(int fd, const std::string& peer, int max_clients) {
       "the server is serving its maximum of " + std::to_string(max_clients) + " clients; try again later";
   try {
     net::set_io_timeout(fd, kRefuseWait);
-    net::Channel channel(fd, peer);
+    wire::Channel channel(fd, peer);
     if (channel.wait_readable(std::chrono::milliseconds(300)) &&
         channel.peek_byte() == static_cast<int>(proto::FrameType::Hello)) {
       try {

@@ -112,7 +112,7 @@ proto::Welcome Session::welcome_for(const std::string& name) const {
   return w;
 }
 
-void Session::handshake(net::Channel& channel, proto::Hello& hello, std::stop_token stop) {
+void Session::handshake(wire::Channel& channel, proto::Hello& hello, std::stop_token stop) {
   proto::Frame frame = channel.receive();
   auto* got = std::get_if<proto::Hello>(&frame);
   if (!got) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "before HELLO"));
@@ -132,7 +132,7 @@ void Session::handshake(net::Channel& channel, proto::Hello& hello, std::stop_to
 
 namespace {
 
-void read_exact(net::Channel& channel, std::span<uint8_t> out) {
+void read_exact(wire::Channel& channel, std::span<uint8_t> out) {
   for (size_t done = 0; done < out.size();) {
     const size_t n = channel.read_raw(out.subspan(done));
     if (n == 0) throw net::ConnectionClosed("connection closed in the middle of a stream");
@@ -141,7 +141,7 @@ void read_exact(net::Channel& channel, std::span<uint8_t> out) {
 }
 
 // The bytes of a refused eager file: read and dropped, so the stream stays in step.
-void skip_raw(net::Channel& channel, uint64_t size, std::span<uint8_t> buffer) {
+void skip_raw(wire::Channel& channel, uint64_t size, std::span<uint8_t> buffer) {
   while (size > 0) {
     const size_t n =
         channel.read_raw(buffer.first(static_cast<size_t>(std::min<uint64_t>(size, buffer.size()))));
@@ -150,14 +150,14 @@ void skip_raw(net::Channel& channel, uint64_t size, std::span<uint8_t> buffer) {
   }
 }
 
-bool input_waiting(net::Channel& channel) {
+bool input_waiting(wire::Channel& channel) {
   if (channel.buffered() > 0) return true;
   pollfd pfd{channel.fd(), POLLIN, 0};
   return ::poll(&pfd, 1, 0) > 0;
 }
 
 // FILE_END must follow the data; its digest decides. Returns the error to answer, if any.
-std::optional<proto::Error> check_file_end(net::Channel& channel, IncomingFile& file,
+std::optional<proto::Error> check_file_end(wire::Channel& channel, IncomingFile& file,
                                            proto::DigestAlgo algo) {
   proto::Frame frame = channel.receive();
   auto* end = std::get_if<proto::FileEnd>(&frame);
@@ -181,7 +181,7 @@ std::optional<proto::Error> check_file_end(net::Channel& channel, IncomingFile& 
 
 }  // namespace
 
-void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin) {
+void Session::receive_file(wire::Channel& channel, const proto::FileBegin& begin) {
   TransferGuard busy(in_transfer_);
   const bool stream = begin.flags & proto::kFlagStream;
   IncomingFile file(ctx_, peer_, client_, begin.name, begin.size, begin.mode, begin.mtime_ns);
@@ -217,7 +217,7 @@ void Session::receive_file(net::Channel& channel, const proto::FileBegin& begin)
   channel.send(proto::Saved{saved, file.size(), ctx_.config.hash, file.digest()});
 }
 
-void Session::receive_eager(net::Channel& channel, const proto::FileBegin& begin) {
+void Session::receive_eager(wire::Channel& channel, const proto::FileBegin& begin) {
   TransferGuard busy(in_transfer_);
   if (begin.flags & (proto::kFlagStream | proto::kFlagDirectory)) {
     throw ProtocolError(ErrorCode::BadRequest, "an eager FILE_BEGIN is for a file of known size");
@@ -250,7 +250,7 @@ void Session::receive_eager(net::Channel& channel, const proto::FileBegin& begin
   batch_.push_back({std::move(file), {}});
 }
 
-void Session::flush_batch(net::Channel& channel) {
+void Session::flush_batch(wire::Channel& channel) {
   if (batch_.empty()) return;
   std::optional<proto::Error> sync_failed;
   try {
@@ -297,7 +297,7 @@ void Session::drop_batch() {
   batch_bytes_ = 0;
 }
 
-void Session::make_directory(net::Channel& channel, const proto::FileBegin& begin) {
+void Session::make_directory(wire::Channel& channel, const proto::FileBegin& begin) {
   if (begin.size != 0 || (begin.flags & ~proto::kFlagDirectory) != 0) {
     channel.send(proto::Error{ErrorCode::BadRequest, "a directory has size 0 and no other flags"});
     return;
@@ -314,7 +314,7 @@ void Session::make_directory(net::Channel& channel, const proto::FileBegin& begi
   channel.send(proto::Saved{begin.name, 0, ctx_.config.hash, empty.finish()});
 }
 
-void Session::serve_files(net::Channel& channel, std::stop_token stop) {
+void Session::serve_files(wire::Channel& channel, std::stop_token stop) {
   try {
     while (!stop.stop_requested()) {
       // Small files arrive back to back; one sync covers them once the sender pauses.
@@ -355,7 +355,7 @@ void Session::serve_files(net::Channel& channel, std::stop_token stop) {
   }
 }
 
-void Session::serve_chat(net::Channel& channel) {
+void Session::serve_chat(wire::Channel& channel) {
   auto outbox = std::make_shared<Outbox>(fd_, peer_, ctx_.config.chat_queue_bytes);
   auto member = std::make_shared<ChatMember>(fd_, peer_, ChatMember::Wire::Binary, outbox);
   // WELCOME carries the name the hub gives; it is queued before the member becomes visible,
@@ -430,7 +430,7 @@ void Session::serve_chat(net::Channel& channel) {
   }
 }
 
-Session::Ending Session::run_binary(net::Channel& channel, std::stop_token stop) {
+Session::Ending Session::run_binary(wire::Channel& channel, std::stop_token stop) {
   proto::Hello hello;
   handshake(channel, hello, stop);
   if (hello.role == proto::Role::Chat) {
@@ -443,7 +443,7 @@ Session::Ending Session::run_binary(net::Channel& channel, std::stop_token stop)
   return {};
 }
 
-Session::Ending Session::run_binary_answering(net::Channel& channel, std::stop_token stop,
+Session::Ending Session::run_binary_answering(wire::Channel& channel, std::stop_token stop,
                                               bool& answered_error) {
   try {
     return run_binary(channel, stop);
@@ -478,7 +478,7 @@ void Session::run(std::stop_token stop) {
   bool answered_error = false;
   try {
     net::set_io_timeout(fd_, ctx_.config.idle_timeout);
-    net::Channel channel(fd_, peer_);
+    wire::Channel channel(fd_, peer_);
     channel.set_frame_timeout(ctx_.config.idle_timeout);
     const bool spoke = channel.wait_readable(kTextGreetingPause);
     const int first = spoke ? channel.peek_byte() : -2;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "proto/frames.h"
 #include "server/file_buffer.h"
 #include "server/incoming_file.h"
@@ -33,24 +33,24 @@ class Session {
   };
 
   /// Binary protocol: HELLO, then files (send role) or chat (chat role).
-  Ending run_binary(net::Channel& channel, std::stop_token stop);
+  Ending run_binary(wire::Channel& channel, std::stop_token stop);
   /// run_binary, with its errors answered to the client as ERROR frames.
-  Ending run_binary_answering(net::Channel& channel, std::stop_token stop, bool& answered_error);
-  void handshake(net::Channel& channel, proto::Hello& hello, std::stop_token stop);
+  Ending run_binary_answering(wire::Channel& channel, std::stop_token stop, bool& answered_error);
+  void handshake(wire::Channel& channel, proto::Hello& hello, std::stop_token stop);
   /// This server's WELCOME, for a client known as name.
   proto::Welcome welcome_for(const std::string& name) const;
-  void serve_files(net::Channel& channel, std::stop_token stop);
+  void serve_files(wire::Channel& channel, std::stop_token stop);
   /// FILE_BEGIN, READY, the data (raw, or chunked for a stream), FILE_END, SAVED.
-  void receive_file(net::Channel& channel, const proto::FileBegin& begin);
+  void receive_file(wire::Channel& channel, const proto::FileBegin& begin);
   /// An eager FILE_BEGIN: data and FILE_END follow at once; the verdict joins the batch.
-  void receive_eager(net::Channel& channel, const proto::FileBegin& begin);
-  void make_directory(net::Channel& channel, const proto::FileBegin& begin);
+  void receive_eager(wire::Channel& channel, const proto::FileBegin& begin);
+  void make_directory(wire::Channel& channel, const proto::FileBegin& begin);
   /// Makes every batched file durable with one sync, publishes them, and sends their
   /// verdicts in order.
-  void flush_batch(net::Channel& channel);
+  void flush_batch(wire::Channel& channel);
   /// The connection failed: batched files nobody confirmed are dropped (the sender resends).
   void drop_batch();
-  void serve_chat(net::Channel& channel);
+  void serve_chat(wire::Channel& channel);
 
   /// A verdict waiting for the batch: a sealed file to publish, or an ERROR already decided.
   struct Batched {

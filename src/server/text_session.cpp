@@ -28,7 +28,7 @@ void TextSession::reply(const std::string& line) {
   }
 }
 
-bool TextSession::receive_file(net::Channel& channel, const proto::text::SendFile& cmd) {
+bool TextSession::receive_file(wire::Channel& channel, const proto::text::SendFile& cmd) {
   TransferGuard busy(in_transfer_);
   const int64_t now_ns = unix_ms(std::chrono::system_clock::now()) * 1000000;
   IncomingFile file(ctx_, peer_, member_->name(), cmd.name, cmd.size, 0644, now_ns);
@@ -63,16 +63,16 @@ bool TextSession::receive_file(net::Channel& channel, const proto::text::SendFil
   return true;
 }
 
-void TextSession::authenticate(net::Channel& channel, bool greet, std::stop_token stop) {
+void TextSession::authenticate(wire::Channel& channel, bool greet, std::stop_token stop) {
   auto say = [this](const std::string& line) {
     net::send_all(fd_, std::span(reinterpret_cast<const uint8_t*>(line.data()), line.size()), peer_);
   };
   if (greet) say(proto::text_greeting(FTX_VERSION, "not signed in; send AUTH <token> first"));
   std::string line;
   const auto status = channel.read_line(line, proto::kMaxTextLine);
-  if (status == net::Channel::LineStatus::Eof) throw net::ConnectionClosed(peer_ + " closed the connection");
+  if (status == wire::Channel::LineStatus::Eof) throw net::ConnectionClosed(peer_ + " closed the connection");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  const std::string_view presented = status == net::Channel::LineStatus::Line && line.starts_with("AUTH ")
+  const std::string_view presented = status == wire::Channel::LineStatus::Line && line.starts_with("AUTH ")
                                          ? std::string_view(line).substr(5)
                                          : "";
   try {
@@ -84,7 +84,7 @@ void TextSession::authenticate(net::Channel& channel, bool greet, std::stop_toke
   say("OK signed in\n");
 }
 
-TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::stop_token stop) {
+TextSession::Result TextSession::run(wire::Channel& channel, bool greet, std::stop_token stop) {
   if (!ctx_.config.token.empty()) {
     try {
       authenticate(channel, greet, stop);
@@ -113,8 +113,8 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
     bool going = true;
     while (going) {
       const auto status = channel.read_line(line, proto::kMaxTextLine);
-      if (status == net::Channel::LineStatus::Eof) break;
-      if (status == net::Channel::LineStatus::TooLong) {
+      if (status == wire::Channel::LineStatus::Eof) break;
+      if (status == wire::Channel::LineStatus::TooLong) {
         reply(proto::text_error_line(
             ErrorCode::TooLarge,
             "line longer than " + std::to_string(proto::kMaxTextLine) + " bytes; skipped"));

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "proto/errors.h"
 #include "proto/text.h"
 #include "server/chat_hub.h"
@@ -37,13 +37,13 @@ class TextSession {
 
   /// Serves lines until QUIT, the end of the stream, or an error that leaves the stream out
   /// of step. greet: the client has said nothing yet, so tell it what it can do.
-  Result run(net::Channel& channel, bool greet, std::stop_token stop = {});
+  Result run(wire::Channel& channel, bool greet, std::stop_token stop = {});
 
  private:
   /// Returns false when the connection cannot go on.
-  bool receive_file(net::Channel& channel, const proto::text::SendFile& cmd);
+  bool receive_file(wire::Channel& channel, const proto::text::SendFile& cmd);
   /// With --token, the first line must be "AUTH <token>". Throws ProtocolError.
-  void authenticate(net::Channel& channel, bool greet, std::stop_token stop);
+  void authenticate(wire::Channel& channel, bool greet, std::stop_token stop);
   void reply(const std::string& line);
 
   const SessionContext& ctx_;

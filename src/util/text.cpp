@@ -5,9 +5,42 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "proto/names.h"
 
 namespace ftx {
+
+bool is_valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<uint8_t>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms would let "\xC0\xAF" smuggle a '/' past a byte-level check.
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 
 namespace {
 
@@ -50,7 +83,7 @@ void append_printable(std::string& out, std::string_view text) {
       // C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F; treat them like C0.
       const bool c1 =
           len == 2 && c == 0xC2 && i + 1 < text.size() && static_cast<uint8_t>(text[i + 1]) < 0xA0;
-      if (len > 0 && !c1 && i + len <= text.size() && proto::is_valid_utf8(text.substr(i, len))) {
+      if (len > 0 && !c1 && i + len <= text.size() && is_valid_utf8(text.substr(i, len))) {
         if (is_bidi_control(text.substr(i, len))) {
           // Reordering marks would let a name or message display as something else.
           for (size_t k = 0; k < len; ++k) {

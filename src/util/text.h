@@ -17,6 +17,10 @@ void append_printable(std::string& out, std::string_view text);
 /// Cuts text to at most max bytes without splitting a UTF-8 character.
 void truncate_utf8(std::string& text, size_t max);
 
+/// True when bytes are well-formed UTF-8 (no overlong forms, surrogates or values past
+/// U+10FFFF).
+bool is_valid_utf8(std::string_view bytes);
+
 /// True when text holds a C0 control character or DEL.
 bool has_control_chars(std::string_view text);
 

@@ -8,7 +8,7 @@
 
 #include "client/chat.h"
 #include "client/sender.h"
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_server.h"
@@ -67,19 +67,19 @@ TEST_F(Access, TokenForTextClients) {
   {
     testing::RawClient t(server.port());
     t.send_raw("hello without auth\n");
-    net::Channel ch(t.fd(), "server");
+    wire::Channel ch(t.fd(), "server");
     std::string line;
-    ASSERT_EQ(ch.read_line(line, 4096), net::Channel::LineStatus::Line);
+    ASSERT_EQ(ch.read_line(line, 4096), wire::Channel::LineStatus::Line);
     EXPECT_EQ(line.rfind("ERROR unauthorized", 0), 0u) << line;
     EXPECT_TRUE(t.closed_by_server());
   }
   testing::RawClient t(server.port());
   t.send_raw("AUTH t0k\nSEND_FILE ok.txt 2\nok");
-  net::Channel ch(t.fd(), "server");
+  wire::Channel ch(t.fd(), "server");
   std::string line;
-  ASSERT_EQ(ch.read_line(line, 4096), net::Channel::LineStatus::Line);
+  ASSERT_EQ(ch.read_line(line, 4096), wire::Channel::LineStatus::Line);
   EXPECT_EQ(line, "OK signed in");
-  ASSERT_EQ(ch.read_line(line, 4096), net::Channel::LineStatus::Line);
+  ASSERT_EQ(ch.read_line(line, 4096), wire::Channel::LineStatus::Line);
   EXPECT_EQ(line.rfind("OK ok.txt 2 ", 0), 0u) << line;
 }
 

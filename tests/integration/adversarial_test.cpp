@@ -30,7 +30,7 @@
 #include "chat_clients.h"
 #include "client/sender.h"
 #include "digest/digest.h"
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "net/socket.h"
 #include "process.h"
 #include "proto/codec.h"

@@ -19,7 +19,7 @@
 #include "chat_clients.h"
 #include "client/handshake.h"
 #include "digests.h"
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "net/socket.h"
 #include "process.h"
 #include "proto/codec.h"
@@ -456,7 +456,7 @@ TEST_F(Chat, NewConnectionsNeverReceiveAnotherClientsMessages) {
     }
     net::UniqueFd fd(net::connect_tcp("127.0.0.1", server.port(), std::chrono::seconds(5)));
     net::set_io_timeout(fd.get(), std::chrono::seconds(10));
-    net::Channel ch(fd.get(), "server");
+    wire::Channel ch(fd.get(), "server");
     ch.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, "probe", ""});
     const proto::Frame first = ch.receive();
     ASSERT_TRUE(std::holds_alternative<proto::Welcome>(first))
@@ -472,7 +472,7 @@ TEST_F(Chat, ALateHelloIsStillABinaryClient) {
   net::UniqueFd fd(net::connect_tcp("127.0.0.1", server.port(), std::chrono::seconds(5)));
   net::set_io_timeout(fd.get(), std::chrono::seconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the text greeting pause
-  net::Channel ch(fd.get(), "server");
+  wire::Channel ch(fd.get(), "server");
   const auto answer =
       client::handshake(ch, proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "late", ""});
   ASSERT_TRUE(std::holds_alternative<proto::Welcome>(answer));

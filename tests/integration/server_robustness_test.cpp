@@ -281,8 +281,8 @@ TEST_F(Robustness, SilentClientIsGreetedAsATextClient) {
   TestServer server(config());
   RawClient silent(server.port());
   std::string line;
-  net::Channel channel(silent.fd(), "server");
-  ASSERT_EQ(channel.read_line(line, 1000), net::Channel::LineStatus::Line);
+  wire::Channel channel(silent.fd(), "server");
+  ASSERT_EQ(channel.read_line(line, 1000), wire::Channel::LineStatus::Line);
   EXPECT_NE(line.find("SEND_FILE"), std::string::npos) << line;
 }
 

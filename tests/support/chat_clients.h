@@ -15,7 +15,7 @@
 
 #include <gtest/gtest.h>
 
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "net/socket.h"
 #include "proto/codec.h"
 
@@ -88,7 +88,7 @@ class ChatClient {
 
  private:
   net::UniqueFd fd_;
-  net::Channel channel_;
+  wire::Channel channel_;
   std::string name_;
 };
 
@@ -127,7 +127,7 @@ class TextClient {
     try {
       std::string l;
       const auto status = channel_.read_line(l, 1 << 20);
-      return status == net::Channel::LineStatus::Eof ? "<eof>" : l;
+      return status == wire::Channel::LineStatus::Eof ? "<eof>" : l;
     } catch (const std::system_error&) {
       if (!options_.failure_reads_as_line) throw;
       return "<reset>";
@@ -148,7 +148,7 @@ class TextClient {
  private:
   TextClientOptions options_;
   net::UniqueFd fd_;
-  net::Channel channel_;
+  wire::Channel channel_;
 };
 
 }  // namespace ftx::testing

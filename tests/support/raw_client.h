@@ -5,7 +5,7 @@
 #include <chrono>
 #include <string>
 
-#include "net/channel.h"
+#include "wire/channel.h"
 #include "net/socket.h"
 #include "proto/codec.h"
 
@@ -47,7 +47,7 @@ class RawClient {
 
  private:
   net::UniqueFd fd_;
-  net::Channel channel_;
+  wire::Channel channel_;
 };
 
 }  // namespace ftx::testing

@@ -13,7 +13,7 @@
 namespace ftx::digest {
 namespace {
 
-using proto::DigestAlgo;
+using ftx::DigestAlgo;
 
 std::string hex_of(DigestAlgo algo, std::string_view data) {
   Hasher h(algo);

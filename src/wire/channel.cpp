@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Framed connection over a socket.
-#include "net/channel.h"
-
-#include <poll.h>
+// Framed connection over a byte stream.
+#include "wire/channel.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,21 +8,29 @@
 #include <system_error>
 
 #include "net/socket.h"
+#include "net/stream.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
 
-namespace ftx::net {
+namespace ftx::wire {
 namespace {
 
 constexpr size_t kBufferBytes = proto::kHeaderSize + proto::kMaxPayload + 4096;
 
 }  // namespace
 
-Channel::Channel(int fd, std::string peer)
-    : fd_(fd),
-      peer_(std::move(peer)),
+Channel::Channel(net::Stream& stream)
+    : stream_(&stream),
       storage_(std::make_unique_for_overwrite<uint8_t[]>(kBufferBytes)),
       buf_(storage_.get(), kBufferBytes) {}
+
+Channel::Channel(int fd, std::string peer)
+    : owned_(std::make_unique<net::SocketStream>(fd, std::move(peer))),
+      stream_(owned_.get()),
+      storage_(std::make_unique_for_overwrite<uint8_t[]>(kBufferBytes)),
+      buf_(storage_.get(), kBufferBytes) {}
+
+size_t Channel::read_more() { return stream_->read_some(buf_.subspan(end_)); }
 
 void Channel::send(const proto::Frame& frame) {
   queue(frame);
@@ -40,7 +46,7 @@ void Channel::flush() {
     std::vector<uint8_t>& out;
     ~Clear() { out.clear(); }
   } clear{out_};
-  send_all(fd_, out_, peer_);
+  stream_->write_all(out_);
 }
 
 void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadline) {
@@ -48,18 +54,11 @@ void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadlin
     if (!deadline) deadline = std::chrono::steady_clock::now() + frame_timeout_;
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
-    // Poll the socket itself: wait_readable() would return at once on the buffered start of
-    // the frame, and recv could then block past the deadline on a socket without timeout.
-    pollfd pfd{fd_, POLLIN, 0};
-    int ready = 0;
-    if (left.count() > 0) {
-      do {
-        ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
-      } while (ready < 0 && errno == EINTR);
-    }
-    if (ready <= 0) {
+    // Ask the stream itself: wait_readable() would return at once on the buffered start of
+    // the frame, and the read could then block past the deadline on a stream without timeout.
+    if (left.count() <= 0 || !stream_->wait_readable(left)) {
       throw std::system_error(ETIMEDOUT, std::generic_category(),
-                              "recv from " + peer_ + ": a frame took longer than " +
+                              "recv from " + peer() + ": a frame took longer than " +
                                   std::to_string(frame_timeout_.count() / 1000) + " s");
     }
   }
@@ -68,13 +67,13 @@ void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadlin
     end_ -= start_;
     start_ = 0;
   }
-  const size_t n = recv_some(fd_, buf_.subspan(end_), peer_);
+  const size_t n = read_more();
   if (n == 0) {
     if (end_ > 0) {
       throw proto::ProtocolError(proto::ErrorCode::BadRequest,
-                                 peer_ + " closed the connection in the middle of a frame");
+                                 peer() + " closed the connection in the middle of a frame");
     }
-    throw ConnectionClosed(peer_ + " closed the connection");
+    throw net::ConnectionClosed(peer() + " closed the connection");
   }
   end_ += n;
 }
@@ -113,7 +112,7 @@ size_t Channel::read_raw(std::span<uint8_t> out) {
     if (start_ == end_) start_ = end_ = 0;
     return n;
   }
-  return recv_some(fd_, out, peer_);
+  return stream_->read_some(out);
 }
 
 Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
@@ -137,7 +136,7 @@ Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
       end_ -= start_;
       start_ = 0;
     }
-    const size_t n = recv_some(fd_, buf_.subspan(end_), peer_);
+    const size_t n = read_more();
     if (n == 0) {
       if (skipping) return LineStatus::TooLong;
       if (end_ > start_) {
@@ -152,26 +151,17 @@ Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
 }
 
 bool Channel::wait_readable(std::chrono::milliseconds timeout) {
-  if (start_ < end_) return true;
-  pollfd pfd{fd_, POLLIN, 0};
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    const int n = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
-    if (n < 0 && errno == EINTR) continue;
-    return n > 0;
-  }
+  return start_ < end_ || stream_->wait_readable(timeout);
 }
 
 int Channel::peek_byte() {
   if (start_ == end_) {
     start_ = end_ = 0;
-    const size_t n = recv_some(fd_, buf_, peer_);
+    const size_t n = read_more();
     if (n == 0) return -1;
     end_ = n;
   }
   return buf_[start_];
 }
 
-}  // namespace ftx::net
+}  // namespace ftx::wire

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// A framed connection: frames in and out over a socket, with raw file bytes in between.
+// A framed connection: frames in and out over a byte stream, with raw file bytes in between.
 #pragma once
 
 #include <chrono>
@@ -10,15 +10,19 @@
 #include <string>
 #include <vector>
 
+#include "net/stream.h"
 #include "proto/frames.h"
 
-namespace ftx::net {
+namespace ftx::wire {
 
-/// Reads and writes protocol frames on a connected socket it does not own. Bytes that
-/// arrive after a frame stay buffered and are handed out first by read_raw(), so the raw
-/// file stream after READY is never lost.
+/// Reads and writes protocol frames on a byte stream. Bytes that arrive after a frame stay
+/// buffered and are handed out first by read_raw(), so the raw file stream after READY is
+/// never lost.
 class Channel {
  public:
+  /// Over a stream that outlives the channel.
+  explicit Channel(net::Stream& stream);
+  /// Over a plain socket it does not own (the channel keeps the SocketStream).
   Channel(int fd, std::string peer);
 
   /// Bounds the time one whole frame may take to arrive once its first byte is here (0: no
@@ -65,14 +69,17 @@ class Channel {
   /// Bytes received but not yet consumed.
   size_t buffered() const { return end_ - start_; }
 
-  int fd() const { return fd_; }
-  const std::string& peer() const { return peer_; }
+  net::Stream& stream() { return *stream_; }
+  int fd() const { return stream_->fd(); }
+  const std::string& peer() const { return stream_->peer(); }
 
  private:
   void fill(std::optional<std::chrono::steady_clock::time_point>& deadline);
+  /// Reads more into the buffer at end_; returns the bytes read (0: the peer closed).
+  size_t read_more();
 
-  int fd_;
-  std::string peer_;
+  std::unique_ptr<net::Stream> owned_;  // set only by the fd constructor
+  net::Stream* stream_;
   // Not zero-filled: an idle connection then costs only the pages data was received into.
   std::unique_ptr<uint8_t[]> storage_;
   std::span<uint8_t> buf_;
@@ -82,4 +89,4 @@ class Channel {
   std::chrono::milliseconds frame_timeout_{0};
 };
 
-}  // namespace ftx::net
+}  // namespace ftx::wire

@@ -17,11 +17,11 @@
 #include "client/handshake.h"
 #include "client/plan.h"
 #include "digest/digest.h"
-#include "wire/channel.h"
 #include "net/socket.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
 #include "proto/names.h"
+#include "wire/channel.h"
 
 namespace ftx::client {
 namespace {
@@ -421,10 +421,8 @@ class Connection {
     std::vector<uint8_t> buf(4 + kStreamChunk);
     uint64_t total = 0;
     auto put_length = [&buf](uint32_t n) {
-      buf[0] = static_cast<uint8_t>(n >> 24);
-      buf[1] = static_cast<uint8_t>(n >> 16);
-      buf[2] = static_cast<uint8_t>(n >> 8);
-      buf[3] = static_cast<uint8_t>(n);
+      const auto header = proto::encode_chunk_header(n);
+      std::copy(header.begin(), header.end(), buf.begin());
     };
     try {
       while (true) {

@@ -383,4 +383,24 @@ DecodeResult decode_frame(std::span<const uint8_t> input) {
   return result;
 }
 
+bool starts_binary(uint8_t first) {
+  return first < 0x20 && decode_frame(std::span(&first, 1)).status != DecodeStatus::Error;
+}
+
+std::array<uint8_t, 4> encode_chunk_header(uint32_t length) {
+  return {static_cast<uint8_t>(length >> 24), static_cast<uint8_t>(length >> 16),
+          static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length)};
+}
+
+uint32_t decode_chunk_header(std::span<const uint8_t, 4> header) {
+  const uint32_t length = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
+                          (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+  if (length > kMaxChunk) {
+    throw ProtocolError(ErrorCode::BadRequest, "a stream chunk of " + std::to_string(length) +
+                                                   " bytes is over the limit of " +
+                                                   std::to_string(kMaxChunk));
+  }
+  return length;
+}
+
 }  // namespace ftx::proto

@@ -2,6 +2,7 @@
 // Frame encoder and decoder: pure functions over bytes, no I/O.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -31,5 +32,17 @@ struct DecodeResult {
 /// past a limit: a header announcing more than kMaxPayload is an error at once, without
 /// waiting for the payload.
 DecodeResult decode_frame(std::span<const uint8_t> input);
+
+/// True when a connection's first byte opens a binary frame: the one test for "this client
+/// speaks frames". HELLO is the only right one, but other non-printable frame types are
+/// answered as protocol errors too; printable first bytes (MSG and WHO happen to be ' ' and
+/// '!') belong to people typing at nc.
+bool starts_binary(uint8_t first);
+
+/// The 4-byte header of a stream chunk of `length` bytes (big-endian; 0 ends the stream).
+std::array<uint8_t, 4> encode_chunk_header(uint32_t length);
+
+/// The length a chunk header announces. Throws ProtocolError(BadRequest) past kMaxChunk.
+uint32_t decode_chunk_header(std::span<const uint8_t, 4> header);
 
 }  // namespace ftx::proto

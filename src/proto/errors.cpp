@@ -2,6 +2,8 @@
 // Names and hints for the protocol error codes.
 #include "proto/errors.h"
 
+#include "proto/limits.h"
+
 namespace ftx::proto {
 
 std::string_view error_code_name(ErrorCode code) {
@@ -66,6 +68,18 @@ std::optional<ErrorCode> error_code_from_wire(uint16_t value) {
     return static_cast<ErrorCode>(value);
   }
   return std::nullopt;
+}
+
+std::string message_too_large(size_t bytes) {
+  return "a message of " + std::to_string(bytes) + " bytes is over the limit of " +
+         std::to_string(kMaxMessage) + "; it was not sent";
+}
+
+std::string describe(ErrorCode code, std::string_view message) {
+  std::string out(error_code_name(code));
+  out += ": ";
+  out += message;
+  return out;
 }
 
 }  // namespace ftx::proto

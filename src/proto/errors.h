@@ -2,6 +2,7 @@
 // The protocol's error codes: what an ERROR frame or text-mode ERROR line carries.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -27,6 +28,12 @@ enum class ErrorCode : uint16_t {
 
 /// Stable snake_case name, as used in logs and text mode ("name_refused").
 std::string_view error_code_name(ErrorCode code);
+
+/// "code: message", as consoles, logs' leave notices and clients show an error.
+std::string describe(ErrorCode code, std::string_view message);
+
+/// Why a chat message of `bytes` bytes (over kMaxMessage) was not relayed.
+std::string message_too_large(size_t bytes);
 
 /// A default message a person can act on.
 std::string_view error_code_hint(ErrorCode code);

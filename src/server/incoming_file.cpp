@@ -2,11 +2,13 @@
 // One upload on its way into the inbox.
 #include "server/incoming_file.h"
 
+#include <array>
 #include <exception>
 #include <stdexcept>
 #include <system_error>
 
 #include "net/socket.h"
+#include "proto/codec.h"
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "server/write_behind.h"
@@ -117,16 +119,10 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
     size_t used = 0;
     uint64_t total = 0;
     while (true) {
-      uint8_t header[4];
+      std::array<uint8_t, 4> header;
       read_exact(header);
-      const uint32_t length = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
-                              (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+      const uint32_t length = proto::decode_chunk_header(header);
       if (length == 0) break;
-      if (length > proto::kMaxChunk) {
-        throw ProtocolError(ErrorCode::BadRequest, "a stream chunk of " + std::to_string(length) +
-                                                       " bytes is over the limit of " +
-                                                       std::to_string(proto::kMaxChunk));
-      }
       total += length;
       if (ctx_.config.max_size != 0 && total > ctx_.config.max_size) {
         throw ProtocolError(ErrorCode::TooLarge, "the stream passed " + std::to_string(ctx_.config.max_size) +

@@ -11,12 +11,12 @@
 #include <cstring>
 
 #include "net/address.h"
-#include "wire/channel.h"
 #include "proto/codec.h"
 #include "proto/text.h"
 #include "server/session.h"
 #include "util/clock.h"
 #include "util/sys_error.h"
+#include "wire/channel.h"
 
 namespace ftx::server {
 namespace {

@@ -3,10 +3,17 @@
 #pragma once
 
 #include <cerrno>
+#include <exception>
 #include <string>
 #include <system_error>
 
 namespace ftx {
+
+/// True for a read or write that gave up waiting (ETIMEDOUT): the one test for "timed out".
+inline bool is_timeout(const std::exception& e) {
+  const auto* sys = dynamic_cast<const std::system_error*>(&e);
+  return sys && sys->code() == std::errc::timed_out;
+}
 
 /// Throws std::system_error for errno value err, e.g. ("connect 127.0.0.1:9000", ECONNREFUSED)
 /// reads "connect 127.0.0.1:9000: Connection refused".

@@ -115,6 +115,22 @@ size_t Channel::read_raw(std::span<uint8_t> out) {
   return stream_->read_some(out);
 }
 
+void Channel::read_exact(std::span<uint8_t> out) {
+  for (size_t done = 0; done < out.size();) {
+    const size_t n = read_raw(out.subspan(done));
+    if (n == 0) throw net::ConnectionClosed(peer() + " closed the connection in the middle of the data");
+    done += n;
+  }
+}
+
+void Channel::skip_raw(uint64_t count, std::span<uint8_t> scratch) {
+  while (count > 0) {
+    const size_t n = read_raw(scratch.first(static_cast<size_t>(std::min<uint64_t>(count, scratch.size()))));
+    if (n == 0) throw net::ConnectionClosed(peer() + " closed the connection in the middle of a file");
+    count -= n;
+  }
+}
+
 Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
   bool skipping = false;
   while (true) {

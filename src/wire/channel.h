@@ -52,6 +52,12 @@ class Channel {
   /// Up to out.size() raw bytes (buffered first); 0 when the peer closed.
   size_t read_raw(std::span<uint8_t> out);
 
+  /// Exactly out.size() raw bytes; throws net::ConnectionClosed when the peer closes first.
+  void read_exact(std::span<uint8_t> out);
+
+  /// Reads and drops count raw bytes (a refused file's data), through scratch.
+  void skip_raw(uint64_t count, std::span<uint8_t> scratch);
+
   /// The next byte without consuming it (waits under the socket timeout); -1 if the peer
   /// closed first.
   int peek_byte();

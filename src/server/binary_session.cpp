@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+// Binary clients: the handshake and the chat role (files: file_receiver.cpp).
+#include "server/binary_session.h"
+
+#include <vector>
+
+#include "proto/codec.h"
+#include "proto/limits.h"
+#include "proto/names.h"
+#include "server/auth.h"
+#include "server/file_receiver.h"
+#include "util/clock.h"
+#include "util/text.h"
+
+namespace ftx::server {
+namespace {
+
+using proto::ErrorCode;
+using proto::ProtocolError;
+
+// A relayed batch is queued whole for every member, and a member whose queue cannot take
+// it waits (and may be cut off as stuck). Kept far below the queue's size even on the text
+// wire, where a line gains its stamp and nick and a control byte becomes four: 32 KiB of
+// text and 512 lines encode to under 200 KiB.
+constexpr size_t kRelayBatchMessages = 512;
+constexpr size_t kRelayBatchBytes = 32 << 10;
+
+std::string encode(const proto::Frame& frame) {
+  const auto bytes = proto::encode_frame(frame);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::string unexpected(const proto::Frame& frame, const char* context) {
+  return std::string("unexpected ") + std::string(proto::frame_type_name(proto::frame_type(frame))) + " " +
+         context;
+}
+
+proto::Hello handshake(Connection& conn, wire::Channel& channel, std::stop_token stop) {
+  proto::Frame frame = channel.receive();
+  auto* hello = std::get_if<proto::Hello>(&frame);
+  if (!hello) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "before HELLO"));
+  if (hello->version != proto::kProtocolVersion) {
+    throw ProtocolError(ErrorCode::UnsupportedVersion, "this server speaks protocol version " +
+                                                           std::to_string(proto::kProtocolVersion) +
+                                                           ", the client " + std::to_string(hello->version));
+  }
+  check_token(conn.ctx, conn.peer(), hello->token, stop);
+  if (!hello->name.empty()) {
+    if (auto why = proto::check_nick(hello->name)) {
+      throw ProtocolError(ErrorCode::BadRequest, "HELLO name refused: " + *why);
+    }
+  }
+  conn.client = hello->name.empty() ? "anonymous" : hello->name;
+  return std::move(*hello);
+}
+
+void serve_chat(Connection& conn, wire::Channel& channel) {
+  const SessionContext& ctx = conn.ctx;
+  // WELCOME carries the name the hub gives; it is queued before the member becomes visible,
+  // so it reaches the client ahead of every relayed message.
+  ChatMember& member = conn.join_room(ChatMember::Wire::Binary, conn.client, [&](const std::string& given) {
+    conn.replies.say(encode(welcome_for(ctx, given)));
+  });
+  // MSGs that arrived together are relayed together: one lock per member per batch, not
+  // per message. A batch goes out before the session waits for more, and before any other
+  // frame is handled.
+  std::vector<std::string> said;
+  size_t said_bytes = 0;
+  auto relay = [&] {
+    if (said.empty()) return;
+    ctx.hub.say(member.name(), said, &member);
+    said.clear();
+    said_bytes = 0;
+  };
+  try {
+    while (true) {
+      std::optional<proto::Frame> next = channel.try_receive();
+      if (!next) {
+        relay();
+        next = channel.receive();
+      }
+      proto::Frame& frame = *next;
+      if (auto* msg = std::get_if<proto::Msg>(&frame)) {
+        if (msg->text.size() > proto::kMaxMessage) {
+          conn.replies.say(
+              encode(proto::Error{ErrorCode::TooLarge, proto::message_too_large(msg->text.size())}));
+        } else {
+          if (said_bytes + msg->text.size() > kRelayBatchBytes || said.size() == kRelayBatchMessages) relay();
+          said_bytes += msg->text.size();
+          said.push_back(std::move(msg->text));
+        }
+        continue;
+      }
+      relay();
+      if (std::holds_alternative<proto::Who>(frame)) {
+        const proto::Msg who{"", unix_ms(std::chrono::system_clock::now()),
+                             "connected: " + ctx.hub.names_line()};
+        if (!conn.replies.say(encode(who))) {
+          throw ProtocolError(ErrorCode::TooLarge, "not reading the server's answers");
+        }
+      } else if (std::holds_alternative<proto::Bye>(frame)) {
+        // Every MSG before BYE has been relayed: BYE tells the client all its lines arrived.
+        conn.replies.say(encode(proto::Bye{}));
+        conn.leave_room(ctx.config.chat_stall_limit);
+        return;
+      } else {
+        throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "on a chat connection"));
+      }
+    }
+  } catch (...) {
+    relay();  // the messages that arrived whole before whatever went wrong
+    throw;
+  }
+}
+
+}  // namespace
+
+proto::Welcome welcome_for(const SessionContext& ctx, const std::string& name) {
+  proto::Welcome w;
+  w.digest = ctx.config.hash;
+  w.max_payload = proto::kMaxPayload;
+  w.max_message = proto::kMaxMessage;
+  w.max_file_size = ctx.config.max_size;
+  w.name = name;
+  return w;
+}
+
+void serve_binary(Connection& conn, wire::Channel& channel, std::stop_token stop) {
+  const proto::Hello hello = handshake(conn, channel, stop);
+  if (hello.role == proto::Role::Chat) {
+    serve_chat(conn, channel);
+    return;
+  }
+  channel.send(welcome_for(conn.ctx, conn.client));
+  conn.ctx.console.print(conn.peer() + " is " + printable(conn.client));
+  FileReceiver(conn, channel).serve(stop);
+}
+
+}  // namespace ftx::server

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// What went wrong on a connection, in the protocol's terms: the one translation from an
+// exception to the error code a client is told and the log records.
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include "proto/errors.h"
+
+namespace ftx::server {
+
+struct Failure {
+  proto::ErrorCode code = proto::ErrorCode::Internal;
+  std::string message;
+  /// "code: message".
+  std::string describe() const { return proto::describe(code, message); }
+};
+
+/// A ProtocolError keeps its code; a read or write that timed out is `timeout`; anything
+/// else (a failing disk, a bug of ours) is `internal`, with the exception's text.
+Failure failure_of(const std::exception& e);
+
+}  // namespace ftx::server

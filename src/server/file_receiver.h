@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// A binary client in the send role: files, directories and streams into the inbox.
+#pragma once
+
+#include <stop_token>
+
+#include "proto/frames.h"
+#include "server/connection.h"
+#include "server/eager_batch.h"
+#include "wire/channel.h"
+
+namespace ftx::server {
+
+/// Serves FILE_BEGINs until BYE or a stop request. A refused file is answered with ERROR
+/// and the connection goes on; a failure that leaves the stream out of step throws.
+class FileReceiver {
+ public:
+  FileReceiver(Connection& conn, wire::Channel& channel) : conn_(conn), channel_(channel), batch_(conn.ctx) {}
+
+  void serve(std::stop_token stop);
+
+ private:
+  /// FILE_BEGIN, READY (the offset a resume starts from), the data (raw, or chunked for a
+  /// stream), FILE_END, SAVED.
+  void receive_file(const proto::FileBegin& begin);
+  /// An eager FILE_BEGIN: data and FILE_END follow at once; the verdict joins the batch.
+  void receive_eager(const proto::FileBegin& begin);
+  void make_directory(const proto::FileBegin& begin);
+  void flush_batch();
+  /// FILE_END must follow the data; its digest decides. Returns the error to answer, if any.
+  std::optional<proto::Error> check_file_end(IncomingFile& file);
+  /// True when the sender has more bytes on their way now (it has not paused).
+  bool input_waiting();
+
+  Connection& conn_;
+  wire::Channel& channel_;
+  EagerBatch batch_;
+};
+
+}  // namespace ftx::server

@@ -5,325 +5,158 @@
 #include <cstring>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "proto/limits.h"
 
 namespace ftx::proto {
 namespace {
 
+// Walks a frame's layout() to append its payload.
 class Writer {
  public:
   explicit Writer(std::vector<uint8_t>& out) : out_(out) {}
-  void u8(uint8_t v) { out_.push_back(v); }
-  void u16(uint16_t v) { put_be(v, 2); }
-  void u32(uint32_t v) { put_be(v, 4); }
-  void u64(uint64_t v) { put_be(v, 8); }
-  void i64(int64_t v) { put_be(static_cast<uint64_t>(v), 8); }
-  void str(const std::string& s) {
-    u32(static_cast<uint32_t>(s.size()));
+  template <typename T>
+  void num(T v) {
+    static_assert(std::is_integral_v<T>);
+    const auto u = static_cast<std::make_unsigned_t<T>>(v);
+    for (int i = sizeof(T) - 1; i >= 0; --i) out_.push_back(static_cast<uint8_t>(u >> (8 * i)));
+  }
+  void str(const std::string& s, size_t /*limit*/) {
+    num(static_cast<uint32_t>(s.size()));
     out_.insert(out_.end(), s.begin(), s.end());
   }
-  void bytes(const uint8_t* p, size_t n) { out_.insert(out_.end(), p, p + n); }
+  void magic() { out_.insert(out_.end(), kMagic.begin(), kMagic.end()); }
+  void role(Role r) { num(static_cast<uint8_t>(r)); }
+  void algo(DigestAlgo a) { num(static_cast<uint8_t>(a)); }
+  void error_code(ErrorCode c) { num(static_cast<uint16_t>(c)); }
 
  private:
-  void put_be(uint64_t v, int width) {
-    for (int i = width - 1; i >= 0; --i) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
   std::vector<uint8_t>& out_;
 };
 
-// Bounds-checked reader over one payload; every getter fails softly so the decoder can
-// report a status instead of throwing.
+// Walks a frame's layout() to fill it from one payload. Every read is bounds-checked and
+// fails softly: the first failure is remembered, later reads do nothing, and the decoder
+// reports a status instead of throwing.
 class Reader {
  public:
-  explicit Reader(std::span<const uint8_t> in) : in_(in) {}
-  bool u8(uint8_t& v) { return get_be(v); }
-  bool u16(uint16_t& v) { return get_be(v); }
-  bool u32(uint32_t& v) { return get_be(v); }
-  bool u64(uint64_t& v) { return get_be(v); }
-  bool i64(int64_t& v) {
-    uint64_t u = 0;
-    if (!get_be(u)) return false;
-    v = static_cast<int64_t>(u);
-    return true;
+  Reader(std::span<const uint8_t> in, std::string_view frame) : in_(in), frame_(frame) {}
+  template <typename T>
+  void num(T& v) {
+    static_assert(std::is_integral_v<T>);
+    if (!take(sizeof(T))) return;
+    std::make_unsigned_t<T> acc = 0;
+    for (size_t i = 0; i < sizeof(T); ++i)
+      acc = static_cast<std::make_unsigned_t<T>>((acc << 8) | in_[pos_ - sizeof(T) + i]);
+    v = static_cast<T>(acc);
   }
-  bool str(std::string& s, size_t limit) {
+  void str(std::string& s, size_t limit) {
     uint32_t n = 0;
-    if (!u32(n) || n > limit || n > remaining()) return false;
-    s.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
-    pos_ += n;
-    return true;
+    num(n);
+    if (!ok() || n > limit || !take(n)) return fail();
+    s.assign(reinterpret_cast<const char*>(in_.data() + pos_ - n), n);
   }
-  bool bytes(uint8_t* p, size_t n) {
-    if (n > remaining()) return false;
-    std::memcpy(p, in_.data() + pos_, n);
-    pos_ += n;
-    return true;
+  void magic() {
+    if (!take(kMagic.size()) ||
+        std::memcmp(in_.data() + pos_ - kMagic.size(), kMagic.data(), kMagic.size()) != 0) {
+      fail(std::string(frame_) + " without the ftx magic");
+    }
   }
+  void role(Role& r) {
+    uint8_t v = 0;
+    num(v);
+    if (!ok()) return;
+    if (v != static_cast<uint8_t>(Role::Send) && v != static_cast<uint8_t>(Role::Chat)) {
+      return fail(std::string(frame_) + " with an unknown role");
+    }
+    r = static_cast<Role>(v);
+  }
+  void algo(DigestAlgo& a) {
+    uint8_t v = 0;
+    num(v);
+    if (!ok()) return;
+    if (v != static_cast<uint8_t>(DigestAlgo::Xxh128) && v != static_cast<uint8_t>(DigestAlgo::Sha256)) {
+      return fail();
+    }
+    a = static_cast<DigestAlgo>(v);
+  }
+  void error_code(ErrorCode& c) {
+    uint16_t v = 0;
+    num(v);
+    // A newer peer's unknown code still reads as an error, not as garbage.
+    if (ok()) c = error_code_from_wire(v).value_or(ErrorCode::Internal);
+  }
+
+  bool ok() const { return why_.empty(); }
+  const std::string& why() const { return why_; }
   size_t remaining() const { return in_.size() - pos_; }
 
  private:
-  template <typename T>
-  bool get_be(T& v) {
-    if (remaining() < sizeof(T)) return false;
-    uint64_t acc = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) acc = (acc << 8) | in_[pos_ + i];
-    pos_ += sizeof(T);
-    v = static_cast<T>(acc);
+  bool take(size_t n) {
+    if (!ok()) return false;
+    if (n > remaining()) {
+      fail();
+      return false;
+    }
+    pos_ += n;
     return true;
   }
+  void fail(std::string why = {}) {
+    if (ok()) why_ = why.empty() ? "malformed " + std::string(frame_) : std::move(why);
+  }
+
   std::span<const uint8_t> in_;
+  std::string_view frame_;
   size_t pos_ = 0;
+  std::string why_;
 };
 
-void encode_payload(const Hello& f, Writer& w) {
-  w.bytes(kMagic.data(), kMagic.size());
-  w.u16(f.version);
-  w.u8(static_cast<uint8_t>(f.role));
-  w.str(f.name);
-  w.str(f.token);
-}
-void encode_payload(const Welcome& f, Writer& w) {
-  w.u16(f.version);
-  w.u8(static_cast<uint8_t>(f.digest));
-  w.u32(f.max_payload);
-  w.u32(f.max_message);
-  w.u64(f.max_file_size);
-  w.str(f.name);
-}
-void encode_payload(const Error& f, Writer& w) {
-  w.u16(static_cast<uint16_t>(f.code));
-  w.str(f.message);
-}
-void encode_payload(const Bye&, Writer&) {}
-void encode_payload(const FileBegin& f, Writer& w) {
-  w.str(f.name);
-  w.u64(f.size);
-  w.u32(f.mode);
-  w.i64(f.mtime_ns);
-  w.u32(f.flags);
-  w.str(f.transfer_id);
-}
-void encode_payload(const Ready& f, Writer& w) { w.u64(f.offset); }
-void encode_payload(const FileEnd& f, Writer& w) {
-  w.u8(static_cast<uint8_t>(f.algo));
-  w.str(f.digest);
-}
-void encode_payload(const Saved& f, Writer& w) {
-  w.str(f.name);
-  w.u64(f.bytes);
-  w.u8(static_cast<uint8_t>(f.algo));
-  w.str(f.digest);
-}
-void encode_payload(const Who&, Writer&) {}
-void encode_payload(const Msg& f, Writer& w) {
-  w.str(f.sender);
-  w.i64(f.ts_ms);
-  w.str(f.text);
+template <size_t I>
+using Alternative = std::variant_alternative_t<I, Frame>;
+constexpr auto kAlternatives = std::make_index_sequence<std::variant_size_v<Frame>>();
+
+template <size_t... I>
+constexpr std::string_view name_of(FrameType type, std::index_sequence<I...>) {
+  std::string_view name;
+  ((Alternative<I>::kType == type ? (name = Alternative<I>::kName, true) : false) || ...);
+  return name;
 }
 
-bool valid_algo(uint8_t v) {
-  return v == static_cast<uint8_t>(DigestAlgo::Xxh128) || v == static_cast<uint8_t>(DigestAlgo::Sha256);
+bool known_type(uint8_t type) { return !name_of(static_cast<FrameType>(type), kAlternatives).empty(); }
+
+template <typename T>
+Frame parse_as(std::span<const uint8_t> payload, std::string& why) {
+  T frame;
+  Reader r(payload, T::kName);
+  T::layout(frame, r);
+  if (r.ok() && r.remaining() != 0) {
+    why = std::string(T::kName) + " with trailing bytes";
+  } else {
+    why = r.why();
+  }
+  return frame;
 }
 
-// Each parser returns nullopt (with a reason) when the payload is malformed.
-using Parsed = std::optional<Frame>;
-
-Parsed parse_hello(Reader& r, std::string& why) {
-  std::array<uint8_t, 4> magic{};
-  Hello f;
-  uint8_t role = 0;
-  if (!r.bytes(magic.data(), magic.size()) || magic != kMagic) {
-    why = "HELLO without the ftx magic";
-    return std::nullopt;
-  }
-  if (!r.u16(f.version) || !r.u8(role) || !r.str(f.name, kMaxClientName) || !r.str(f.token, kMaxToken)) {
-    why = "malformed HELLO";
-    return std::nullopt;
-  }
-  if (role != static_cast<uint8_t>(Role::Send) && role != static_cast<uint8_t>(Role::Chat)) {
-    why = "HELLO with an unknown role";
-    return std::nullopt;
-  }
-  f.role = static_cast<Role>(role);
-  return f;
-}
-
-Parsed parse_welcome(Reader& r, std::string& why) {
-  Welcome f;
-  uint8_t algo = 0;
-  if (!r.u16(f.version) || !r.u8(algo) || !valid_algo(algo) || !r.u32(f.max_payload) ||
-      !r.u32(f.max_message) || !r.u64(f.max_file_size) || !r.str(f.name, kMaxClientName)) {
-    why = "malformed WELCOME";
-    return std::nullopt;
-  }
-  f.digest = static_cast<DigestAlgo>(algo);
-  return f;
-}
-
-Parsed parse_error(Reader& r, std::string& why) {
-  Error f;
-  uint16_t code = 0;
-  if (!r.u16(code) || !r.str(f.message, kMaxErrorMessage)) {
-    why = "malformed ERROR";
-    return std::nullopt;
-  }
-  // A newer peer's unknown code still reads as an error, not as garbage.
-  f.code = error_code_from_wire(code).value_or(ErrorCode::Internal);
-  return f;
-}
-
-Parsed parse_file_begin(Reader& r, std::string& why) {
-  FileBegin f;
-  if (!r.str(f.name, kMaxPathBytes) || !r.u64(f.size) || !r.u32(f.mode) || !r.i64(f.mtime_ns) ||
-      !r.u32(f.flags) || !r.str(f.transfer_id, kMaxTransferId)) {
-    why = "malformed FILE_BEGIN";
-    return std::nullopt;
-  }
-  return f;
-}
-
-Parsed parse_ready(Reader& r, std::string& why) {
-  Ready f;
-  if (!r.u64(f.offset)) {
-    why = "malformed READY";
-    return std::nullopt;
-  }
-  return f;
-}
-
-Parsed parse_file_end(Reader& r, std::string& why) {
-  FileEnd f;
-  uint8_t algo = 0;
-  if (!r.u8(algo) || !valid_algo(algo) || !r.str(f.digest, kMaxDigest)) {
-    why = "malformed FILE_END";
-    return std::nullopt;
-  }
-  f.algo = static_cast<DigestAlgo>(algo);
-  return f;
-}
-
-Parsed parse_saved(Reader& r, std::string& why) {
-  Saved f;
-  uint8_t algo = 0;
-  if (!r.str(f.name, kMaxPathBytes) || !r.u64(f.bytes) || !r.u8(algo) || !valid_algo(algo) ||
-      !r.str(f.digest, kMaxDigest)) {
-    why = "malformed SAVED";
-    return std::nullopt;
-  }
-  f.algo = static_cast<DigestAlgo>(algo);
-  return f;
-}
-
-Parsed parse_msg(Reader& r, std::string& why) {
-  Msg f;
-  // Text up to the frame limit decodes, so a receiver can refuse one message over
-  // kMaxMessage and keep the connection.
-  if (!r.str(f.sender, kMaxClientName) || !r.i64(f.ts_ms) || !r.str(f.text, kMaxPayload)) {
-    why = "malformed MSG";
-    return std::nullopt;
-  }
-  return f;
-}
-
-Parsed parse_payload(uint8_t type, Reader& r, std::string& why) {
-  switch (static_cast<FrameType>(type)) {
-    case FrameType::Hello:
-      return parse_hello(r, why);
-    case FrameType::Welcome:
-      return parse_welcome(r, why);
-    case FrameType::Error:
-      return parse_error(r, why);
-    case FrameType::Bye:
-      return Bye{};
-    case FrameType::FileBegin:
-      return parse_file_begin(r, why);
-    case FrameType::Ready:
-      return parse_ready(r, why);
-    case FrameType::FileEnd:
-      return parse_file_end(r, why);
-    case FrameType::Saved:
-      return parse_saved(r, why);
-    case FrameType::Msg:
-      return parse_msg(r, why);
-    case FrameType::Who:
-      return Who{};
-  }
-  why = "unknown frame type " + std::to_string(type);
-  return std::nullopt;
-}
-
-bool known_type(uint8_t type) {
-  switch (static_cast<FrameType>(type)) {
-    case FrameType::Hello:
-    case FrameType::Welcome:
-    case FrameType::Error:
-    case FrameType::Bye:
-    case FrameType::FileBegin:
-    case FrameType::Ready:
-    case FrameType::FileEnd:
-    case FrameType::Saved:
-    case FrameType::Msg:
-    case FrameType::Who:
-      return true;
-  }
-  return false;
+// Decodes the payload of a frame of a known type; why is empty when it is well formed.
+template <size_t... I>
+Frame parse_payload(uint8_t type, std::span<const uint8_t> payload, std::string& why,
+                    std::index_sequence<I...>) {
+  Frame out;
+  ((static_cast<uint8_t>(Alternative<I>::kType) == type ? (out = parse_as<Alternative<I>>(payload, why), true)
+                                                        : false) ||
+   ...);
+  return out;
 }
 
 }  // namespace
 
 FrameType frame_type(const Frame& frame) {
-  return std::visit(
-      [](const auto& f) -> FrameType {
-        using T = std::decay_t<decltype(f)>;
-        if constexpr (std::is_same_v<T, Hello>)
-          return FrameType::Hello;
-        else if constexpr (std::is_same_v<T, Welcome>)
-          return FrameType::Welcome;
-        else if constexpr (std::is_same_v<T, Error>)
-          return FrameType::Error;
-        else if constexpr (std::is_same_v<T, Bye>)
-          return FrameType::Bye;
-        else if constexpr (std::is_same_v<T, FileBegin>)
-          return FrameType::FileBegin;
-        else if constexpr (std::is_same_v<T, Ready>)
-          return FrameType::Ready;
-        else if constexpr (std::is_same_v<T, FileEnd>)
-          return FrameType::FileEnd;
-        else if constexpr (std::is_same_v<T, Saved>)
-          return FrameType::Saved;
-        else if constexpr (std::is_same_v<T, Msg>)
-          return FrameType::Msg;
-        else
-          return FrameType::Who;
-      },
-      frame);
+  return std::visit([](const auto& f) { return std::decay_t<decltype(f)>::kType; }, frame);
 }
 
 std::string_view frame_type_name(FrameType type) {
-  switch (type) {
-    case FrameType::Hello:
-      return "HELLO";
-    case FrameType::Welcome:
-      return "WELCOME";
-    case FrameType::Error:
-      return "ERROR";
-    case FrameType::Bye:
-      return "BYE";
-    case FrameType::FileBegin:
-      return "FILE_BEGIN";
-    case FrameType::Ready:
-      return "READY";
-    case FrameType::FileEnd:
-      return "FILE_END";
-    case FrameType::Saved:
-      return "SAVED";
-    case FrameType::Msg:
-      return "MSG";
-    case FrameType::Who:
-      return "WHO";
-  }
-  return "UNKNOWN";
+  const std::string_view name = name_of(type, kAlternatives);
+  return name.empty() ? "UNKNOWN" : name;
 }
 
 size_t digest_size(DigestAlgo algo) { return algo == DigestAlgo::Sha256 ? 32 : 16; }
@@ -331,9 +164,9 @@ size_t digest_size(DigestAlgo algo) { return algo == DigestAlgo::Sha256 ? 32 : 1
 void encode_frame(const Frame& frame, std::vector<uint8_t>& out) {
   const size_t start = out.size();
   Writer w(out);
-  w.u8(static_cast<uint8_t>(frame_type(frame)));
-  w.u32(0);  // length, patched below
-  std::visit([&w](const auto& f) { encode_payload(f, w); }, frame);
+  w.num(static_cast<uint8_t>(frame_type(frame)));
+  w.num(uint32_t{0});  // length, patched below
+  std::visit([&w](const auto& f) { std::decay_t<decltype(f)>::layout(f, w); }, frame);
   const uint32_t len = static_cast<uint32_t>(out.size() - start - kHeaderSize);
   for (int i = 0; i < 4; ++i) out[start + 1 + i] = static_cast<uint8_t>(len >> (8 * (3 - i)));
 }
@@ -365,21 +198,16 @@ DecodeResult decode_frame(std::span<const uint8_t> input) {
     return result;
   }
   if (input.size() - kHeaderSize < len) return result;
-  Reader r(input.subspan(kHeaderSize, len));
   std::string why;
-  Parsed parsed = parse_payload(type, r, why);
-  if (parsed && r.remaining() != 0) {
-    parsed.reset();
-    why = std::string(frame_type_name(static_cast<FrameType>(type))) + " with trailing bytes";
-  }
-  if (!parsed) {
+  Frame frame = parse_payload(type, input.subspan(kHeaderSize, len), why, kAlternatives);
+  if (!why.empty()) {
     result.status = DecodeStatus::Error;
-    result.detail = why;
+    result.detail = std::move(why);
     return result;
   }
   result.status = DecodeStatus::Ok;
   result.consumed = kHeaderSize + len;
-  result.frame = std::move(*parsed);
+  result.frame = std::move(frame);
   return result;
 }
 

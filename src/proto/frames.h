@@ -5,10 +5,12 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "digest/algo.h"
 #include "proto/errors.h"
+#include "proto/limits.h"
 
 namespace ftx::proto {
 
@@ -51,6 +53,17 @@ inline constexpr uint32_t kFlagEager = 1u << 2;
 inline constexpr uint32_t kKnownFlags = kFlagStream | kFlagDirectory | kFlagEager;
 
 struct Hello {
+  static constexpr FrameType kType = FrameType::Hello;
+  static constexpr std::string_view kName = "HELLO";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.magic();
+    w.num(f.version);
+    w.role(f.role);
+    w.str(f.name, kMaxClientName);
+    w.str(f.token, kMaxToken);
+  }
   uint16_t version = kProtocolVersion;
   Role role = Role::Send;
   std::string name;
@@ -59,6 +72,18 @@ struct Hello {
 };
 
 struct Welcome {
+  static constexpr FrameType kType = FrameType::Welcome;
+  static constexpr std::string_view kName = "WELCOME";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.num(f.version);
+    w.algo(f.digest);
+    w.num(f.max_payload);
+    w.num(f.max_message);
+    w.num(f.max_file_size);
+    w.str(f.name, kMaxClientName);
+  }
   uint16_t version = kProtocolVersion;
   DigestAlgo digest = DigestAlgo::Xxh128;
   uint32_t max_payload = 0;    ///< largest control payload the server accepts
@@ -69,16 +94,40 @@ struct Welcome {
 };
 
 struct Error {
+  static constexpr FrameType kType = FrameType::Error;
+  static constexpr std::string_view kName = "ERROR";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.error_code(f.code);
+    w.str(f.message, kMaxErrorMessage);
+  }
   ErrorCode code = ErrorCode::Internal;
   std::string message;
   bool operator==(const Error&) const = default;
 };
 
 struct Bye {
+  static constexpr FrameType kType = FrameType::Bye;
+  static constexpr std::string_view kName = "BYE";
+  template <typename Self, typename Wire>
+  static void layout(Self&, Wire&) {}
   bool operator==(const Bye&) const = default;
 };
 
 struct FileBegin {
+  static constexpr FrameType kType = FrameType::FileBegin;
+  static constexpr std::string_view kName = "FILE_BEGIN";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.name, kMaxPathBytes);
+    w.num(f.size);
+    w.num(f.mode);
+    w.num(f.mtime_ns);
+    w.num(f.flags);
+    w.str(f.transfer_id, kMaxTransferId);
+  }
   std::string name;  ///< relative path, '/'-separated
   uint64_t size = 0;
   uint32_t mode = 0644;  ///< permission bits
@@ -89,17 +138,42 @@ struct FileBegin {
 };
 
 struct Ready {
+  static constexpr FrameType kType = FrameType::Ready;
+  static constexpr std::string_view kName = "READY";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.num(f.offset);
+  }
   uint64_t offset = 0;  ///< the sender streams bytes [offset, size)
   bool operator==(const Ready&) const = default;
 };
 
 struct FileEnd {
+  static constexpr FrameType kType = FrameType::FileEnd;
+  static constexpr std::string_view kName = "FILE_END";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.algo(f.algo);
+    w.str(f.digest, kMaxDigest);
+  }
   DigestAlgo algo = DigestAlgo::Xxh128;
   std::string digest;  ///< raw digest bytes (16 for xxh128, 32 for sha256)
   bool operator==(const FileEnd&) const = default;
 };
 
 struct Saved {
+  static constexpr FrameType kType = FrameType::Saved;
+  static constexpr std::string_view kName = "SAVED";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.name, kMaxPathBytes);
+    w.num(f.bytes);
+    w.algo(f.algo);
+    w.str(f.digest, kMaxDigest);
+  }
   std::string name;  ///< path as saved, relative to the server's directory
   uint64_t bytes = 0;
   DigestAlgo algo = DigestAlgo::Xxh128;
@@ -109,6 +183,17 @@ struct Saved {
 
 /// Chat text. From the server, an empty sender marks a notice (joins, leaves, WHO answers).
 struct Msg {
+  static constexpr FrameType kType = FrameType::Msg;
+  static constexpr std::string_view kName = "MSG";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.sender, kMaxClientName);
+    w.num(f.ts_ms);
+    // Text up to the frame limit decodes, so a receiver can refuse one message over
+    // kMaxMessage and keep the connection.
+    w.str(f.text, kMaxPayload);
+  }
   std::string sender;  ///< empty from a client; set by the server when it relays
   int64_t ts_ms = 0;   ///< 0 from a client; set by the server when it relays
   std::string text;
@@ -117,9 +202,15 @@ struct Msg {
 
 /// A chat client asks who is connected; the server answers with a notice MSG.
 struct Who {
+  static constexpr FrameType kType = FrameType::Who;
+  static constexpr std::string_view kName = "WHO";
+  template <typename Self, typename Wire>
+  static void layout(Self&, Wire&) {}
   bool operator==(const Who&) const = default;
 };
 
+/// Every frame of the protocol. Adding one: its FrameType value, a struct with kType, kName
+/// and layout(), and its place in this list; the codec is generated from these.
 using Frame = std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Msg, Who>;
 
 /// Wire type of a frame.

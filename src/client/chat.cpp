@@ -10,12 +10,12 @@
 #include <sstream>
 #include <thread>
 
-#include "client/handshake.h"
+#include "client/link.h"
 #include "client/sender.h"
-#include "wire/channel.h"
 #include "net/socket.h"
 #include "proto/limits.h"
 #include "proto/names.h"
+#include "wire/channel.h"
 
 namespace ftx::client {
 namespace {
@@ -102,36 +102,31 @@ void upload(const ChatOptions& options, const std::string& args, ChatDisplay& di
 
 ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& display) {
   ChatResult result;
-  net::UniqueFd sock;
-  const std::string peer = net::format_host_port(options.server.host, options.server.port);
+  std::optional<ServerLink> opened;
   try {
-    sock = net::connect_tcp(options.server.host, options.server.port, options.connect_timeout);
-    net::set_io_timeout(sock.get(), options.connect_timeout);
-  } catch (const std::exception& e) {
+    opened.emplace(ServerLink::open(
+        LinkOptions{options.server, options.connect_timeout, options.connect_timeout},
+        proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token}));
+  } catch (const ConnectionLost& e) {
+    result.refused = e.code();
     result.error = e.what();
     return result;
   }
-  wire::Channel channel(sock.get(), peer);
-  try {
-    const auto answer = handshake(
-        channel, proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token});
-    if (auto* e = std::get_if<proto::Error>(&answer)) {
-      result.refused = e->code;
-      result.error =
-          "refused by the server: " + std::string(proto::error_code_name(e->code)) + ": " + e->message;
-      return result;
-    }
-    result.name = std::get<proto::Welcome>(answer).name;
-  } catch (const std::exception& e) {
-    result.error = e.what();
-    return result;
-  }
+  ServerLink& link = *opened;
+  const std::string& peer = link.peer();
+  result.name = link.welcome().name;
   result.connected = true;
-  net::make_long_lived(sock.get(), options.confirm_timeout);
+  // A room may stay quiet for hours: no read timeout; keepalive notices a vanished server.
+  link.stream().set_timeouts(std::chrono::milliseconds(0), options.confirm_timeout);
+  net::enable_keepalive(link.stream().fd());
   if (result.name != options.name)
     display.status("the name " + options.name + " is taken; you are " + result.name);
   if (options.interactive) display.status("joined " + peer + " as " + result.name + "; /help for commands");
 
+  // Two threads share the channel: this one only queues and sends, the reader only
+  // receives. The channel's two directions have no state in common, and the stream allows
+  // one reader and one writer at once.
+  wire::Channel& channel = link.channel();
   Inbound in;
   std::jthread reader([&] { read_frames(channel, display, in); });
   auto gone = [&] {
@@ -189,13 +184,13 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
     result.confirmed = in.bye;
     if (in.error) {
       result.refused = in.error->code;
-      result.error = std::string(proto::error_code_name(in.error->code)) + ": " + in.error->message;
+      result.error = proto::describe(in.error->code, in.error->message);
     } else if (!in.bye && result.error.empty()) {
       result.error =
           in.closed ? peer + " closed the connection" : "the server did not confirm the last lines in time";
     }
   }
-  ::shutdown(sock.get(), SHUT_RDWR);  // ends the reader if it still waits
+  link.shut_down();  // ends the reader if it still waits
   return result;
 }
 

@@ -5,8 +5,8 @@
 #include <optional>
 #include <variant>
 
-#include "wire/channel.h"
 #include "proto/frames.h"
+#include "wire/channel.h"
 
 namespace ftx::client {
 

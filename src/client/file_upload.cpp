@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+// Resumable files and stdin streams.
+#include "client/file_upload.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "client/verdict.h"
+#include "digest/digest.h"
+#include "proto/codec.h"
+#include "proto/limits.h"
+
+namespace ftx::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Hashes the first `size` bytes of a file on its own thread while the main thread streams
+// it, so the digest is ready about when the last byte leaves. Destroyed early (the
+// connection failed), it stops reading instead of hashing the rest for nothing.
+class BackgroundDigest {
+ public:
+  BackgroundDigest(int fd, DigestAlgo algo, uint64_t size)
+      : thread_([this, fd, algo, size](std::stop_token stop) {
+          try {
+            digest_ = digest::digest_file(fd, algo, size, stop);
+          } catch (...) {
+            error_ = std::current_exception();
+          }
+        }) {}
+  std::string get() {
+    thread_.join();
+    if (error_) std::rethrow_exception(error_);
+    return digest_;
+  }
+
+ private:
+  std::string digest_;
+  std::exception_ptr error_;
+  std::jthread thread_;  // last: joins before the results above are destroyed
+};
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::string& client_name,
+                           FileOutcome out, int fd, proto::FileBegin begin) {
+  const DigestAlgo algo = link.welcome().digest;
+  std::error_code ec;
+  const std::string absolute = std::filesystem::absolute(out.path, ec).lexically_normal().string();
+  begin.transfer_id = transfer_id(client_name, absolute, begin.name);
+  for (int round = 0;; ++round) {
+    const auto started = Clock::now();
+    link.send(begin);
+    proto::Frame reply = link.receive();
+    if (auto* e = std::get_if<proto::Error>(&reply)) return refused(out, *e);
+    auto* ready = std::get_if<proto::Ready>(&reply);
+    if (!ready || ready->offset > begin.size)
+      throw ConnectionLost("protocol error: expected READY", std::nullopt);
+    const uint64_t offset = ready->offset;
+    out.resumed_from = offset;
+    observer.file_started(begin.name, begin.size);
+    observer.file_progress(offset);
+    BackgroundDigest digest(fd, algo, begin.size);
+    link.send_file(fd, offset, begin.size - offset,
+                   [&observer, offset](uint64_t sent) { observer.file_progress(offset + sent); });
+    std::string raw;
+    try {
+      raw = digest.get();
+    } catch (const std::exception& e) {
+      // The server has the bytes but cannot be told the digest: this stream is unusable.
+      throw ConnectionLost(std::string("reading ") + out.path + " failed: " + e.what(), std::nullopt);
+    }
+    out.digest = digest::labelled(algo, raw);
+    link.send(proto::FileEnd{algo, raw});
+    reply = link.receive();
+    out.seconds = seconds_since(started);
+    if (auto* e = std::get_if<proto::Error>(&reply)) {
+      if (e->code == proto::ErrorCode::Integrity && offset > 0 && round == 0) continue;
+    }
+    judge_answer(out, reply, algo, raw);
+    return out;
+  }
+}
+
+void send_stdin(ServerLink& link, SendObserver& observer, FileOutcome& out, const std::string& name) {
+  const DigestAlgo algo = link.welcome().digest;
+  const auto started = Clock::now();
+  proto::FileBegin begin;
+  begin.name = name;
+  begin.mode = 0644;
+  begin.mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  begin.flags = proto::kFlagStream;
+  link.send(begin);
+  const proto::Frame reply = link.receive();
+  if (auto* e = std::get_if<proto::Error>(&reply)) {
+    refused(out, *e);
+    return;
+  }
+  if (!std::holds_alternative<proto::Ready>(reply)) {
+    throw ConnectionLost("protocol error: expected READY", std::nullopt);
+  }
+  observer.file_started(begin.name, 0);
+  digest::Hasher hasher(algo);
+  // One buffer: the chunk header, then the chunk, so each chunk is one write.
+  constexpr size_t kHeader = 4;
+  std::vector<uint8_t> buf(kHeader + proto::kMaxChunk);
+  auto put_header = [&buf](uint32_t length) {
+    const auto header = proto::encode_chunk_header(length);
+    std::copy(header.begin(), header.end(), buf.begin());
+  };
+  out.bytes = 0;
+  while (true) {
+    const ssize_t n = ::read(STDIN_FILENO, buf.data() + kHeader, proto::kMaxChunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      // The server cannot be told "abandon"; closing is the only honest signal.
+      throw ConnectionLost(std::string("reading standard input failed: ") + std::strerror(errno),
+                           std::nullopt);
+    }
+    if (n == 0) break;
+    put_header(static_cast<uint32_t>(n));
+    hasher.update(std::span<const uint8_t>(buf.data() + kHeader, static_cast<size_t>(n)));
+    link.send_raw(std::span<const uint8_t>(buf.data(), kHeader + static_cast<size_t>(n)));
+    out.bytes += static_cast<uint64_t>(n);
+    observer.file_progress(out.bytes);
+  }
+  put_header(0);
+  link.send_raw(std::span<const uint8_t>(buf.data(), kHeader));
+  const std::string raw = hasher.finish();
+  out.digest = digest::labelled(algo, raw);
+  link.send(proto::FileEnd{algo, raw});
+  const proto::Frame answer = link.receive();
+  out.seconds = seconds_since(started);
+  judge_answer(out, answer, algo, raw);
+}
+
+}  // namespace ftx::client

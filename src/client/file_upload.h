@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// Uploads that wait for READY: large files (resumable, sent with sendfile) and stdin.
+#pragma once
+
+#include <string>
+
+#include "client/link.h"
+#include "client/sender.h"
+#include "proto/frames.h"
+
+namespace ftx::client {
+
+/// FILE_BEGIN with a transfer id, READY (the offset a broken attempt's partial ends at: the
+/// rest is all that is sent), the bytes by sendfile while a thread hashes the whole file,
+/// FILE_END, SAVED. If the kept prefix proves wrong (integrity), the file goes once more
+/// from 0. Throws ConnectionLost.
+FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::string& client_name,
+                           FileOutcome out, int fd, proto::FileBegin begin);
+
+/// Standard input in chunks, hashed as it goes, into out (bytes count as they leave). It
+/// cannot be read twice, so a broken connection ends it for good: ConnectionLost.
+void send_stdin(ServerLink& link, SendObserver& observer, FileOutcome& out, const std::string& name);
+
+}  // namespace ftx::client

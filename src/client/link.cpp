@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+// Connecting to a server.
+#include "client/link.h"
+
+#include <sys/socket.h>
+
+#include "client/handshake.h"
+#include "net/socket.h"
+
+namespace ftx::client {
+namespace {
+
+// How long a goodbye, or the server's last words after a failure, may take.
+constexpr std::chrono::milliseconds kLastWords{1000};
+constexpr std::chrono::milliseconds kGoodbye{2000};
+
+}  // namespace
+
+ServerLink ServerLink::open(const LinkOptions& options, const proto::Hello& hello) {
+  ServerLink link;
+  const std::string peer = net::format_host_port(options.server.host, options.server.port);
+  try {
+    link.sock_ = net::connect_tcp(options.server.host, options.server.port, options.connect_timeout);
+    link.stream_ = std::make_unique<net::SocketStream>(link.sock_.get(), peer);
+    link.stream_->set_timeouts(options.io_timeout, options.io_timeout);
+  } catch (const std::exception& e) {
+    throw ConnectionLost(e.what(), std::nullopt);
+  }
+  link.channel_ = std::make_unique<wire::Channel>(*link.stream_);
+  std::variant<proto::Welcome, proto::Error> answer;
+  try {
+    answer = handshake(*link.channel_, hello);
+  } catch (const std::exception& e) {
+    link.lost(e);
+  }
+  if (auto* e = std::get_if<proto::Error>(&answer)) {
+    throw ConnectionLost("refused by the server: " + proto::describe(e->code, e->message), e->code);
+  }
+  link.welcome_ = std::get<proto::Welcome>(answer);
+  return link;
+}
+
+ServerLink::~ServerLink() = default;
+
+void ServerLink::lost(const std::exception& e) {
+  try {
+    stream_->set_timeouts(kLastWords, kLastWords);
+    proto::Frame frame = channel_->receive();
+    if (auto* err = std::get_if<proto::Error>(&frame)) {
+      throw ConnectionLost(proto::describe(err->code, err->message), err->code);
+    }
+  } catch (const ConnectionLost&) {
+    throw;
+  } catch (const std::exception&) {
+  }
+  throw ConnectionLost(e.what(), std::nullopt);
+}
+
+void ServerLink::send(const proto::Frame& frame) {
+  try {
+    channel_->send(frame);
+  } catch (const std::exception& e) {
+    lost(e);
+  }
+}
+
+void ServerLink::flush() {
+  try {
+    channel_->flush();
+  } catch (const std::exception& e) {
+    lost(e);
+  }
+}
+
+void ServerLink::send_raw(std::span<const uint8_t> bytes) {
+  try {
+    channel_->flush();
+    stream_->write_all(bytes);
+  } catch (const std::exception& e) {
+    lost(e);
+  }
+}
+
+void ServerLink::send_file(int file_fd, uint64_t offset, uint64_t count,
+                           const std::function<void(uint64_t)>& progress) {
+  try {
+    channel_->flush();
+    stream_->send_file(file_fd, offset, count, progress);
+  } catch (const std::exception& e) {
+    lost(e);
+  }
+}
+
+proto::Frame ServerLink::receive() {
+  try {
+    return channel_->receive();
+  } catch (const std::exception& e) {
+    throw ConnectionLost(e.what(), std::nullopt);
+  }
+}
+
+void ServerLink::say_goodbye() {
+  try {
+    channel_->send(proto::Bye{});
+    stream_->set_timeouts(kGoodbye, kGoodbye);
+    channel_->receive();
+  } catch (const std::exception&) {
+  }
+}
+
+void ServerLink::shut_down() { ::shutdown(sock_.get(), SHUT_RDWR); }
+
+}  // namespace ftx::client

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+// A client's connection to an ftx server, from connect to WELCOME: the one way every
+// client command reaches a server.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "net/address.h"
+#include "net/stream.h"
+#include "net/unique_fd.h"
+#include "proto/errors.h"
+#include "proto/frames.h"
+#include "wire/channel.h"
+
+namespace ftx::client {
+
+/// The connection is gone (or was refused): nothing more can be sent on it. code is the
+/// server's error code when it said why.
+class ConnectionLost : public std::runtime_error {
+ public:
+  ConnectionLost(const std::string& what, std::optional<proto::ErrorCode> code)
+      : std::runtime_error(what), code_(code) {}
+  std::optional<proto::ErrorCode> code() const { return code_; }
+
+ private:
+  std::optional<proto::ErrorCode> code_;
+};
+
+struct LinkOptions {
+  net::HostPort server;
+  std::chrono::milliseconds connect_timeout{10000};
+  /// Bounds every wait for the server once connected.
+  std::chrono::milliseconds io_timeout{60000};
+};
+
+/// After HELLO and WELCOME. Every failure is a ConnectionLost carrying the server's own
+/// ERROR when it sent one before closing.
+class ServerLink {
+ public:
+  /// Connects, says hello and waits for WELCOME. Throws ConnectionLost: with the server's
+  /// code when it refused, without one for the network or a peer that is not an ftx server.
+  static ServerLink open(const LinkOptions& options, const proto::Hello& hello);
+
+  ServerLink(ServerLink&&) noexcept = default;
+  ServerLink& operator=(ServerLink&&) noexcept = default;
+  ~ServerLink();
+
+  const proto::Welcome& welcome() const { return welcome_; }
+  const std::string& peer() const { return stream_->peer(); }
+
+  void send(const proto::Frame& frame);
+  /// Raw bytes after the frames already queued.
+  void send_raw(std::span<const uint8_t> bytes);
+  /// count bytes of file_fd from offset, as raw data.
+  void send_file(int file_fd, uint64_t offset, uint64_t count, const std::function<void(uint64_t)>& progress);
+  proto::Frame receive();
+  void queue(const proto::Frame& frame) { channel_->queue(frame); }
+  void flush();
+  size_t queued() const { return channel_->queued(); }
+
+  /// A polite goodbye: BYE, and the server's BYE within a short wait; failures do not matter.
+  void say_goodbye();
+
+  /// Ends the connection at once (wakes a thread blocked reading it).
+  void shut_down();
+
+  wire::Channel& channel() { return *channel_; }
+  net::Stream& stream() { return *stream_; }
+
+ private:
+  ServerLink() = default;
+  /// After a failed send the server has usually said why in an ERROR just before closing:
+  /// that reason, else the local error.
+  [[noreturn]] void lost(const std::exception& e);
+
+  net::UniqueFd sock_;
+  std::unique_ptr<net::Stream> stream_;
+  std::unique_ptr<wire::Channel> channel_;
+  proto::Welcome welcome_;
+};
+
+}  // namespace ftx::client

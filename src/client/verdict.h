@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// What the server's answer to an upload means for the user.
+#pragma once
+
+#include <string>
+
+#include "client/plan.h"
+#include "client/sender.h"
+#include "proto/frames.h"
+
+namespace ftx::client {
+
+/// The outcome of an item before it is sent: its local path, name and size.
+FileOutcome outcome_for(const SendItem& item);
+
+/// The server refused the item with e.
+FileOutcome& refused(FileOutcome& out, const proto::Error& e);
+
+/// Judges the server's answer to a finished file or directory: SAVED with the size and the
+/// digest the sender computed (raw_digest) is saved; SAVED with anything else is an
+/// integrity failure; ERROR is a refusal. Throws ConnectionLost for any other frame (the
+/// conversation is out of step).
+void judge_answer(FileOutcome& out, const proto::Frame& answer, DigestAlgo algo,
+                  const std::string& raw_digest);
+
+}  // namespace ftx::client

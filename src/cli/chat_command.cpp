@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <iostream>
-#include <mutex>
 
 #include <cxxopts.hpp>
 
@@ -17,6 +16,7 @@
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "proto/text.h"
+#include "util/mutex.h"
 #include "util/text.h"
 #include "util/units.h"
 
@@ -51,18 +51,18 @@ class TerminalDisplay : public client::ChatDisplay {
   TerminalDisplay(bool notices, bool messages) : notices_(notices), messages_(messages) {}
   void message(const proto::Msg& msg) override {
     if (msg.sender.empty() ? !notices_ : !messages_) return;
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     lines_.append(pending_, msg.ts_ms, msg.sender, msg.text);
     pending_ += '\n';
     if (pending_.size() >= kPendingBytes) write_pending();
   }
   void caught_up() override {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     write_pending();
   }
   void status(const std::string& line) override {
     if (!notices_) return;
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     // What the room said before this line appears before it, where both go to one terminal.
     write_pending();
     std::fprintf(stderr, "ftx chat: %s\n", printable(line).c_str());
@@ -71,18 +71,18 @@ class TerminalDisplay : public client::ChatDisplay {
  private:
   bool notices_;
   bool messages_;
-  std::mutex mutex_;
+  Mutex mutex_;
   // A busy room would cost a write(2) per line; lines are gathered and written a burst at
   // a time (at most this much), and whenever the client waits for more (caught_up).
   static constexpr size_t kPendingBytes = 64 << 10;
-  void write_pending() {  // caller holds mutex_
+  void write_pending() REQUIRES(mutex_) {
     std::fwrite(pending_.data(), 1, pending_.size(), stdout);
     std::fflush(stdout);
     pending_.clear();
   }
 
-  proto::ChatLines lines_;  // guarded by mutex_
-  std::string pending_;     // guarded by mutex_
+  proto::ChatLines lines_ GUARDED_BY(mutex_);
+  std::string pending_ GUARDED_BY(mutex_);
 };
 
 }  // namespace

@@ -175,7 +175,7 @@ int send_main(int argc, char** argv) {
     if (std::count(send.paths.begin(), send.paths.end(), "-") > 0 && !send.as_name) {
       return usage_error("standard input (-) needs a name: --as NAME");
     }
-    const auto retries = parse_size(args["retries"].as<std::string>());
+    const auto retries = parse_count(args["retries"].as<std::string>());
     if (!retries || *retries > 100) return usage_error("--retries must be a number from 0 to 100");
     send.retries = static_cast<int>(*retries);
     send.follow_symlinks = args.count("follow-symlinks") > 0;

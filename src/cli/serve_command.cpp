@@ -123,7 +123,7 @@ int serve_main(int argc, char** argv) {
     config.port = *port;
     config.dir = args["dir"].as<std::string>();
     if (args.count("log")) config.log_path = args["log"].as<std::string>();
-    const auto max_clients = parse_size(args["max-clients"].as<std::string>());
+    const auto max_clients = parse_count(args["max-clients"].as<std::string>());
     if (!max_clients || *max_clients < 1 || *max_clients > 100000) {
       return usage_error("--max-clients must be a number from 1 to 100000");
     }
@@ -151,7 +151,7 @@ int serve_main(int argc, char** argv) {
     config.fsync = args.count("no-fsync") == 0;
     config.token =
         token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
-    if (config.token.size() > proto::kMaxToken) return usage_error("--token is longer than 1024 bytes");
+    if (config.token.size() > proto::kMaxToken) return usage_error("--token is longer than " + std::to_string(proto::kMaxToken) + " bytes");
     for (const char* rule : {"allow", "deny"}) {
       if (!args.count(rule)) continue;
       for (const std::string& text : args[rule].as<std::vector<std::string>>()) {

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -15,6 +14,7 @@
 #include "net/socket.h"
 #include "proto/limits.h"
 #include "proto/names.h"
+#include "util/mutex.h"
 #include "wire/channel.h"
 
 namespace ftx::client {
@@ -29,11 +29,11 @@ constexpr const char* kHelp =
 
 // What the reader thread learns, for the main thread to wait on.
 struct Inbound {
-  std::mutex mutex;
+  Mutex mutex;
   std::condition_variable changed;
-  bool bye = false;                   // guarded by mutex
-  bool closed = false;                // guarded by mutex
-  std::optional<proto::Error> error;  // guarded by mutex
+  bool bye GUARDED_BY(mutex) = false;
+  bool closed GUARDED_BY(mutex) = false;
+  std::optional<proto::Error> error GUARDED_BY(mutex);
 };
 
 void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
@@ -53,18 +53,18 @@ void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {
         display.message(*msg);
       } else if (std::holds_alternative<proto::Bye>(frame)) {
-        std::lock_guard lock(in.mutex);
+        MutexLock lock(in.mutex);
         in.bye = true;
         in.changed.notify_all();
         return;
       } else if (auto* err = std::get_if<proto::Error>(&frame)) {
-        std::lock_guard lock(in.mutex);
+        MutexLock lock(in.mutex);
         in.error = *err;
       }
     }
   } catch (const std::exception&) {
   }
-  std::lock_guard lock(in.mutex);
+  MutexLock lock(in.mutex);
   in.closed = true;
   in.changed.notify_all();
 }
@@ -130,7 +130,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   Inbound in;
   std::jthread reader([&] { read_frames(channel, display, in); });
   auto gone = [&] {
-    std::lock_guard lock(in.mutex);
+    MutexLock lock(in.mutex);
     return in.closed;
   };
 
@@ -179,8 +179,9 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
     result.error = e.what();
   }
   {
-    std::unique_lock lock(in.mutex);
-    in.changed.wait_for(lock, options.confirm_timeout, [&] { return in.bye || in.closed; });
+    MutexLock lock(in.mutex);
+    lock.wait_until(in.changed, std::chrono::steady_clock::now() + options.confirm_timeout,
+                    [&]() REQUIRES(in.mutex) { return in.bye || in.closed; });
     result.confirmed = in.bye;
     if (in.error) {
       result.refused = in.error->code;

@@ -118,7 +118,7 @@ constexpr auto kAlternatives = std::make_index_sequence<std::variant_size_v<Fram
 template <size_t... I>
 constexpr std::string_view name_of(FrameType type, std::index_sequence<I...>) {
   std::string_view name;
-  ((Alternative<I>::kType == type ? (name = Alternative<I>::kName, true) : false) || ...);
+  (void)((Alternative<I>::kType == type ? (name = Alternative<I>::kName, true) : false) || ...);
   return name;
 }
 
@@ -142,9 +142,10 @@ template <size_t... I>
 Frame parse_payload(uint8_t type, std::span<const uint8_t> payload, std::string& why,
                     std::index_sequence<I...>) {
   Frame out;
-  ((static_cast<uint8_t>(Alternative<I>::kType) == type ? (out = parse_as<Alternative<I>>(payload, why), true)
-                                                        : false) ||
-   ...);
+  (void)((static_cast<uint8_t>(Alternative<I>::kType) == type
+              ? (out = parse_as<Alternative<I>>(payload, why), true)
+              : false) ||
+         ...);
   return out;
 }
 

@@ -10,13 +10,15 @@ namespace ftx::server {
 WriteBehind::WriteBehind(PartialFile& file, std::span<uint8_t> buffer, bool threaded)
     : file_(file),
       buffer_(buffer),
-      slot_size_(threaded ? buffer.size() / kSlots : buffer.size()),
-      filled_(threaded ? kSlots : 1, 0) {
+      slots_(threaded ? kSlots : 1),
+      slot_size_(buffer.size() / slots_),
+      filled_(slots_, 0) {
   if (!threaded) return;
   try {
     writer_ = std::jthread([this] { run(); });
   } catch (const std::system_error&) {
     // Out of threads (a busy server): the upload still works, written as it arrives.
+    slots_ = 1;
     slot_size_ = buffer.size();
     filled_.assign(1, 0);
   }
@@ -24,7 +26,7 @@ WriteBehind::WriteBehind(PartialFile& file, std::span<uint8_t> buffer, bool thre
 
 WriteBehind::~WriteBehind() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
   changed_.notify_all();
@@ -37,8 +39,8 @@ void WriteBehind::rethrow_failure() {
 
 std::span<uint8_t> WriteBehind::slot() {
   if (writer_.joinable()) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return failure_ || filled_[next_fill_] == 0; });
+    MutexLock lock(mutex_);
+    lock.wait(changed_, [&]() REQUIRES(mutex_) { return failure_ || filled_[next_fill_] == 0; });
     rethrow_failure();
   }
   return buffer_.subspan(next_fill_ * slot_size_, slot_size_);
@@ -51,26 +53,26 @@ void WriteBehind::submit(size_t n) {
     return;
   }
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     filled_[next_fill_] = n;
   }
   changed_.notify_all();
-  next_fill_ = (next_fill_ + 1) % filled_.size();
+  next_fill_ = (next_fill_ + 1) % slots_;
 }
 
 void WriteBehind::finish() {
   if (!writer_.joinable()) return;
-  std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] {
+  MutexLock lock(mutex_);
+  lock.wait(changed_, [&]() REQUIRES(mutex_) {
     return failure_ || std::all_of(filled_.begin(), filled_.end(), [](size_t n) { return n == 0; });
   });
   rethrow_failure();
 }
 
 void WriteBehind::run() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   while (true) {
-    changed_.wait(lock, [&] { return stopping_ || filled_[next_write_] != 0; });
+    lock.wait(changed_, [&]() REQUIRES(mutex_) { return stopping_ || filled_[next_write_] != 0; });
     if (stopping_) return;
     const size_t n = filled_[next_write_];
     const auto bytes = buffer_.subspan(next_write_ * slot_size_, n);
@@ -85,7 +87,7 @@ void WriteBehind::run() {
     }
     lock.lock();
     filled_[next_write_] = 0;
-    next_write_ = (next_write_ + 1) % filled_.size();
+    next_write_ = (next_write_ + 1) % slots_;
     changed_.notify_all();
   }
 }

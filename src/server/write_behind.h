@@ -2,15 +2,14 @@
 // Writing a large upload to its partial file while the next bytes are received.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <mutex>
 #include <span>
 #include <thread>
 #include <vector>
 
 #include "server/inbox.h"
+#include "util/mutex.h"
 
 namespace ftx::server {
 
@@ -40,19 +39,20 @@ class WriteBehind {
 
  private:
   void run();
-  void rethrow_failure();  // caller holds mutex_
+  void rethrow_failure() REQUIRES(mutex_);
 
   PartialFile& file_;
   std::span<uint8_t> buffer_;
+  size_t slots_;  ///< fixed once the writer runs
   size_t slot_size_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable changed_;
-  std::vector<size_t> filled_;  // guarded by mutex_: bytes in each slot, 0 = free
-  size_t next_fill_ = 0;        // the reader's next slot
-  size_t next_write_ = 0;       // guarded by mutex_: the writer's next slot
-  bool stopping_ = false;       // guarded by mutex_
-  std::exception_ptr failure_;  // guarded by mutex_
-  std::jthread writer_;         // last: started once everything above exists
+  std::vector<size_t> filled_ GUARDED_BY(mutex_);  ///< bytes in each slot, 0 = free
+  size_t next_fill_ = 0;                           ///< the reader's next slot (its thread only)
+  size_t next_write_ GUARDED_BY(mutex_) = 0;       ///< the writer's next slot
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::exception_ptr failure_ GUARDED_BY(mutex_);
+  std::jthread writer_;  // last: started once everything above exists
 };
 
 }  // namespace ftx::server

@@ -8,6 +8,15 @@
 
 namespace ftx {
 
+std::optional<uint64_t> parse_count(std::string_view text) {
+  uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty() || text.front() == '+') {
+    return std::nullopt;
+  }
+  return value;
+}
+
 std::optional<uint64_t> parse_size(std::string_view text) {
   uint64_t value = 0;
   const char* begin = text.data();

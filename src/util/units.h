@@ -15,6 +15,9 @@ std::optional<std::chrono::seconds> parse_timeout(std::string_view text);
 /// What parse_timeout takes, for error messages.
 inline constexpr std::string_view kTimeoutRange = "1 to 86400 seconds (or 30s, 10m, 1h)";
 
+/// A count ("64"): plain decimal digits, no sign, no suffix (sizes take parse_size).
+std::optional<uint64_t> parse_count(std::string_view text);
+
 /// "1048576", "512K", "10M", "2G", "1T" (binary multiples, optional trailing "B" or "iB").
 std::optional<uint64_t> parse_size(std::string_view text);
 

@@ -24,6 +24,18 @@ TEST(Units, ParseSize) {
   }
 }
 
+TEST(Units, ParseCountTakesDigitsOnly) {
+  EXPECT_EQ(parse_count("64"), 64u);
+  EXPECT_EQ(parse_count("0"), 0u);
+  EXPECT_EQ(parse_count("2K"), std::nullopt);  // a count is not a size
+  EXPECT_EQ(parse_count("3B"), std::nullopt);
+  EXPECT_EQ(parse_count(""), std::nullopt);
+  EXPECT_EQ(parse_count("-1"), std::nullopt);
+  EXPECT_EQ(parse_count("+1"), std::nullopt);
+  EXPECT_EQ(parse_count(" 1"), std::nullopt);
+  EXPECT_EQ(parse_count("99999999999999999999"), std::nullopt);
+}
+
 TEST(Units, ParseDuration) {
   EXPECT_EQ(parse_duration_seconds("90"), 90u);
   EXPECT_EQ(parse_duration_seconds("90s"), 90u);

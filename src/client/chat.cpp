@@ -81,6 +81,7 @@ void upload(const ChatOptions& options, const std::string& args, ChatDisplay& di
   send.server = options.server;
   send.client_name = options.name;
   send.token = options.token;
+  send.tls = options.tls;
   send.paths = split_words(args);
   if (send.paths.empty()) {
     display.status("usage: /send PATH...");
@@ -105,7 +106,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   std::optional<ServerLink> opened;
   try {
     opened.emplace(ServerLink::open(
-        LinkOptions{options.server, options.connect_timeout, options.connect_timeout},
+        LinkOptions{options.server, options.connect_timeout, options.connect_timeout, options.tls},
         proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token}));
   } catch (const ConnectionLost& e) {
     result.refused = e.code();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "client/line_source.h"
+#include "client/link.h"
 #include "net/address.h"
 #include "proto/errors.h"
 #include "proto/frames.h"
@@ -18,6 +19,7 @@ struct ChatOptions {
   net::HostPort server;
   std::string name;           ///< asked for in HELLO; the server may add a suffix
   std::string token;          ///< the server's --token, when it has one
+  TlsOptions tls;
   bool interactive = false;   ///< stdin is a terminal: commands, prompts
   bool show_notices = true;   ///< joins, leaves and status lines (off with --quiet)
   bool show_messages = true;  ///< what others say (off with --no-echo)

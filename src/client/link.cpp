@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 
 #include "client/handshake.h"
+#include "client/trust.h"
 #include "net/socket.h"
+#include "net/tls.h"
 
 namespace ftx::client {
 namespace {
@@ -14,6 +16,39 @@ namespace {
 constexpr std::chrono::milliseconds kLastWords{1000};
 constexpr std::chrono::milliseconds kGoodbye{2000};
 
+// TLS, and the server's key checked before a single byte of ours is sent.
+std::unique_ptr<net::Stream> start_tls(int fd, const std::string& peer, const LinkOptions& options) {
+  std::unique_ptr<net::TlsStream> tls;
+  try {
+    tls = net::TlsClient().connect(fd, peer, options.server.host, options.connect_timeout);
+  } catch (const std::exception& e) {
+    throw ConnectionLost(peer + " did not complete a TLS handshake (" + std::string(e.what()) +
+                             "). It may be a plain-only server (ftx serve --no-tls) or not ftx at all; "
+                             "--plain talks to it in clear, if you trust the network",
+                         std::nullopt);
+  }
+  const std::string& key = tls->peer_fingerprint();
+  // No pin and nowhere to remember keys: an embedder (or a test) that trusts any key.
+  if (!options.tls.pin && options.tls.known_hosts.empty()) return tls;
+  KeyCheck check;
+  try {
+    check = check_server_key(peer, key, options.tls.pin, options.tls.known_hosts);
+  } catch (const std::exception& e) {
+    // As ssh does: a key that cannot be remembered is still this first meeting's key.
+    if (options.tls.notice)
+      options.tls.notice("new server " + peer + ", key " + key + "; not remembered: " + e.what());
+    return tls;
+  }
+  if (check.verdict == KeyCheck::Verdict::Mismatch) {
+    throw UntrustedServer(mismatch_warning(peer, key, check, options.tls.known_hosts));
+  }
+  if (check.verdict == KeyCheck::Verdict::Remembered && options.tls.notice) {
+    options.tls.notice("new server " + peer + ", key " + key + ", remembered in " +
+                       options.tls.known_hosts.string());
+  }
+  return tls;
+}
+
 }  // namespace
 
 ServerLink ServerLink::open(const LinkOptions& options, const proto::Hello& hello) {
@@ -21,11 +56,16 @@ ServerLink ServerLink::open(const LinkOptions& options, const proto::Hello& hell
   const std::string peer = net::format_host_port(options.server.host, options.server.port);
   try {
     link.sock_ = net::connect_tcp(options.server.host, options.server.port, options.connect_timeout);
-    link.stream_ = std::make_unique<net::SocketStream>(link.sock_.get(), peer);
-    link.stream_->set_timeouts(options.io_timeout, options.io_timeout);
   } catch (const std::exception& e) {
     throw ConnectionLost(e.what(), std::nullopt);
   }
+  if (options.tls.plain) {
+    link.stream_ = std::make_unique<net::SocketStream>(link.sock_.get(), peer);
+  } else {
+    link.stream_ = start_tls(link.sock_.get(), peer, options);
+    link.encrypted_ = true;
+  }
+  link.stream_->set_timeouts(options.io_timeout, options.io_timeout);
   link.channel_ = std::make_unique<wire::Channel>(*link.stream_);
   std::variant<proto::Welcome, proto::Error> answer;
   try {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -30,19 +32,44 @@ class ConnectionLost : public std::runtime_error {
   std::optional<proto::ErrorCode> code_;
 };
 
+/// The server's key is not the one pinned or remembered: nothing was sent. what() is the
+/// whole warning for the user.
+class UntrustedServer : public ConnectionLost {
+ public:
+  explicit UntrustedServer(const std::string& warning) : ConnectionLost(warning, std::nullopt) {}
+};
+
+/// How a client secures its connection and whom it trusts.
+struct TlsOptions {
+  /// Talk in clear to a plain-only server (ftx serve --no-tls). Never chosen by the client
+  /// itself: a client that falls back to plain can be downgraded by anyone in the middle.
+  bool plain = false;
+  /// The server key's fingerprint, when the user gave one (--pin, FTX_PIN); otherwise the
+  /// key is trusted on first use and remembered in known_hosts.
+  std::optional<std::string> pin;
+  /// Where keys met on first use are remembered (default_known_hosts() for the commands).
+  /// Empty, and no pin: any key is accepted (for embedders that check nothing, and tests).
+  std::filesystem::path known_hosts;
+  /// Told once, when a new server's key is remembered.
+  std::function<void(const std::string&)> notice;
+};
+
 struct LinkOptions {
   net::HostPort server;
   std::chrono::milliseconds connect_timeout{10000};
   /// Bounds every wait for the server once connected.
   std::chrono::milliseconds io_timeout{60000};
+  TlsOptions tls;
 };
 
 /// After HELLO and WELCOME. Every failure is a ConnectionLost carrying the server's own
 /// ERROR when it sent one before closing.
 class ServerLink {
  public:
-  /// Connects, says hello and waits for WELCOME. Throws ConnectionLost: with the server's
-  /// code when it refused, without one for the network or a peer that is not an ftx server.
+  /// Connects, starts TLS (unless plain) and checks the server's key before anything else
+  /// is sent, says hello and waits for WELCOME. Throws UntrustedServer for a key that is
+  /// not the right one; ConnectionLost with the server's code when it refused, without one
+  /// for the network or a peer that is not an ftx server (or not a TLS one).
   static ServerLink open(const LinkOptions& options, const proto::Hello& hello);
 
   ServerLink(ServerLink&&) noexcept = default;
@@ -51,6 +78,8 @@ class ServerLink {
 
   const proto::Welcome& welcome() const { return welcome_; }
   const std::string& peer() const { return stream_->peer(); }
+  /// True over TLS.
+  bool encrypted() const { return encrypted_; }
 
   void send(const proto::Frame& frame);
   /// Raw bytes after the frames already queued.
@@ -81,6 +110,7 @@ class ServerLink {
   std::unique_ptr<net::Stream> stream_;
   std::unique_ptr<wire::Channel> channel_;
   proto::Welcome welcome_;
+  bool encrypted_ = false;
 };
 
 }  // namespace ftx::client

@@ -166,7 +166,7 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
   while (true) {
     try {
       ServerLink link = ServerLink::open(
-          LinkOptions{options.server, options.connect_timeout, options.io_timeout},
+          LinkOptions{options.server, options.connect_timeout, options.io_timeout, options.tls},
           proto::Hello{proto::kProtocolVersion, proto::Role::Send, options.client_name, options.token});
       connected_once = true;
       Job(options, observer, results, link).run(plan.items);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "client/link.h"
 #include "net/address.h"
 #include "proto/errors.h"
 
@@ -20,6 +21,7 @@ struct SendOptions {
   std::optional<std::string> as_name;  ///< name for a single path on the server
   std::string client_name;             ///< sent in HELLO; part of every transfer id
   std::string token;                   ///< the server's --token, when it has one
+  TlsOptions tls;
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds io_timeout{60000};
   /// Reconnections after the connection fails mid-job; each resumes where it stopped.

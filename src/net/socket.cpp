@@ -222,6 +222,15 @@ size_t recv_some(int fd, std::span<uint8_t> out, const std::string& peer) {
   }
 }
 
+size_t peek_some(int fd, std::span<uint8_t> out, const std::string& peer) {
+  while (true) {
+    const ssize_t n = ::recv(fd, out.data(), out.size(), MSG_PEEK);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    throw_io("recv from " + peer, errno);
+  }
+}
+
 void recv_exact(int fd, std::span<uint8_t> out, const std::string& peer) {
   size_t done = 0;
   while (done < out.size()) {

@@ -30,6 +30,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "integrity";
     case ErrorCode::Internal:
       return "internal";
+    case ErrorCode::TlsRequired:
+      return "tls_required";
   }
   return "unknown";
 }
@@ -58,13 +60,15 @@ std::string_view error_code_hint(ErrorCode code) {
       return "digest mismatch: the file did not arrive intact and was not saved";
     case ErrorCode::Internal:
       return "internal server error; see the server's console";
+    case ErrorCode::TlsRequired:
+      return "this server takes only TLS connections; connect without --plain";
   }
   return "unknown error";
 }
 
 std::optional<ErrorCode> error_code_from_wire(uint16_t value) {
   if (value >= static_cast<uint16_t>(ErrorCode::BadRequest) &&
-      value <= static_cast<uint16_t>(ErrorCode::Internal)) {
+      value <= static_cast<uint16_t>(ErrorCode::TlsRequired)) {
     return static_cast<ErrorCode>(value);
   }
   return std::nullopt;

@@ -24,6 +24,7 @@ enum class ErrorCode : uint16_t {
   Timeout = 9,
   Integrity = 10,
   Internal = 11,
+  TlsRequired = 12,  ///< protocol version 2: the server takes only TLS (--require-tls)
 };
 
 /// Stable snake_case name, as used in logs and text mode ("name_refused").

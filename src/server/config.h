@@ -40,6 +40,13 @@ struct ServerConfig {
   bool fsync = true;
   /// Resumable partials untouched this long are removed.
   std::chrono::seconds partial_ttl{std::chrono::hours(24)};
+  /// TLS on the same port (--no-tls: off). The key (empty: DIR/.ftx/key.pem, made on the
+  /// first start) and, with --cert, a CA-signed certificate for it.
+  bool tls = true;
+  std::filesystem::path key_path;
+  std::optional<std::filesystem::path> cert_path;
+  /// Refuse plain connections, each in its own language (--require-tls).
+  bool require_tls = false;
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };

@@ -8,7 +8,7 @@ namespace ftx::server {
 
 ChatMember& Connection::join_room(ChatMember::Wire wire, const std::string& wanted,
                                   const std::function<void(const std::string&)>& greet) {
-  auto outbox = std::make_shared<Outbox>(stream.fd(), peer(), ctx.config.chat_queue_bytes);
+  auto outbox = std::make_shared<Outbox>(stream, ctx.config.chat_queue_bytes);
   auto member = std::make_shared<ChatMember>(stream.fd(), peer(), wire, outbox);
   replies.route_through(outbox);
   try {

@@ -16,8 +16,8 @@ constexpr size_t kCoalesceBytes = 256 * 1024;
 constexpr std::chrono::microseconds kGatherTime{1000};
 }  // namespace
 
-Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes)
-    : fd_(fd), peer_(std::move(peer)), capacity_(capacity_bytes), writer_([this] { run(); }) {
+Outbox::Outbox(net::Stream& stream, size_t capacity_bytes)
+    : stream_(stream), fd_(stream.fd()), capacity_(capacity_bytes), writer_([this] { run(); }) {
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &kChatSendBuffer, sizeof kChatSendBuffer);
 }
 
@@ -132,7 +132,7 @@ void Outbox::run() {
     }
     const std::string& bytes = next ? *next : joined;
     try {
-      net::send_all(fd_, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), peer_);
+      stream_.write_all(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
       last_send = std::chrono::steady_clock::now();
     } catch (const std::exception&) {
       std::lock_guard lock(mutex_);

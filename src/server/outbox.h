@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "net/stream.h"
+
 namespace ftx::server {
 
 /// A bounded queue of encoded frames or text lines with a writer thread of its own. Once a
@@ -22,8 +24,9 @@ class Outbox {
   /// Bytes the hub encoded once for every client of one wire; each queue holds a reference.
   using Shared = std::shared_ptr<const std::string>;
 
-  /// capacity_bytes bounds what may wait (one message is always accepted when empty).
-  Outbox(int fd, std::string peer, size_t capacity_bytes);
+  /// capacity_bytes bounds what may wait (one message is always accepted when empty). The
+  /// writer writes through stream (plain or TLS), which outlives the Outbox.
+  Outbox(net::Stream& stream, size_t capacity_bytes);
   ~Outbox();
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
@@ -54,8 +57,8 @@ class Outbox {
  private:
   void run();
 
+  net::Stream& stream_;
   int fd_;
-  std::string peer_;
   size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;

@@ -62,11 +62,19 @@ void refuse_busy(int fd, const std::string& peer, int max_clients) {
   net::drain_and_shutdown(fd, kRefuseWait);
 }
 
+// The server's key lives with its other private state, in DIR/.ftx, unless --key says where.
+std::unique_ptr<net::TlsServer> open_tls(const ServerConfig& config) {
+  if (!config.tls) return nullptr;
+  const auto key = config.key_path.empty() ? config.dir / ".ftx" / "key.pem" : config.key_path;
+  return std::make_unique<net::TlsServer>(key, config.cert_path);
+}
+
 }  // namespace
 
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
       inbox_(config_.dir, config_.partial_ttl, config_.fsync),
+      tls_(open_tls(config_)),
       log_(open_log(config_, inbox_)),
       console_(config_.quiet),
       hub_(console_, log_, ChatHubOptions{config_.log_chat, config_.chat_stall_limit}),
@@ -107,12 +115,12 @@ void Server::start_slot(net::UniqueFd fd, bool refuse) {
       s->done = true;
     });
   } else {
-    s->thread = std::jthread(
-        [s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_}](std::stop_token stop) {
-          Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
-          session.run(stop);
-          s->done = true;
-        });
+    s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_,
+                                                      tls_.get()}](std::stop_token stop) {
+      Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
+      session.run(stop);
+      s->done = true;
+    });
   }
   slots_.push_back(std::move(slot));
 }
@@ -175,6 +183,13 @@ void Server::run() {
   ::fcntl(listener_.fd.get(), F_SETFL, flags | O_NONBLOCK);
   console_.print("ftx serving " + config_.dir.string() + " on " + listener_.address +
                  " (log: " + log_.where() + ")");
+  if (tls_) {
+    console_.print("TLS key " + tls_->fingerprint() + (tls_->key_created() ? " (new)" : "") +
+                   "; clients pin it with: ftx send HOST:" + std::to_string(port()) + " --pin " +
+                   tls_->fingerprint() + " FILE");
+  } else {
+    console_.print("plain TCP only (--no-tls): clients connect with --plain");
+  }
   while (true) {
     const bool paused = Clock::now() < accept_paused_until_;
     pollfd fds[2] = {{wake_.get(), POLLIN, 0},

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "net/socket.h"
+#include "net/tls.h"
 #include "server/access.h"
 #include "server/chat_hub.h"
 #include "server/config.h"
@@ -30,6 +31,8 @@ class Server {
   uint16_t port() const { return listener_.port; }
   const std::string& address() const { return listener_.address; }
   const ServerConfig& config() const { return config_; }
+  /// The TLS key's fingerprint clients pin; empty with --no-tls.
+  std::string fingerprint() const { return tls_ ? tls_->fingerprint() : std::string(); }
 
   /// Accepts and serves until request_stop(); then lets transfers in flight finish for the
   /// grace period, closes the rest and joins every thread.
@@ -62,6 +65,7 @@ class Server {
 
   ServerConfig config_;
   Inbox inbox_;
+  std::unique_ptr<net::TlsServer> tls_;  ///< null with --no-tls
   TransferLog log_;
   Console console_;
   ChatHub hub_;

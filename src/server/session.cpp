@@ -6,7 +6,9 @@
 
 #include "net/socket.h"
 #include "net/stream.h"
+#include "net/tls.h"
 #include "proto/codec.h"
+#include "proto/opening.h"
 #include "proto/text.h"
 #include "server/binary_session.h"
 #include "server/connection.h"
@@ -26,19 +28,42 @@ constexpr std::chrono::milliseconds kDrainAfterError{1000};
 // Binary clients speak first; a connection silent this long is a person at nc.
 constexpr std::chrono::milliseconds kTextGreetingPause{300};
 
-// The language a connection speaks, from its first byte.
+// How a connection opened.
 enum class Opening {
   Left,    // connected and closed without a word
   Silent,  // said nothing yet: a person at nc, to be greeted
+  Tls,
   Binary,
   Text,
 };
 
-Opening classify(wire::Channel& channel) {
+Opening opening_of(proto::Language language) {
+  switch (language) {
+    case proto::Language::Tls:
+      return Opening::Tls;
+    case proto::Language::Binary:
+      return Opening::Binary;
+    case proto::Language::Text:
+      break;
+  }
+  return Opening::Text;
+}
+
+// The first bytes of the socket itself, left unread for whoever speaks the language.
+Opening classify_socket(int fd, const std::string& peer) {
+  if (!net::poll_readable(fd, kTextGreetingPause)) return Opening::Silent;
+  uint8_t first = 0;
+  if (net::peek_some(fd, std::span(&first, 1), peer) == 0) return Opening::Left;
+  return opening_of(proto::classify_opening(std::span(&first, 1)));
+}
+
+// The first bytes inside TLS.
+Opening classify_channel(wire::Channel& channel) {
   if (!channel.wait_readable(kTextGreetingPause)) return Opening::Silent;
   const int first = channel.peek_byte();
   if (first < 0) return Opening::Left;
-  return proto::starts_binary(static_cast<uint8_t>(first)) ? Opening::Binary : Opening::Text;
+  const auto byte = static_cast<uint8_t>(first);
+  return opening_of(proto::classify_opening(std::span(&byte, 1)));
 }
 
 // The one place a failure is told to the client, in the language it speaks.
@@ -59,38 +84,70 @@ void Session::run(std::stop_token stop) {
   const auto started = Clock::now();
   ctx_.log.write(connect_event(std::chrono::system_clock::now(), peer_));
   ctx_.console.print(peer_ + " connected");
-  net::SocketStream stream(fd_, peer_);
-  Connection conn(ctx_, stream, in_transfer_);
+  const auto idle = ctx_.config.idle_timeout;
+  net::SocketStream plain(fd_, peer_);
+  std::unique_ptr<net::TlsStream> tls;
+  std::optional<Connection> conn;
   std::optional<Failure> failure;
   bool binary = false;
   try {
-    stream.set_timeouts(ctx_.config.idle_timeout, ctx_.config.idle_timeout);
-    wire::Channel channel(stream);
-    channel.set_frame_timeout(ctx_.config.idle_timeout);
-    const Opening opening = classify(channel);
-    binary = opening == Opening::Binary;
-    if (opening == Opening::Text || opening == Opening::Silent) {
-      binary = TextSession(conn, channel).run(/*greet=*/opening == Opening::Silent, stop);
-      if (binary) stream.set_timeouts(ctx_.config.idle_timeout, ctx_.config.idle_timeout);
+    plain.set_timeouts(idle, idle);
+    Opening opening = classify_socket(fd_, peer_);
+    if (opening == Opening::Tls && ctx_.tls) {
+      tls = ctx_.tls->accept(fd_, peer_, idle);
+      tls->set_timeouts(idle, idle);
     }
-    if (binary) serve_binary(conn, channel, stop);
+    net::Stream& stream = tls ? static_cast<net::Stream&>(*tls) : plain;
+    conn.emplace(ctx_, stream, in_transfer_);
+    wire::Channel channel(stream);
+    channel.set_frame_timeout(idle);
+    if (tls) opening = classify_channel(channel);
+    binary = opening == Opening::Binary;
+    if (opening == Opening::Tls) {
+      // A ClientHello where this server takes none (--no-tls), or one inside TLS.
+      throw proto::ProtocolError(proto::ErrorCode::BadRequest,
+                                 tls ? "TLS inside TLS"
+                                     : "this server speaks plain TCP only (ftx serve --no-tls): "
+                                       "connect with --plain");
+    }
+    if (!tls && ctx_.config.require_tls && opening != Opening::Left) {
+      throw proto::ProtocolError(proto::ErrorCode::TlsRequired,
+                                 "this server takes only TLS: use ftx without --plain, or ncat --ssl / "
+                                 "openssl s_client");
+    }
+    if (opening == Opening::Text || opening == Opening::Silent) {
+      binary = TextSession(*conn, channel).run(/*greet=*/opening == Opening::Silent, stop);
+      if (binary) stream.set_timeouts(idle, idle);
+    }
+    if (binary) serve_binary(*conn, channel, stop);
   } catch (const net::ConnectionClosed&) {
     // A client leaving without a goodbye is ordinary.
   } catch (const std::exception& e) {
     failure = failure_of(e);
-    answer(conn, binary, *failure);
+    // A handshake that failed leaves no language to answer in.
+    if (conn) answer(*conn, binary, *failure);
   }
-  // Leaving the room last lets a queued answer (or the BYE of a clean goodbye) leave first.
-  conn.leave_room(failure ? kDrainAfterError : std::chrono::milliseconds(0),
-                  failure ? failure->describe() : std::string());
-  stream.finish(failure ? kDrainAfterError : std::chrono::milliseconds(0));
+  const auto drain = failure ? kDrainAfterError : std::chrono::milliseconds(0);
+  std::string client = "-";
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  if (conn) {
+    // Leaving the room last lets a queued answer (or the BYE of a clean goodbye) leave first.
+    conn->leave_room(drain, failure ? failure->describe() : std::string());
+    client = conn->client;
+    files = conn->files;
+    bytes = conn->bytes;
+    conn->stream.finish(drain);
+  } else {
+    plain.finish(drain);
+  }
 
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
-  ctx_.log.write(disconnect_event(std::chrono::system_clock::now(), peer_, conn.client, conn.files,
-                                  conn.bytes, secs, failure ? std::optional(failure->code) : std::nullopt,
+  ctx_.log.write(disconnect_event(std::chrono::system_clock::now(), peer_, client, files, bytes, secs,
+                                  failure ? std::optional(failure->code) : std::nullopt,
                                   failure ? failure->message : std::string()));
-  std::string line =
-      peer_ + " disconnected (" + std::to_string(conn.files) + " files, " + format_bytes(conn.bytes) + ")";
+  std::string line = peer_ + " disconnected (" + std::to_string(files) + " files, " + format_bytes(bytes) +
+                     (tls ? ", TLS" : "") + ")";
   if (failure) line += ": " + printable(failure->describe());
   ctx_.console.print(line);
 }

@@ -2,6 +2,7 @@
 // What every session on the server shares.
 #pragma once
 
+#include "net/tls.h"
 #include "server/access.h"
 #include "server/chat_hub.h"
 #include "server/config.h"
@@ -19,6 +20,8 @@ struct SessionContext {
   Console& console;
   ChatHub& hub;
   AuthThrottle& throttle;
+  /// The server's TLS identity; null with --no-tls.
+  const net::TlsServer* tls;
 };
 
 }  // namespace ftx::server

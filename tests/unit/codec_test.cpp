@@ -154,7 +154,9 @@ TEST(Codec, ErrorCodeNamesAreStable) {
   EXPECT_EQ(error_code_name(ErrorCode::NoSpace), "no_space");
   EXPECT_EQ(error_code_name(ErrorCode::Integrity), "integrity");
   EXPECT_FALSE(error_code_from_wire(0).has_value());
-  EXPECT_FALSE(error_code_from_wire(12).has_value());
+  EXPECT_EQ(error_code_from_wire(12), ErrorCode::TlsRequired);  // protocol version 2
+  EXPECT_EQ(error_code_name(ErrorCode::TlsRequired), "tls_required");
+  EXPECT_FALSE(error_code_from_wire(13).has_value());
   EXPECT_EQ(error_code_from_wire(7), ErrorCode::Busy);
 }
 

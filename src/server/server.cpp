@@ -14,6 +14,7 @@
 #include "net/channel.h"
 #include "proto/codec.h"
 #include "proto/text.h"
+#include "server/reach.h"
 #include "server/session.h"
 #include "util/clock.h"
 #include "util/sys_error.h"
@@ -175,6 +176,9 @@ void Server::run() {
   ::fcntl(listener_.fd.get(), F_SETFL, flags | O_NONBLOCK);
   console_.print("ftx serving " + config_.dir.string() + " on " + listener_.address +
                  " (log: " + log_.where() + ")");
+  if (!console_.quiet()) {
+    for (const std::string& line : reach_lines(listener_.address, !config_.host)) console_.print(line);
+  }
   while (true) {
     const bool paused = Clock::now() < accept_paused_until_;
     pollfd fds[2] = {{wake_.get(), POLLIN, 0},

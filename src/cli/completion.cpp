@@ -55,7 +55,8 @@ std::string sh_quote(const std::string& text) {
   return out + "'";
 }
 
-// What follows `-h` or `--help` in a zsh _arguments spec: [description]:message:action.
+// Text inside a zsh _arguments spec (--opt=[description]:message:action), where brackets,
+// colons and backslashes are syntax.
 std::string zsh_escape(const std::string& text) {
   std::string out;
   for (char c : text) {

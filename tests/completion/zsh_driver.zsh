@@ -4,7 +4,8 @@
 # usage: zsh -f zsh_driver.zsh FPATH_DIR 'ftx serve --ov' ...
 zmodload zsh/zpty
 typeset -F SECONDS  # fractions of a second for the waits below
-zpty z zsh -f -i
+# No pseudo-terminal (a chroot without /dev/pts, some build daemons): nothing to drive.
+zpty z zsh -f -i 2>/dev/null || { print NO_PTY; exit 0 }
 zpty -w z "PS1='%% ' PROMPT_EOL_MARK=''; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D; setopt NO_LIST_AMBIGUOUS NO_BEEP; ftx() { :; }; print READY\$((40 + 2))"
 shift
 

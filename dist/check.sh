@@ -78,6 +78,7 @@ done
 [[ $(stat -c %a /etc/default/ftx) == 600 ]] || fail "/etc/default/ftx is not mode 600"
 /usr/bin/ftx --version || fail "ftx --version"
 work=$(mktemp -d)
+: >"$work/serve.err"  # the server opens it only once it runs; the loop below reads it now
 /usr/bin/ftx serve --host 127.0.0.1 --port 0 --dir "$work/inbox" </dev/null 2>"$work/serve.err" &
 server=$!
 port=

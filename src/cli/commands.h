@@ -39,6 +39,7 @@ int chat_main(int argc, char** argv);
 /// Hidden: `ftx completion bash|zsh|fish` prints that shell's completion script.
 int completion_main(int argc, char** argv);
 
+/// Each command's option table, as its handler parses argv with it.
 cxxopts::Options serve_options();
 cxxopts::Options send_options();
 cxxopts::Options chat_options();

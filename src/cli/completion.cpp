@@ -3,6 +3,7 @@
 // option added to a command is completed without anyone editing a shell script.
 #include "cli/completion.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <string_view>
@@ -23,6 +24,11 @@ bool listed_in_help(const std::string& help, const std::string& long_name) {
     if (end == help.size() || help[end] == ' ' || help[end] == '=' || help[end] == '\n') return true;
   }
   return false;
+}
+
+// An operand placeholder such as "PATH..." or "FILE" takes files and directories.
+bool names_a_path(const std::string& placeholder) {
+  return placeholder.find("PATH") != std::string::npos || placeholder.find("FILE") != std::string::npos;
 }
 
 ValueKind kind_of(const std::string& long_name, const std::string& arg) {
@@ -138,9 +144,7 @@ std::vector<CommandSpec> completion_specs() {
 }
 
 bool CommandSpec::operand_paths() const {
-  for (const std::string& w : operands)
-    if (w.find("PATH") != std::string::npos || w.find("FILE") != std::string::npos) return true;
-  return false;
+  return std::any_of(operands.begin(), operands.end(), names_a_path);
 }
 
 std::string bash_completion(const std::vector<CommandSpec>& commands) {
@@ -235,7 +239,7 @@ std::string zsh_completion(const std::vector<CommandSpec>& commands) {
     for (size_t i = 0; i < c.operands.size(); ++i) {
       const std::string& w = c.operands[i];
       const bool rest = w.ends_with("...");
-      const bool path = w.find("PATH") != std::string::npos || w.find("FILE") != std::string::npos;
+      const bool path = names_a_path(w);
       const std::string position = rest ? "*" : std::to_string(i + 1);
       s << " \\\n    " << sh_quote(position + ":" + zsh_escape(w) + ":" + (path ? "_files" : " "));
     }

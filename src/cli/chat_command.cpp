@@ -21,7 +21,6 @@
 #include "util/units.h"
 
 namespace ftx::cli {
-namespace {
 
 cxxopts::Options chat_options() {
   cxxopts::Options o("ftx chat",
@@ -41,6 +40,8 @@ cxxopts::Options chat_options() {
   o.parse_positional({"args"});
   return o;
 }
+
+namespace {
 
 int usage_error(const std::string& message) { return cli::usage_error("chat", message); }
 

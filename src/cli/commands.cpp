@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <cxxopts.hpp>
+
 #include "cli/exit_codes.h"
 #include "ftx_version.h"
 
@@ -46,9 +48,12 @@ void print_usage(std::FILE* out) {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"serve", "receive files into a directory (ftx serve --port 9000 --dir ./inbox)", serve_main},
-      {"send", "upload files to a server and verify them (ftx send HOST:PORT FILE...)", send_main},
-      {"chat", "chat with everyone on a server; lines from a pipe work too (ftx chat HOST:PORT)", chat_main},
+      {"serve", "receive files into a directory (ftx serve --port 9000 --dir ./inbox)", serve_main,
+       serve_options},
+      {"send", "upload files to a server and verify them (ftx send HOST:PORT FILE...)", send_main,
+       send_options},
+      {"chat", "chat with everyone on a server; lines from a pipe work too (ftx chat HOST:PORT)", chat_main,
+       chat_options},
   };
   return table;
 }
@@ -89,6 +94,7 @@ int main(int argc, char** argv) {
     std::printf("ftx %s\n", FTX_VERSION);
     return kExitOk;
   }
+  if (first == "completion") return completion_main(argc - 1, argv + 1);  // for packagers, not in --help
   for (const Command& c : commands()) {
     if (c.name == first) return c.run(argc - 1, argv + 1);
   }

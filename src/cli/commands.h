@@ -6,14 +6,20 @@
 #include <string_view>
 #include <vector>
 
+namespace cxxopts {
+class Options;
+}
+
 namespace ftx::cli {
 
-/// One subcommand: its name, a line for `ftx --help`, and its handler, which parses its own
-/// options from argv (argv[0] is the subcommand's name) and returns the exit code.
+/// One subcommand: its name, a line for `ftx --help`, its handler, which parses its own
+/// options from argv (argv[0] is the subcommand's name) and returns the exit code, and the
+/// option table that handler parses with (also the source of the shell completions).
 struct Command {
   std::string_view name;
   std::string_view summary;
   int (*run)(int argc, char** argv);
+  cxxopts::Options (*options)();
 };
 
 const std::vector<Command>& commands();
@@ -30,5 +36,12 @@ int main(int argc, char** argv);
 int serve_main(int argc, char** argv);
 int send_main(int argc, char** argv);
 int chat_main(int argc, char** argv);
+/// Hidden: `ftx completion bash|zsh|fish` prints that shell's completion script.
+int completion_main(int argc, char** argv);
+
+/// Each command's option table, as its handler parses argv with it.
+cxxopts::Options serve_options();
+cxxopts::Options send_options();
+cxxopts::Options chat_options();
 
 }  // namespace ftx::cli

@@ -22,7 +22,6 @@
 #include "util/units.h"
 
 namespace ftx::cli {
-namespace {
 
 cxxopts::Options send_options() {
   cxxopts::Options o("ftx send", "Upload files to an ftx server and verify each one end to end.");
@@ -45,6 +44,8 @@ cxxopts::Options send_options() {
   o.parse_positional({"args"});
   return o;
 }
+
+namespace {
 
 int usage_error(const std::string& message) { return cli::usage_error("send", message); }
 

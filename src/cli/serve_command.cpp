@@ -31,6 +31,8 @@ extern "C" void on_stop_signal(int) {
   if (auto* s = g_server.load()) s->request_stop();
 }
 
+}  // namespace
+
 cxxopts::Options serve_options() {
   cxxopts::Options o("ftx serve", "Receive files (and chat) over TCP; save them into a directory.");
   o.custom_help("[OPTIONS]");
@@ -66,6 +68,8 @@ cxxopts::Options serve_options() {
                         "CIDR")("q,quiet", "print only warnings on the console")("h,help", "show this help");
   return o;
 }
+
+namespace {
 
 // Lines typed at the server's console (or piped to it) go to every chat client as from
 // "server". Ends with stdin or at stop; a server in the background or with stdin closed

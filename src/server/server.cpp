@@ -13,6 +13,7 @@
 #include "net/address.h"
 #include "proto/codec.h"
 #include "proto/text.h"
+#include "server/reach.h"
 #include "server/session.h"
 #include "util/clock.h"
 #include "util/sys_error.h"
@@ -183,12 +184,15 @@ void Server::run() {
   ::fcntl(listener_.fd.get(), F_SETFL, flags | O_NONBLOCK);
   console_.print("ftx serving " + config_.dir.string() + " on " + listener_.address +
                  " (log: " + log_.where() + ")");
+  const std::string pin = fingerprint();
   if (tls_) {
-    console_.print("TLS key " + tls_->fingerprint() + (tls_->key_created() ? " (new)" : "") +
-                   "; clients pin it with: ftx send HOST:" + std::to_string(port()) + " --pin " +
-                   tls_->fingerprint() + " FILE");
+    console_.print("TLS key " + pin + (tls_->key_created() ? " (new)" : "") +
+                   "; clients check it with --pin");
   } else {
-    console_.print("plain TCP only (--no-tls): clients connect with --plain");
+    console_.print("plain TCP only (--no-tls): clients connect with --plain; nothing is encrypted");
+  }
+  if (!console_.quiet()) {
+    for (const std::string& line : reach_lines(listener_.address, !config_.host, pin)) console_.print(line);
   }
   while (true) {
     const bool paused = Clock::now() < accept_paused_until_;

@@ -7,6 +7,7 @@
 
 #include <cxxopts.hpp>
 
+#include "cli/client_options.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/outcome.h"
@@ -28,15 +29,20 @@ cxxopts::Options chat_options() {
                      "what others say is printed as 'HH:MM:SS <nick> text'.");
   o.custom_help("HOST:PORT [OPTIONS]");
   o.positional_help("");
-  o.add_options()("name", "your nick (default: $USER@hostname; the server adds -2, -3... when taken)",
-                  cxxopts::value<std::string>(),
-                  "NICK")("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)",
-                          cxxopts::value<std::string>(),
-                          "SECRET")("quiet", "print only messages: no joins, leaves or status lines")(
-      "no-echo", "print nothing others say (only send)")(
-      "connect-timeout", "give up connecting after SECONDS",
-      cxxopts::value<std::string>()->default_value("10"),
-      "SECONDS")("h,help", "show this help")("args", "HOST:PORT", cxxopts::value<std::vector<std::string>>());
+  // clang-format off
+  o.add_options()
+      ("name", "your nick (default: $USER@hostname; the server adds -2, -3... when taken)",
+       cxxopts::value<std::string>(), "NICK")
+      ("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)",
+       cxxopts::value<std::string>(), "SECRET")
+      ("quiet", "print only messages: no joins, leaves or status lines")
+      ("no-echo", "print nothing others say (only send)")
+      ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"),
+       "SECONDS")
+      ("h,help", "show this help")
+      ("args", "HOST:PORT", cxxopts::value<std::vector<std::string>>());
+  // clang-format on
+  add_tls_options(o);
   o.parse_positional({"args"});
   return o;
 }
@@ -109,6 +115,8 @@ int chat_main(int argc, char** argv) {
     chat.server = *target;
     chat.token =
         token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
+    if (auto wrong = tls_from(args, "chat", chat.tls)) return usage_error(*wrong);
+    warn_token_in_clear("chat", chat.tls, chat.token);
     chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     if (auto refused = proto::check_nick(chat.name)) return usage_error("--name: " + *refused);
     const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
@@ -123,7 +131,7 @@ int chat_main(int argc, char** argv) {
   TerminalDisplay display(chat.show_notices, chat.show_messages);
   client::FdLines input(STDIN_FILENO, proto::kMaxMessage);
   const client::ChatResult result = client::run_chat(chat, input, display);
-  if (!result.error.empty()) std::fprintf(stderr, "ftx chat: %s\n", printable(result.error).c_str());
+  if (!result.error.empty()) print_error("chat", result.error);
   if (result.lines_skipped > 0) {
     std::fprintf(stderr, "ftx chat: %zu line(s) over %u bytes were not sent\n", result.lines_skipped,
                  proto::kMaxMessage);

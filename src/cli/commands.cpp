@@ -11,6 +11,7 @@
 
 #include "cli/exit_codes.h"
 #include "ftx_version.h"
+#include "util/text.h"
 
 namespace ftx::cli {
 namespace {
@@ -63,6 +64,16 @@ int usage_error(std::string_view command, const std::string& message) {
   std::fprintf(stderr, "ftx %s: %s\nRun 'ftx %s --help' for the options.\n", name.c_str(), message.c_str(),
                name.c_str());
   return kExitUsage;
+}
+
+void print_error(std::string_view command, std::string_view text) {
+  while (true) {
+    const size_t end = text.find('\n');
+    std::fprintf(stderr, "ftx %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+                 printable(text.substr(0, end)).c_str());
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
 }
 
 std::string nearest_command(std::string_view typed) {

@@ -30,6 +30,9 @@ std::string nearest_command(std::string_view typed);
 /// Prints "ftx COMMAND: message" and where to find the options; returns the usage exit code.
 int usage_error(std::string_view command, const std::string& message);
 
+/// Prints text on stderr as "ftx COMMAND: line" for each of its lines, made terminal-safe.
+void print_error(std::string_view command, std::string_view text);
+
 /// Entry point of the binary.
 int main(int argc, char** argv);
 

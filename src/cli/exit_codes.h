@@ -13,5 +13,7 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitNetwork = 3;
 /// send: a local file could not be read.
 inline constexpr int kExitLocalFile = 4;
+/// send, chat: the server's key is not the one pinned or remembered; nothing was sent.
+inline constexpr int kExitUntrusted = 5;
 
 }  // namespace ftx::cli

@@ -42,6 +42,7 @@ std::string format_outcome_json(const client::FileOutcome& out) {
 }
 
 int send_exit_code(const client::SendReport& report) {
+  if (report.untrusted) return kExitUntrusted;
   if (report.connection_failed && !report.connection_code) return kExitNetwork;
   bool refused = report.connection_code.has_value();
   bool unreadable = false;
@@ -55,6 +56,7 @@ int send_exit_code(const client::SendReport& report) {
 }
 
 int chat_exit_code(const client::ChatResult& result) {
+  if (result.untrusted) return kExitUntrusted;
   if (result.refused) return kExitFailed;
   if (!result.connected || !result.confirmed) return kExitNetwork;
   return result.lines_skipped > 0 ? kExitFailed : kExitOk;

@@ -10,6 +10,7 @@
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/client_options.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/outcome.h"
@@ -27,20 +28,25 @@ cxxopts::Options send_options() {
   cxxopts::Options o("ftx send", "Upload files to an ftx server and verify each one end to end.");
   o.custom_help("HOST:PORT PATH... [OPTIONS]   (PATH: a file, a directory, or - for stdin with --as)");
   o.positional_help("");
-  o.add_options()("as", "save a single file under NAME on the server", cxxopts::value<std::string>(), "NAME")(
-      "name", "client name the server logs (default: $USER@hostname)", cxxopts::value<std::string>(), "NICK")(
-      "token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)",
-      cxxopts::value<std::string>(),
-      "SECRET")("retries", "reconnect and resume this many times after the connection fails mid-job",
-                cxxopts::value<std::string>()->default_value("3"), "N")(
-      "follow-symlinks", "send what symbolic links inside directories point to (default: skip them)")(
-      "json", "print one JSON object per file on stdout instead of a line")(
-      "no-progress", "no progress bar (it is shown only when stderr is a terminal)")(
-      "connect-timeout", "give up connecting after SECONDS",
-      cxxopts::value<std::string>()->default_value("10"),
-      "SECONDS")("timeout", "give up when the server is silent for SECONDS",
-                 cxxopts::value<std::string>()->default_value("60"), "SECONDS")("h,help", "show this help")(
-      "args", "HOST:PORT PATH...", cxxopts::value<std::vector<std::string>>());
+  // clang-format off
+  o.add_options()
+      ("as", "save a single file under NAME on the server", cxxopts::value<std::string>(), "NAME")
+      ("name", "client name the server logs (default: $USER@hostname)", cxxopts::value<std::string>(), "NICK")
+      ("token", "the server's shared token (default: $FTX_TOKEN, which stays out of ps)",
+       cxxopts::value<std::string>(), "SECRET")
+      ("retries", "reconnect and resume this many times after the connection fails mid-job",
+       cxxopts::value<std::string>()->default_value("3"), "N")
+      ("follow-symlinks", "send what symbolic links inside directories point to (default: skip them)")
+      ("json", "print one JSON object per file on stdout instead of a line")
+      ("no-progress", "no progress bar (it is shown only when stderr is a terminal)")
+      ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"),
+       "SECONDS")
+      ("timeout", "give up when the server is silent for SECONDS", cxxopts::value<std::string>()->default_value("60"),
+       "SECONDS")
+      ("h,help", "show this help")
+      ("args", "HOST:PORT PATH...", cxxopts::value<std::vector<std::string>>());
+  // clang-format on
+  add_tls_options(o);
   o.parse_positional({"args"});
   return o;
 }
@@ -182,6 +188,8 @@ int send_main(int argc, char** argv) {
     send.follow_symlinks = args.count("follow-symlinks") > 0;
     send.token =
         token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
+    if (auto wrong = tls_from(args, "send", send.tls)) return usage_error(*wrong);
+    warn_token_in_clear("send", send.tls, send.token);
     send.client_name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
     const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
     if (!connect_timeout) return usage_error("--connect-timeout must be " + std::string(kTimeoutRange));
@@ -199,7 +207,7 @@ int send_main(int argc, char** argv) {
   const client::SendReport report = client::send_files(send, observer);
   observer.summarize();
   if (report.connection_failed) {
-    std::fprintf(stderr, "ftx send: %s\n", printable(report.connection_error).c_str());
+    print_error("send", report.connection_error);
   }
   return send_exit_code(report);
 }

@@ -155,7 +155,8 @@ int serve_main(int argc, char** argv) {
     config.fsync = args.count("no-fsync") == 0;
     config.token =
         token_from(args.count("token") ? std::optional(args["token"].as<std::string>()) : std::nullopt);
-    if (config.token.size() > proto::kMaxToken) return usage_error("--token is longer than " + std::to_string(proto::kMaxToken) + " bytes");
+    if (config.token.size() > proto::kMaxToken)
+      return usage_error("--token is longer than " + std::to_string(proto::kMaxToken) + " bytes");
     for (const char* rule : {"allow", "deny"}) {
       if (!args.count(rule)) continue;
       for (const std::string& text : args[rule].as<std::vector<std::string>>()) {

@@ -109,6 +109,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
         LinkOptions{options.server, options.connect_timeout, options.connect_timeout, options.tls},
         proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token}));
   } catch (const ConnectionLost& e) {
+    result.untrusted = dynamic_cast<const UntrustedServer*>(&e) != nullptr;
     result.refused = e.code();
     result.error = e.what();
     return result;

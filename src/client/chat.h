@@ -17,8 +17,8 @@ namespace ftx::client {
 
 struct ChatOptions {
   net::HostPort server;
-  std::string name;           ///< asked for in HELLO; the server may add a suffix
-  std::string token;          ///< the server's --token, when it has one
+  std::string name;   ///< asked for in HELLO; the server may add a suffix
+  std::string token;  ///< the server's --token, when it has one
   TlsOptions tls;
   bool interactive = false;   ///< stdin is a terminal: commands, prompts
   bool show_notices = true;   ///< joins, leaves and status lines (off with --quiet)
@@ -46,6 +46,7 @@ struct ChatResult {
   bool connected = false;
   bool confirmed = false;                   ///< the server answered BYE: every line sent was taken
   std::optional<proto::ErrorCode> refused;  ///< the server's error, when it sent one
+  bool untrusted = false;                   ///< the server's key was not the one pinned or remembered
   std::string error;
   size_t lines_sent = 0;
   size_t lines_skipped = 0;  ///< over the message limit, not sent

@@ -23,6 +23,7 @@ namespace {
 
 // Worth reconnecting for: the network, or a server that was busy, slow or failing.
 bool retryable(const ConnectionLost& e) {
+  if (dynamic_cast<const UntrustedServer*>(&e)) return false;  // a different key is not a glitch
   if (!e.code()) return true;
   switch (*e.code()) {
     case proto::ErrorCode::Busy:
@@ -174,6 +175,7 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
     } catch (const ConnectionLost& e) {
       const bool more = report.retries_used < options.retries && connected_once && retryable(e);
       if (!more) {
+        report.untrusted = dynamic_cast<const UntrustedServer*>(&e) != nullptr;
         report.connection_failed = true;
         report.connection_code = e.code();
         report.connection_error = e.what();

@@ -69,6 +69,8 @@ struct SendReport {
   bool connection_failed = false;
   std::optional<proto::ErrorCode> connection_code;  ///< when the server refused the connection
   std::string connection_error;
+  /// The server's key was not the one pinned or remembered: nothing was sent.
+  bool untrusted = false;
   int retries_used = 0;
 };
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "isolated_config.h"
+
 namespace ftx::testing {
 
 class TempDir {

@@ -9,6 +9,7 @@
 #include "digests.h"
 #include "process.h"
 #include "temp_dir.h"
+#include "test_env.h"
 
 namespace ftx {
 namespace {
@@ -131,7 +132,7 @@ TEST_F(Binary, ServeSendAndStop) {
   EXPECT_EQ(j["digest"], testing::independent_digest(tmp_ / "b.txt", "xxh128"));
 
   server_->signal(SIGTERM);
-  EXPECT_EQ(server_->wait(std::chrono::seconds(15)), 0);
+  EXPECT_EQ(server_->wait(testing::scaled(std::chrono::seconds(15))), 0);
   EXPECT_NE(server_->err().find("stopped"), std::string::npos);
 }
 
@@ -177,7 +178,7 @@ TEST_F(Binary, LogToStdout) {
   testing::write_file(tmp_ / "f", "x");
   EXPECT_EQ(run({"send", "127.0.0.1:" + *port, (tmp_ / "f").string()}), 0);
   server_->signal(SIGINT);
-  EXPECT_EQ(server_->wait(std::chrono::seconds(15)), 0);
+  EXPECT_EQ(server_->wait(testing::scaled(std::chrono::seconds(15))), 0);
   EXPECT_NE(server_->out().find("\"event\":\"file\""), std::string::npos) << server_->out();
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The chat room and text mode against a real server on 127.0.0.1: everyone hears everyone
 // else once and in order, a flood arrives whole, a reader that stops reading is cut off
-// without costing the others a line, and nc-style clients chat and upload with SEND_FILE.
+// without costing the others a line, nc-style clients chat and upload with SEND_FILE, and
+// the real `ftx chat` is used at a terminal.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "proto/text.h"
+#include "pty_process.h"
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_env.h"
@@ -139,6 +141,47 @@ TEST_F(Chat, PipedHundredThousandLinesArriveWholeAndInOrder) {
 
 // The real `ftx chat` as a receiver, its stdout a file: every line, in order, formatted and
 // made terminal-safe, with stdin a pipe held open until the end.
+// The real `ftx chat` at a terminal (a pseudo-terminal), typed at as a person would: what
+// others say appears, a typed line reaches the room, /who lists it, /send uploads a file,
+// /quit leaves with exit code 0.
+TEST_F(Chat, TheRealClientAtATerminal) {
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  testing::write_file(tmp_ / "up.txt", "sent from the terminal\n");
+  testing::PtyProcess tty(
+      {testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port()), "--name", "typist"},
+      tmp_.path(), "tty");
+  ASSERT_TRUE(tty.wait_for("as typist; /help for commands")) << tty.screen();
+  ASSERT_TRUE(peer.await_notice("typist joined"));
+
+  peer.say("hello typist");
+  EXPECT_TRUE(tty.wait_for("<peer> hello typist")) << tty.screen();
+
+  tty.type("hi from the keyboard\n");
+  const auto got = peer.collect(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].sender, "typist");
+  EXPECT_EQ(got[0].text, "hi from the keyboard");
+
+  size_t mark = tty.screen().size();
+  tty.type("/who\n");
+  ASSERT_TRUE(tty.wait_for("connected: ", mark)) << tty.screen();
+  EXPECT_TRUE(tty.wait_for("\r\n", tty.screen().find("connected: ", mark))) << tty.screen();
+  const std::string who = tty.screen().substr(tty.screen().find("connected: ", mark));
+  const std::string who_line = who.substr(0, who.find("\r\n"));
+  EXPECT_NE(who_line.find("peer"), std::string::npos) << who_line;
+  EXPECT_NE(who_line.find("typist"), std::string::npos) << who_line;
+
+  mark = tty.screen().size();
+  tty.type("/send " + (tmp_ / "up.txt").string() + "\n");
+  EXPECT_TRUE(tty.wait_for("/send: saved ", mark, testing::scaled(std::chrono::seconds(30)))) << tty.screen();
+  EXPECT_EQ(testing::read_file(tmp_ / "inbox" / "up.txt"), "sent from the terminal\n");
+
+  tty.type("/quit\n");
+  EXPECT_EQ(tty.wait(testing::scaled(std::chrono::seconds(15))), 0) << tty.screen();
+  EXPECT_TRUE(peer.await_notice("typist left"));
+}
+
 TEST_F(Chat, TheRealClientPrintsEveryLineItHears) {
   TestServer server(config());
   ChatClient talker(server.port(), "talker");

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // The test support code itself: a child's sanitizer report fails the test that started it,
-// and a child still running is stopped with SIGTERM.
+// a child still running is stopped with SIGTERM, and the pty driver types and reads.
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include "process.h"
+#include "pty_process.h"
 #include "temp_dir.h"
 #include "test_env.h"
 
@@ -13,6 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Process;
+using testing::PtyProcess;
 using testing::TempDir;
 
 // A stand-in for a sanitized program that finds a bug: it writes a report where the
@@ -113,6 +115,18 @@ TEST(ChildProcess, ACrashWhenStoppedFailsTheTest) {
         ASSERT_TRUE(reached(tmp / "ready"));
       },
       "signal 11");
+}
+
+TEST(PtyProcess, TypesLinesAndReadsTheScreen) {
+  TempDir tmp;
+  PtyProcess p({"/bin/sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo tty; read line; echo \"got <$line>\"; exit 3"},
+               tmp.path(), "sh");
+  ASSERT_TRUE(p.wait_for("tty\r\n")) << p.screen();
+  const size_t mark = p.screen().size();
+  p.type("hello\n");
+  EXPECT_TRUE(p.wait_for("got <hello>", mark)) << p.screen();
+  EXPECT_EQ(p.wait(), 3);
+  EXPECT_FALSE(p.wait_for("never printed", 0, 100ms));
 }
 
 TEST(TestEnv, TimeBoundsScaleWithTheFactor) {

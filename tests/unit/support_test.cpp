@@ -90,6 +90,23 @@ TEST(ChildProcess, AChildStillRunningIsStoppedWithSigterm) {
   EXPECT_TRUE(std::filesystem::exists(tmp / "ready.term"));
 }
 
+TEST(ChildProcess, AStoppedChildIsContinuedToSeeTheSigterm) {
+  TempDir tmp;
+  {
+    Process p(
+        {"/bin/sh", "-c", "trap 'touch \"$0.term\"; exit 0' TERM; touch \"$0\"; while :; do sleep 0.05; done",
+         (tmp / "ready").string()},
+        tmp.path(), "stopped");
+    ASSERT_TRUE(reached(tmp / "ready"));
+    p.signal(SIGSTOP);
+    const std::string stat = "/proc/" + std::to_string(p.pid()) + "/stat";
+    for (int i = 0; i < 1000 && testing::read_file(stat).find(") T ") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  EXPECT_TRUE(std::filesystem::exists(tmp / "ready.term"));
+}
+
 TEST(ChildProcess, AChildThatIgnoresSigtermIsKilledAndFailsTheTest) {
   TempDir tmp;
   pid_t pid = -1;

@@ -40,6 +40,8 @@ inline std::string ftx_binary() {
 /// The environment of a child: this process's, with every sanitizer told to write its
 /// report to `log_path.PID` instead of stderr. Reports then outlive a child killed by the
 /// test, and are read by the test instead of being lost with an output file nobody looks at.
+/// The child's configuration directory (XDG_CONFIG_HOME) is the test's too: what a client
+/// remembers (a server's key, for one) must not reach another test or the machine's user.
 inline std::vector<std::string> child_environment(const std::filesystem::path& log_path) {
   if (log_path.string().find(':') != std::string::npos) {
     ADD_FAILURE() << "a sanitizer log_path cannot hold ':': " << log_path;
@@ -49,8 +51,11 @@ inline std::vector<std::string> child_environment(const std::filesystem::path& l
   for (char** e = environ; *e; ++e) {
     const std::string entry = *e;
     const std::string name = entry.substr(0, entry.find('='));
-    if (std::find(options.begin(), options.end(), name) == options.end()) env.push_back(entry);
+    if (std::find(options.begin(), options.end(), name) == options.end() && name != "XDG_CONFIG_HOME") {
+      env.push_back(entry);
+    }
   }
+  env.push_back("XDG_CONFIG_HOME=" + (log_path.parent_path() / "config").string());
   for (const auto& name : options) {
     const char* old = std::getenv(name.c_str());
     // The last setting of a flag wins, so the caller's other flags stay in force.

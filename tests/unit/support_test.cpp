@@ -54,6 +54,13 @@ TEST(ChildProcess, TheCallersSanitizerOptionsStayInForce) {
   EXPECT_EQ(p.out(), "detect_leaks=1:abort_on_error=1:log_path=" + (tmp / "env.sanitizer").string());
 }
 
+TEST(ChildProcess, AChildKeepsItsConfigurationInTheTestsDirectory) {
+  TempDir tmp;
+  Process p({"/bin/sh", "-c", "printf '%s' \"$XDG_CONFIG_HOME\""}, tmp.path(), "xdg");
+  ASSERT_EQ(p.wait(), 0);
+  EXPECT_EQ(p.out(), (tmp / "config").string());
+}
+
 // The check itself, on a planted log file: what a sanitizer leaves after a child it ran in
 // was killed, or after the child exited normally with a leak report.
 TEST(ChildProcess, APlantedLogFileFailsTheTest) {

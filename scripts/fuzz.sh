@@ -6,6 +6,8 @@
 # Needs clang++ with libFuzzer (Debian 12: clang, libclang-rt-14-dev) and the project's build
 # dependencies; installs nothing. Environment: FUZZ_BUILD_DIR (default build-fuzz),
 # FUZZ_FINDINGS (default $FUZZ_BUILD_DIR/fuzz-findings): crash inputs land in $FUZZ_FINDINGS/<target>/.
+# Each target's outcome goes to $FUZZ_BUILD_DIR/fuzz-results.tsv (TARGET, ok or crash,
+# executions; tests/summarize.py reads it), written anew by every run.
 # Exits 1 when any target crashed, 2 on a usage or build error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +19,12 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
 fi
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 findings="${FUZZ_FINDINGS:-$build/fuzz-findings}"
+results="$build/fuzz-results.tsv"
 # target:max_len. Frames go up to the 5-byte header plus kMaxPayload (66560); names a little
 # past kMaxPathBytes (4096), so the length limits themselves are reachable.
 targets=(frame_decoder_fuzz:70000 text_line_fuzz:8192 name_check_fuzz:4200)
+# No results from an earlier run may stand for this one, even when the build fails.
+rm -f "$results"
 
 if [[ ! -f "$build/build.ninja" ]]; then
   CXX="${CXX:-clang++}" meson setup "$build" -Dfuzz=true >/dev/null || exit 2
@@ -43,6 +48,7 @@ for t in "${targets[@]}"; do
   exe="$build/tests/fuzz/$name"
   if [[ ! -x "$exe" ]]; then
     echo "fuzz: $exe was not built (the compiler must be clang)" >&2
+    printf '%s\tnot built\t0\n' "$name" >>"$results"
     exit 2
   fi
   # Fuzz a copy: libFuzzer writes every new interesting input into its first corpus dir.
@@ -63,11 +69,13 @@ for t in "${targets[@]}"; do
   total_execs=$((total_execs + execs))
   if [[ $status -ne 0 ]]; then
     total_crashes=$((total_crashes + 1))
+    printf '%s\tcrash (exit %s), input %s\t%s\n' "$name" "$status" "${artifact:-not written}" "$execs" >>"$results"
     cp "$log" "$findings/$name/fuzz.log"
     echo "$name: $execs executions, CRASH (exit $status): ${artifact:-no input written}," \
       "log in $findings/$name/fuzz.log"
     grep -m 1 -E '==ERROR|runtime error|deadly signal|_fuzz: ' "$log" | sed 's/^/  /' || true
   else
+    printf '%s\tok\t%s\n' "$name" "$execs" >>"$results"
     echo "$name: $execs executions, no crash, $(ls "$corpus" | wc -l) corpus inputs"
   fi
 done

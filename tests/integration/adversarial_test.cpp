@@ -37,6 +37,7 @@
 #include "proto/limits.h"
 #include "raw_client.h"
 #include "temp_dir.h"
+#include "test_env.h"
 #include "test_server.h"
 
 namespace ftx {
@@ -259,7 +260,7 @@ class Adversarial : public ::testing::Test {
   // Waits until every session the log opened has closed: connects vs. disconnects (a busy
   // refusal logs a disconnect without a connect). Returns the disconnect count to wait for.
   size_t settle() {
-    const auto deadline = Clock::now() + 20s;
+    const auto deadline = Clock::now() + testing::scaled(20s);
     int stable = 0;
     size_t expected = 0;
     while (Clock::now() < deadline) {
@@ -1018,7 +1019,7 @@ class Slow : public Adversarial {
     } while (reply && std::holds_alternative<proto::Msg>(*reply));  // notices
     EXPECT_EQ(error_code(reply), ErrorCode::Timeout);
     EXPECT_TRUE(c.closed_by_server());
-    EXPECT_LT(Clock::now() - t0, 8s);
+    EXPECT_LT(Clock::now() - t0, testing::scaled(8s));
   }
 };
 
@@ -1029,7 +1030,7 @@ TEST_F(Slow, HelloStartedNeverFinished) {
   c.send_raw(hello_bytes().substr(0, 7));
   EXPECT_EQ(error_code(try_receive(c)), ErrorCode::Timeout);
   EXPECT_TRUE(c.closed_by_server());
-  EXPECT_LT(Clock::now() - t0, 8s);
+  EXPECT_LT(Clock::now() - t0, testing::scaled(8s));
 }
 
 TEST_F(Slow, TrickledHello) {
@@ -1039,7 +1040,7 @@ TEST_F(Slow, TrickledHello) {
   trickle(c, hello_bytes());
   EXPECT_EQ(error_code(try_receive(c)), ErrorCode::Timeout);
   EXPECT_TRUE(c.closed_by_server());
-  EXPECT_LT(Clock::now() - t0, 8s);
+  EXPECT_LT(Clock::now() - t0, testing::scaled(8s));
 }
 
 TEST_F(Slow, TrickledFileBegin) {
@@ -1049,7 +1050,7 @@ TEST_F(Slow, TrickledFileBegin) {
   trickle(*c, frame_bytes(proto::FileBegin{"slow.bin", 10, 0644, 0, 0, ""}));
   EXPECT_EQ(error_code(try_receive(*c)), ErrorCode::Timeout);
   EXPECT_TRUE(c->closed_by_server());
-  EXPECT_LT(Clock::now() - t0, 8s);
+  EXPECT_LT(Clock::now() - t0, testing::scaled(8s));
 }
 
 TEST_F(Slow, TrickledFileEnd) {
@@ -1062,7 +1063,7 @@ TEST_F(Slow, TrickledFileEnd) {
   trickle(*c, frame_bytes(proto::FileEnd{proto::DigestAlgo::Xxh128, digest_of("data")}));
   EXPECT_EQ(error_code(try_receive(*c)), ErrorCode::Timeout);
   EXPECT_TRUE(c->closed_by_server());
-  EXPECT_LT(Clock::now() - t0, 8s);
+  EXPECT_LT(Clock::now() - t0, testing::scaled(8s));
 }
 
 // Chat connections have no idle timeout, but a frame that starts must still finish in time
@@ -1097,17 +1098,17 @@ TEST_F(Slow, StalledFileData_Binary) {
   EXPECT_TRUE(c->closed_by_server());
 }
 
-// A stalled text upload is closed after the idle timeout and leaves nothing behind (the
-// answer line itself is checked below, apart, because of a bug).
+// A stalled text upload is told "ERROR timeout", closed after the idle timeout, and leaves
+// nothing behind. A bare close is not an answer (see the bug below).
 TEST_F(Slow, StalledFileData_Text) {
   TestServer& s = start_slow();
   AttackTextClient t(s.port());
   const auto t0 = Clock::now();
   t.write("SEND_FILE stall.bin 1000\n" + std::string(400, 's'));
   const std::string line = t.line_matching("^(OK|ERROR) ");
-  EXPECT_TRUE(line.rfind("ERROR timeout", 0) == 0 || line == "<eof>") << line;
-  EXPECT_TRUE(line == "<eof>" || t.closed_by_server());
-  EXPECT_LT(Clock::now() - t0, 8s);
+  EXPECT_EQ(line.rfind("ERROR timeout", 0), 0u) << line;
+  EXPECT_TRUE(t.closed_by_server());
+  EXPECT_LT(Clock::now() - t0, testing::scaled(8s));
 }
 
 // The text client is told why: "ERROR timeout ...".
@@ -1129,7 +1130,7 @@ TEST_F(Slow, StalledFileData_TextIsToldTimeout) {
   for (auto& t : conns) {
     const std::string line = t->line_matching("^(OK|ERROR) ");
     EXPECT_EQ(line.rfind("ERROR timeout", 0), 0u) << line;
-    EXPECT_TRUE(line == "<eof>" || t->closed_by_server());
+    EXPECT_TRUE(t->closed_by_server());
   }
 }
 
@@ -1196,11 +1197,17 @@ TEST_F(Adversarial, OneMoreThanMaxClientsIsBusy) {
 
 TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {
   TestServer& s = start(config());
-  // Batches smaller than the listen backlog (128): an overflowing accept queue makes Linux
-  // drop handshake ACKs, and a client that gives up then leaves a half-open connection the
-  // server only learns about when TCP retransmission gives up (minutes): not an attack on
-  // ftx but on the test's bookkeeping.
-  const size_t batch = 100;
+  // Bursts of 50, each once the server is done with the one before: within --max-clients
+  // (64), so every connection must get a session of its own, and within the listen backlog
+  // (128): an overflowing accept queue makes Linux drop handshake ACKs, and a client that
+  // gives up then leaves a half-open connection the server only learns about when TCP
+  // retransmission gives up (minutes): not an attack on ftx but on the test's bookkeeping.
+  const size_t batch = 50;
+  auto count = [&](const char* event) {
+    size_t n = 0;
+    for (const auto& e : read_log(dir_ / ".ftx" / "transfers.jsonl")) n += e["event"] == event ? 1 : 0;
+    return n;
+  };
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(s.port());
@@ -1217,7 +1224,7 @@ TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {
     }
     std::vector<pollfd> pending;
     for (auto& fd : fds) pending.push_back({fd.get(), POLLOUT, 0});
-    const auto deadline = Clock::now() + 5s;
+    const auto deadline = Clock::now() + testing::scaled(5s);
     size_t left = pending.size();
     while (left > 0 && Clock::now() < deadline) {
       if (::poll(pending.data(), pending.size(), 100) <= 0) continue;
@@ -1237,10 +1244,19 @@ TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {
       linger hard{1, 0};
       ::setsockopt(fds[i].get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     }
+    fds.clear();
+    const auto served = Clock::now() + testing::scaled(10s);
+    while ((count("connect") < connected || count("disconnect") < connected) && Clock::now() < served) {
+      std::this_thread::sleep_for(10ms);
+    }
   }
   RecordProperty("connected", static_cast<int>(connected));
-  EXPECT_GE(connected, 500u);
-  EXPECT_LT(Clock::now() - t0, 40s);
+  // Every connection was made, accepted, given a session (its connect logged, never a busy
+  // refusal) and ended.
+  EXPECT_EQ(connected, 1000u);
+  EXPECT_EQ(count("connect"), 1000u);
+  EXPECT_EQ(count("disconnect"), 1000u);
+  EXPECT_LT(Clock::now() - t0, testing::scaled(40s));
   // verify_after (TearDown) checks the server still serves, within bounded retries.
 }
 
@@ -1275,7 +1291,7 @@ TEST_F(Adversarial, DescriptorExhaustionInTheRealBinary) {
 
   verify_after(port, [this](size_t n) {
     // TestServer::wait_disconnects, for a server in another process.
-    const auto deadline = Clock::now() + 10s;
+    const auto deadline = Clock::now() + testing::scaled(10s);
     while (Clock::now() < deadline) {
       size_t count = 0;
       for (auto& e : read_log(dir_ / ".ftx" / "transfers.jsonl")) count += e["event"] == "disconnect" ? 1 : 0;
@@ -1294,7 +1310,10 @@ class FullDisk : public Adversarial {
   void SetUp() override {
     Adversarial::SetUp();
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (run as root to test a full disk)";
-    if (!mount_tmpfs("size=2m")) GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+    if (!mount_tmpfs("size=2m")) {
+      if (testing::must_not_skip()) FAIL() << "cannot mount a tmpfs as root in CI: " << mount_->error();
+      GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+    }
   }
 };
 
@@ -1352,7 +1371,10 @@ TEST_F(FullDisk, DiskFillsUpMidStream) {
 // Out of inodes rather than blocks: no partial file can be created, no directory made.
 TEST_F(Adversarial, OutOfInodes) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (run as root to test inode exhaustion)";
-  if (!mount_tmpfs("size=2m,nr_inodes=12")) GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+  if (!mount_tmpfs("size=2m,nr_inodes=12")) {
+    if (testing::must_not_skip()) FAIL() << "cannot mount a tmpfs as root in CI: " << mount_->error();
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+  }
   TestServer& s = start(config());
   auto c = sender(s.port());
   int saved = 0;
@@ -1397,7 +1419,7 @@ TEST_F(FullDisk, DiskFillsUpMidStream_Text) {
   // The text upload starts (and passes the free-space check) while the disk is still empty.
   AttackTextClient t(s.port());
   t.write("SEND_FILE b.txt " + std::to_string(b.size()) + "\n" + b.substr(0, 1));
-  const auto deadline = Clock::now() + 10s;
+  const auto deadline = Clock::now() + testing::scaled(10s);
   while (testing::partial_count(dir_) < 2 && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(testing::partial_count(dir_), 2u);
   ca->send_raw(a);
@@ -1541,7 +1563,7 @@ TEST_F(Adversarial, ChatQuestionsWithoutReadingTheAnswers) {
   // The questions may all fit in kernel buffers before the server reads them: wait for the
   // server to get through them and cut both askers off.
   std::set<std::string> cut;
-  const auto deadline = Clock::now() + 15s;
+  const auto deadline = Clock::now() + testing::scaled(15s);
   while (cut.size() < 2 && Clock::now() < deadline) {
     cut.clear();
     for (const auto& e : s.log_events()) {
@@ -1553,7 +1575,7 @@ TEST_F(Adversarial, ChatQuestionsWithoutReadingTheAnswers) {
   for (const auto& e : s.log_events()) log += e.dump() + "\n";
   EXPECT_TRUE(cut.count("asker")) << "binary asker not cut off (send failed: " << binary_cut << ")\n" << log;
   EXPECT_EQ(cut.size(), 2u) << "text asker not cut off (send failed: " << text_cut << ")\n" << log;
-  EXPECT_LT(Clock::now() - t0, 30s);
+  EXPECT_LT(Clock::now() - t0, testing::scaled(30s));
   ChatClient talker(s.port(), "talker");
   talker.say("still a room");
   const auto got = listener.collect(1);
@@ -1586,7 +1608,7 @@ TEST_F(Adversarial, ChatReadersThatNeverReadDoNotHurtOthers) {
   r.join();
   ASSERT_EQ(got.size(), static_cast<size_t>(kCount));
   for (int i = 0; i < kCount; ++i) ASSERT_EQ(got[i].text, std::to_string(i) + " " + pad);
-  EXPECT_LT(Clock::now() - t0, 30s);
+  EXPECT_LT(Clock::now() - t0, testing::scaled(30s));
   EXPECT_TRUE(talker.bye());
   EXPECT_TRUE(reader.bye());
   std::set<std::string> cut;

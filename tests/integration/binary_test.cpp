@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: MIT
-// The ftx binary as a user runs it: help, version, typos, exit codes, and a real
-// serve/send pair whose log digests match xxh128sum and sha256sum.
+// The ftx binary as a user runs it: help, version, typos, exit codes, a real serve/send
+// pair whose log digests match xxh128sum and sha256sum, and the promises of `ftx serve`'s
+// defaults: 64 clients, a 5 s chat stall limit, 5 s for transfers in flight when stopped.
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "chat_clients.h"
+#include "digest/digest.h"
 #include "digests.h"
 #include "process.h"
+#include "raw_client.h"
 #include "temp_dir.h"
+#include "test_env.h"
 
 namespace ftx {
 namespace {
@@ -41,16 +51,18 @@ class Binary : public ::testing::Test {
     return port ? static_cast<uint16_t>(std::stoi(*port)) : 0;
   }
 
-  std::vector<nlohmann::json> file_events() {
+  // Every event of the transfer log of type `event` ("" for all) so far.
+  std::vector<nlohmann::json> log_events(const std::string& event = "") {
     std::vector<nlohmann::json> out;
     std::ifstream in(tmp_ / "inbox" / ".ftx" / "transfers.jsonl");
     std::string line;
     while (std::getline(in, line)) {
-      auto j = nlohmann::json::parse(line);
-      if (j["event"] == "file") out.push_back(j);
+      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && (event.empty() || j["event"] == event)) out.push_back(j);
     }
     return out;
   }
+  std::vector<nlohmann::json> file_events() { return log_events("file"); }
 
   TempDir tmp_;
   std::unique_ptr<Process> server_;
@@ -131,7 +143,7 @@ TEST_F(Binary, ServeSendAndStop) {
   EXPECT_EQ(j["digest"], testing::independent_digest(tmp_ / "b.txt", "xxh128"));
 
   server_->signal(SIGTERM);
-  EXPECT_EQ(server_->wait(std::chrono::seconds(15)), 0);
+  EXPECT_EQ(server_->wait(testing::scaled(std::chrono::seconds(15))), 0);
   EXPECT_NE(server_->err().find("stopped"), std::string::npos);
 }
 
@@ -177,8 +189,137 @@ TEST_F(Binary, LogToStdout) {
   testing::write_file(tmp_ / "f", "x");
   EXPECT_EQ(run({"send", "127.0.0.1:" + *port, (tmp_ / "f").string()}), 0);
   server_->signal(SIGINT);
-  EXPECT_EQ(server_->wait(std::chrono::seconds(15)), 0);
+  EXPECT_EQ(server_->wait(testing::scaled(std::chrono::seconds(15))), 0);
   EXPECT_NE(server_->out().find("\"event\":\"file\""), std::string::npos) << server_->out();
+}
+
+// ---------------------------------------------------------------------------------------
+// Promises of `ftx serve` with its defaults (README: "What the server guarantees").
+
+using namespace std::chrono_literals;
+
+// An upload over a raw connection, begun and left half sent: the server has READY'd it and
+// written some of it, so it is a transfer in flight.
+std::string begin_half_upload(testing::RawClient& c, const std::filesystem::path& inbox, size_t size) {
+  const std::string data = testing::random_bytes(size, 19);
+  c.send(proto::FileBegin{"inflight.bin", data.size(), 0644, 0, 0, ""});
+  EXPECT_TRUE(std::holds_alternative<proto::Ready>(c.receive()));
+  c.send_raw(data.substr(0, size / 2));
+  const auto deadline = std::chrono::steady_clock::now() + testing::scaled(10s);
+  while (testing::partial_count(inbox) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_GT(testing::partial_count(inbox), 0u) << "the server never began the file";
+  return data;
+}
+
+// SIGTERM: no new connection, an idle client closed at once, and a transfer in flight
+// finishes and is SAVED (within the 5 s grace) before the server exits 0. "At once" is
+// checked by order: the idle client is closed while the transfer is still unfinished, and
+// the transfer then completes, so the server did not wait out the grace to close it.
+TEST_F(Binary, StopLetsATransferInFlightFinishAndClosesIdleClientsAtOnce) {
+  const uint16_t port = start_server();
+  ASSERT_NE(port, 0);
+  testing::RawClient idle(port);
+  idle.handshake("idle");
+  testing::RawClient busy(port);
+  busy.handshake("busy");
+  const std::string data = begin_half_upload(busy, tmp_ / "inbox", 4 << 20);
+  ASSERT_FALSE(HasFailure());
+
+  server_->signal(SIGTERM);
+  EXPECT_TRUE(idle.closed_by_server()) << "the idle client was not closed";
+  EXPECT_THROW(net::connect_tcp("127.0.0.1", port, 2s), std::exception) << "still accepting";
+  EXPECT_FALSE(server_->wait(0ms).has_value()) << "the server did not wait for the transfer";
+
+  busy.send_raw(data.substr(data.size() / 2));
+  digest::Hasher h(proto::DigestAlgo::Xxh128);
+  h.update(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+  busy.send(proto::FileEnd{proto::DigestAlgo::Xxh128, h.finish()});
+  const proto::Frame answer = busy.receive();
+  ASSERT_TRUE(std::holds_alternative<proto::Saved>(answer))
+      << proto::frame_type_name(proto::frame_type(answer));
+  EXPECT_TRUE(testing::read_file(tmp_ / "inbox" / "inflight.bin") == data);
+  EXPECT_TRUE(busy.closed_by_server()) << "the finished client was kept";
+  EXPECT_EQ(server_->wait(testing::scaled(15s)), 0) << server_->err();
+}
+
+// A transfer that does not finish within the grace is cut, and the server still exits 0.
+TEST_F(Binary, StopCutsATransferThatOutlastsTheGrace) {
+  const uint16_t port = start_server();
+  ASSERT_NE(port, 0);
+  testing::RawClient busy(port);
+  busy.handshake("stalled");
+  begin_half_upload(busy, tmp_ / "inbox", 4 << 20);
+  ASSERT_FALSE(HasFailure());
+  const auto stop = std::chrono::steady_clock::now();
+  server_->signal(SIGTERM);
+  // Still served a while after the signal (the grace), then closed.
+  pollfd p{busy.fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 1000), 0) << "cut at once, without the grace";
+  EXPECT_TRUE(busy.closed_by_server());
+  EXPECT_EQ(server_->wait(testing::scaled(15s)), 0) << server_->err();
+  EXPECT_GE(std::chrono::steady_clock::now() - stop, 4s);  // 5 s, less poll(2)'s rounding
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / "inbox" / "inflight.bin"));
+}
+
+// --max-clients defaults to 64: 64 clients are served at once, the 65th is told busy.
+TEST_F(Binary, SixtyFourClientsByDefaultAndTheNextIsBusy) {
+  const uint16_t port = start_server();
+  ASSERT_NE(port, 0);
+  std::vector<std::unique_ptr<testing::RawClient>> clients;
+  for (int i = 0; i < 64; ++i) {
+    clients.push_back(std::make_unique<testing::RawClient>(port));
+    ASSERT_NO_THROW(clients.back()->handshake("c" + std::to_string(i))) << "client " << i + 1 << " refused";
+  }
+  testing::RawClient extra(port);
+  extra.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, "extra", ""});
+  const proto::Frame reply = extra.receive();
+  ASSERT_TRUE(std::holds_alternative<proto::Error>(reply))
+      << proto::frame_type_name(proto::frame_type(reply));
+  EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::Busy);
+}
+
+// The chat stall limit defaults to 5 s: a member that stops reading is cut off once its
+// full queue has held a message that long; checked by outcome and order (cut, and not
+// before 5 s after the flood began), not by a tight clock.
+TEST_F(Binary, AChatMemberThatStopsReadingIsCutAfterTheDefaultStallLimit) {
+  const uint16_t port = start_server();
+  ASSERT_NE(port, 0);
+  testing::ChatClient stuck(port, "stuck");
+  const int small = 4096;
+  ::setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  testing::ChatClient talker(port, "talker");
+
+  std::atomic<bool> cut{false};
+  const auto flood_began = std::chrono::steady_clock::now();
+  std::jthread flood([&] {
+    const std::string pad(60000, 'p');
+    // More than the queue (1 MiB) and every socket buffer between, until the cut.
+    try {
+      for (int i = 0; i < 2000 && !cut; ++i) talker.say(pad);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "the talker was cut off too: " << e.what();
+    }
+  });
+  auto stuck_left = [&] {
+    for (const auto& e : log_events("chat_leave")) {
+      if (e["client"] == "stuck") return e;
+    }
+    return nlohmann::json();
+  };
+  nlohmann::json left;
+  const auto deadline = flood_began + testing::scaled(20s);
+  while ((left = stuck_left()).is_null() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto seen = std::chrono::steady_clock::now() - flood_began;
+  cut = true;
+  flood.join();
+  ASSERT_FALSE(left.is_null()) << "the stuck member was never cut off";
+  EXPECT_TRUE(left.contains("reason")) << left.dump();
+  EXPECT_GE(seen, 5s) << "cut off before the default stall limit: " << left.dump();
+  EXPECT_TRUE(talker.bye());
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "process.h"
 #include "raw_client.h"
 #include "temp_dir.h"
+#include "test_env.h"
 #include "test_server.h"
 
 namespace ftx {
@@ -98,7 +99,7 @@ class Resume : public ::testing::Test {
 
   void kill_server() {
     server_->signal(SIGKILL);
-    ASSERT_EQ(server_->wait(10s), -SIGKILL);
+    ASSERT_EQ(server_->wait(testing::scaled(10s)), -SIGKILL);
   }
 
   // `ftx send --json` of one file to the current server, as client `name`.
@@ -113,7 +114,7 @@ class Resume : public ::testing::Test {
   // Sends file to completion; returns the sender's JSON report of it.
   json send_to_completion(const fs::path& file, const std::string& name = "tester") {
     auto sender = start_sender(file, name);
-    EXPECT_EQ(sender->wait(60s), 0) << sender->err();
+    EXPECT_EQ(sender->wait(testing::scaled(60s)), 0) << sender->err();
     return sender_report(*sender);
   }
 
@@ -143,7 +144,7 @@ class Resume : public ::testing::Test {
   // Polls the partial every millisecond until it holds at least `bytes`. False when the
   // sender exited first or a minute passed.
   bool wait_for_partial(uint64_t bytes, Process& sender) {
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    const auto deadline = std::chrono::steady_clock::now() + testing::scaled(60s);
     while (std::chrono::steady_clock::now() < deadline) {
       if (partial_size().value_or(0) >= bytes) return true;
       if (sender.wait(0ms)) return false;
@@ -164,7 +165,7 @@ class Resume : public ::testing::Test {
         << sender.err();
     server_->signal(SIGSTOP);
     sender.signal(SIGKILL);
-    const auto status = sender.wait(10s);
+    const auto status = sender.wait(testing::scaled(10s));
     server_->signal(SIGCONT);
     ASSERT_EQ(status, -SIGKILL);
     const auto events = wait_for_file_events(logged_before + 1);
@@ -208,7 +209,7 @@ class Resume : public ::testing::Test {
 
   // Waits (bounded) until the log holds `count` file events; returns them.
   std::vector<json> wait_for_file_events(size_t count) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    const auto deadline = std::chrono::steady_clock::now() + testing::scaled(20s);
     auto events = file_events();
     while (events.size() < count && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(10ms);
@@ -277,7 +278,7 @@ TEST_F(Resume, ServerKilledMidFileResumesAfterRestart) {
   ASSERT_TRUE(wait_for_partial(size / 2, *sender)) << sender->err();
   kill_server();
   if (HasFatalFailure()) return;
-  EXPECT_EQ(sender->wait(30s), 3) << sender->err();
+  EXPECT_EQ(sender->wait(testing::scaled(30s)), 3) << sender->err();
   const auto kept = partial_size();
   ASSERT_TRUE(kept.has_value()) << "the restarted server has nothing to resume";
 
@@ -333,8 +334,8 @@ TEST_F(Resume, TwoClientsSendingOneNameGetTwoFiles) {
 
   auto alice = start_sender(alice_file, "alice", {"--as", "shared.bin"});
   auto bob = start_sender(bob_file, "bob", {"--as", "shared.bin"});
-  ASSERT_EQ(alice->wait(60s), 0) << alice->err();
-  ASSERT_EQ(bob->wait(60s), 0) << bob->err();
+  ASSERT_EQ(alice->wait(testing::scaled(60s)), 0) << alice->err();
+  ASSERT_EQ(bob->wait(testing::scaled(60s)), 0) << bob->err();
 
   EXPECT_EQ(testing::visible_files(inbox()), (std::vector<std::string>{"shared (1).bin", "shared.bin"}));
   const json alice_report = sender_report(*alice);
@@ -387,7 +388,7 @@ TEST_F(Retries, SenderReconnectsAndResumesByItself) {
   ASSERT_FALSE(HasFailure());
   ASSERT_GT(kept, 0u);
 
-  ASSERT_EQ(sender->wait(60s), 0) << sender->err();
+  ASSERT_EQ(sender->wait(testing::scaled(60s)), 0) << sender->err();
   EXPECT_NE(sender->err().find("reconnecting"), std::string::npos) << sender->err();
   expect_resumed_copy(sender_report(*sender), file, kept);
 }
@@ -400,7 +401,7 @@ TEST_F(Retries, NoRetriesExitsThreeAtOnce) {
 
   // A bound, not a measurement: a sender that retried would still be waiting to reconnect
   // and then finish; this one must give up on the first failure.
-  EXPECT_EQ(sender->wait(10s), 3) << sender->err();
+  EXPECT_EQ(sender->wait(testing::scaled(10s)), 3) << sender->err();
   EXPECT_EQ(sender->err().find("reconnecting"), std::string::npos) << sender->err();
   const json report = sender_report(*sender);
   EXPECT_EQ(report.value("status", ""), "error") << report.dump();
@@ -448,10 +449,9 @@ TEST_F(Resume, AWrongKeptPrefixIsSentAgainFromTheStart) {
 }
 
 // A connection reset (not closed) mid-file is a dropped connection too: the partial stays.
-TEST(ResetMidFile, KeepsThePartialForTheNextAttempt) {
-  TempDir tmp;
+TEST_F(Resume, AResetMidFileKeepsThePartialForTheNextAttempt) {
   server::ServerConfig config;
-  config.dir = tmp / "inbox";
+  config.dir = inbox();
   testing::TestServer server(config);
   testing::RawClient client(server.port());
   client.handshake("resetter");
@@ -459,12 +459,17 @@ TEST(ResetMidFile, KeepsThePartialForTheNextAttempt) {
   const proto::Frame ready = client.receive();
   ASSERT_TRUE(std::holds_alternative<proto::Ready>(ready));
   client.send_raw(std::string(kMiB, 'r'));
-  std::this_thread::sleep_for(300ms);
+  // The reset must come after the server has the bytes (a reset drops what it has not read).
+  const auto deadline = std::chrono::steady_clock::now() + testing::scaled(20s);
+  while (partial_size().value_or(0) < kMiB && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_GE(partial_size().value_or(0), kMiB) << "the server never wrote the first MiB";
   linger reset{1, 0};
   ASSERT_EQ(::setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
   client.close();
   ASSERT_TRUE(server.wait_disconnects(1));
-  EXPECT_EQ(testing::partial_count(tmp / "inbox"), 2u);  // the bytes and their record
+  EXPECT_EQ(testing::partial_count(inbox()), 2u);  // the bytes and their record
   const auto events = server.file_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["error"]["code"], "bad_request") << events[0].dump();

@@ -15,6 +15,7 @@
 #include "digests.h"
 #include "process.h"
 #include "temp_dir.h"
+#include "test_env.h"
 #include "test_server.h"
 
 namespace ftx {
@@ -241,20 +242,20 @@ TEST_F(Tree, FiftyMebibytesThroughStandardInput) {
   testing::Process sender(
       {testing::ftx_binary(), "send", "127.0.0.1:" + *port, "-", "--as", "from-stdin.tar", "--json"},
       logs.path(), "sender", source.string());
-  EXPECT_EQ(sender.wait(std::chrono::seconds(60)), 0) << sender.err();
+  EXPECT_EQ(sender.wait(testing::scaled(std::chrono::seconds(60))), 0) << sender.err();
   const auto json = nlohmann::json::parse(sender.out());
   EXPECT_EQ(json["status"], "ok");
   EXPECT_EQ(json["bytes"], 50u << 20);
   EXPECT_EQ(json["digest"], testing::independent_digest(source, "xxh128"));
   EXPECT_EQ(testing::read_file(tmp_ / "inbox" / "from-stdin.tar"), testing::read_file(source));
   server.signal(SIGTERM);
-  EXPECT_EQ(server.wait(std::chrono::seconds(15)), 0) << server.err();
+  EXPECT_EQ(server.wait(testing::scaled(std::chrono::seconds(15))), 0) << server.err();
 }
 
 TEST_F(Tree, StandardInputNeedsAName) {
   TempDir logs;
   testing::Process sender({testing::ftx_binary(), "send", "127.0.0.1:9", "-"}, logs.path(), "sender");
-  EXPECT_EQ(sender.wait(std::chrono::seconds(10)), 2);
+  EXPECT_EQ(sender.wait(testing::scaled(std::chrono::seconds(10))), 2);
   EXPECT_NE(sender.err().find("--as"), std::string::npos) << sender.err();
 }
 

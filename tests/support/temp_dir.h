@@ -13,8 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "isolated_config.h"
-
 namespace ftx::testing {
 
 class TempDir {

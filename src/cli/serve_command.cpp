@@ -31,6 +31,10 @@ extern "C" void on_stop_signal(int) {
   if (auto* s = g_server.load()) s->request_stop();
 }
 
+extern "C" void on_reopen_signal(int) {
+  if (auto* s = g_server.load()) s->request_log_reopen();
+}
+
 cxxopts::Options serve_options() {
   cxxopts::Options o("ftx serve", "Receive files (and chat) over TCP; save them into a directory.");
   o.custom_help("[OPTIONS]");
@@ -43,10 +47,16 @@ cxxopts::Options serve_options() {
              cxxopts::value<std::string>(),
              "FILE")("max-clients", "clients served at once; the next one gets ERROR busy",
                      cxxopts::value<std::string>()->default_value("64"),
-                     "N")("max-size", "largest file accepted, with K/M/G/T suffixes (default: no limit)",
-                          cxxopts::value<std::string>(),
-                          "SIZE")("overwrite", "when a name is taken: rename (a (1).txt), replace or refuse",
-                                  cxxopts::value<std::string>()->default_value("rename"), "POLICY")(
+                     "N")("max-chat",
+                          "chat members at once, silent text clients too; the next one gets busy (default: "
+                          "max-clients less a quarter)",
+                          cxxopts::value<std::string>(), "N")(
+      "max-per-address", "connections from one address at once; the next one gets busy (0: no limit)",
+      cxxopts::value<std::string>()->default_value("16"),
+      "N")("max-size", "largest file accepted, with K/M/G/T suffixes (default: no limit)",
+           cxxopts::value<std::string>(),
+           "SIZE")("overwrite", "when a name is taken: rename (a (1).txt), replace or refuse",
+                   cxxopts::value<std::string>()->default_value("rename"), "POLICY")(
       "idle-timeout", "close a client silent this long; also bounds the wait for HELLO",
       cxxopts::value<std::string>()->default_value("60"),
       "SECONDS")("partial-ttl", "remove unfinished uploads untouched this long (30m, 24h, 7d)",
@@ -128,6 +138,18 @@ int serve_main(int argc, char** argv) {
       return usage_error("--max-clients must be a number from 1 to 100000");
     }
     config.max_clients = static_cast<int>(*max_clients);
+    if (args.count("max-chat")) {
+      const auto max_chat = parse_size(args["max-chat"].as<std::string>());
+      if (!max_chat || *max_chat < 1 || *max_chat > *max_clients) {
+        return usage_error("--max-chat must be a number from 1 to --max-clients");
+      }
+      config.max_chat = static_cast<int>(*max_chat);
+    }
+    const auto per_address = parse_size(args["max-per-address"].as<std::string>());
+    if (!per_address || *per_address > 100000) {
+      return usage_error("--max-per-address must be a number from 0 (no limit) to 100000");
+    }
+    config.max_per_address = static_cast<int>(*per_address);
     if (args.count("max-size")) {
       const auto max_size = parse_size(args["max-size"].as<std::string>());
       if (!max_size || *max_size == 0) return usage_error("--max-size must be a size like 500M or 2G");
@@ -186,6 +208,12 @@ int serve_main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // SIGHUP reopens the log: logrotate renames it, then signals.
+  struct sigaction hup {};
+  hup.sa_handler = on_reopen_signal;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &hup, nullptr);
   // In the background a read from the terminal would stop the whole process; ignored,
   // it fails with EIO and the operator input simply ends.
   signal(SIGTTIN, SIG_IGN);
@@ -201,6 +229,7 @@ int serve_main(int argc, char** argv) {
   operator_input.join();
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
   g_server = nullptr;
   return code;
 }

@@ -83,11 +83,18 @@ ChatMembership::~ChatMembership() {
   member->mark_gone();
 }
 
-std::string ChatHub::join(const std::shared_ptr<ChatMember>& member, const std::string& wanted,
-                          const std::function<void(const std::string&)>& before_visible) {
+std::string ChatHub::full_message() const {
+  return "the chat room is full (" + std::to_string(options_.max_members) +
+         " members, --max-chat); try again later";
+}
+
+std::optional<std::string> ChatHub::join(const std::shared_ptr<ChatMember>& member, const std::string& wanted,
+                                         const std::function<void(const std::string&)>& before_visible) {
   std::string name;
   {
     std::lock_guard lock(mutex_);
+    // Listeners may not take every slot: a transfer must always find one.
+    if (options_.max_members != 0 && members_.size() >= options_.max_members) return std::nullopt;
     name = unique_name(wanted);
     member->set_name(name);
     if (before_visible) before_visible(name);

@@ -360,11 +360,17 @@ void Session::serve_chat(net::Channel& channel) {
   auto member = std::make_shared<ChatMember>(fd_, peer_, ChatMember::Wire::Binary, outbox);
   // WELCOME carries the name the hub gives; it is queued before the member becomes visible,
   // so it reaches the client ahead of every relayed message.
-  const std::string name = ctx_.hub.join(member, client_, [this, &outbox](const std::string& given) {
+  const auto name = ctx_.hub.join(member, client_, [this, &outbox](const std::string& given) {
     outbox->push_reply(encode(welcome_for(given)));
   });
+  if (!name) {  // the room is full: the answer goes through the outbox, which owns the socket now
+    const std::string why = ctx_.hub.full_message();
+    outbox->push_reply(encode(proto::Error{ErrorCode::Busy, why}));
+    outbox->close(kDrainAfterError);
+    throw AnsweredError(ErrorCode::Busy, why);
+  }
   ChatMembership membership(ctx_.hub, member);
-  client_ = name;
+  client_ = *name;
   net::make_long_lived(fd_, ctx_.config.idle_timeout);
   // MSGs that arrived together are relayed together: one lock per member per batch, not
   // per message. A batch goes out before the session waits for more, and before any other

@@ -31,7 +31,7 @@ void TextSession::reply(const std::string& line) {
 bool TextSession::receive_file(net::Channel& channel, const proto::text::SendFile& cmd) {
   TransferGuard busy(in_transfer_);
   const int64_t now_ns = unix_ms(std::chrono::system_clock::now()) * 1000000;
-  IncomingFile file(ctx_, peer_, member_->name(), cmd.name, cmd.size, 0644, now_ns);
+  IncomingFile file(ctx_, peer_, result_.name, cmd.name, cmd.size, 0644, now_ns);
   try {
     file.start();
   } catch (const ProtocolError& e) {
@@ -98,11 +98,30 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
   }
   outbox_ = std::make_shared<Outbox>(fd_, peer_, ctx_.config.chat_queue_bytes);
   member_ = std::make_shared<ChatMember>(fd_, peer_, ChatMember::Wire::Text, outbox_);
-  result_.name = ctx_.hub.join(member_, "text@" + peer_, [&](const std::string& given) {
-    if (greet) outbox_->push_reply(proto::text_greeting(FTX_VERSION, given));
-  });
   ChatMembership membership(ctx_.hub, member_);
+  result_.name = "text@" + peer_;
+  // A text client joins the room when it listens (says nothing) or takes part (a line,
+  // NICK, WHO); one that only uploads takes no place in it, so a full room never turns a
+  // transfer away.
+  bool joined = false;
+  auto join = [&] {
+    if (joined) return true;
+    const auto given = ctx_.hub.join(member_, result_.name, [&](const std::string& name) {
+      if (greet) outbox_->push_reply(proto::text_greeting(FTX_VERSION, name));
+    });
+    if (!given) {
+      result_.error = ErrorCode::Busy;
+      result_.message = ctx_.hub.full_message();
+      outbox_->push_reply(proto::text_error_line(ErrorCode::Busy, result_.message));
+      membership.drain = std::chrono::milliseconds(1000);
+      return false;
+    }
+    result_.name = *given;
+    joined = true;
+    return true;
+  };
   net::make_long_lived(fd_, ctx_.config.idle_timeout);
+  if (greet && !join()) return result_;
   if (greet && channel.peek_byte() == static_cast<int>(proto::FrameType::Hello)) {
     result_.binary_after_all = true;
     membership.drain = std::chrono::milliseconds(1000);  // the greeting goes out whole; the client skips it
@@ -121,6 +140,10 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
         continue;
       }
       const proto::text::Command cmd = proto::parse_text_line(line);
+      const bool speaks = std::holds_alternative<proto::text::Chat>(cmd) ||
+                          std::holds_alternative<proto::text::Nick>(cmd) ||
+                          std::holds_alternative<proto::text::Who>(cmd);
+      if (speaks && !join()) return result_;
       if (auto* chat = std::get_if<proto::text::Chat>(&cmd)) {
         if (chat->text.size() > proto::kMaxMessage) {
           reply(proto::text_error_line(ErrorCode::TooLarge, message_too_large(chat->text.size())));
@@ -172,7 +195,7 @@ TextSession::Result TextSession::run(net::Channel& channel, bool greet, std::sto
     membership.drain = std::chrono::milliseconds(1000);
     return result_;
   }
-  result_.name = member_->name();
+  if (joined) result_.name = member_->name();
   // QUIT, the end of input, or an error line that ends the session: let the last answers
   // leave (bounded: a client that does not read is cut off).
   membership.drain = result_.error ? std::chrono::milliseconds(1000) : ctx_.config.chat_stall_limit;

@@ -32,6 +32,7 @@
 #include "digest/digest.h"
 #include "net/channel.h"
 #include "net/socket.h"
+#include "peers.h"
 #include "process.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
@@ -1192,6 +1193,133 @@ TEST_F(Adversarial, OneMoreThanMaxClientsIsBusy) {
   EXPECT_TRUE(std::holds_alternative<proto::Saved>(upload(*second, "second.txt", "2")));
   expect_saved("first.txt");
   expect_saved("second.txt");
+}
+
+// The first line the server sends on a raw connection, or "<eof>" / "<reset>".
+std::string first_line(int fd, std::chrono::milliseconds limit = 10s) {
+  net::set_io_timeout(fd, limit);
+  net::Channel channel(fd, "server");
+  try {
+    std::string line;
+    return channel.read_line(line, 1 << 16) == net::Channel::LineStatus::Eof ? "<eof>" : line;
+  } catch (const std::system_error&) {
+    return "<reset>";
+  }
+}
+
+// Counts the log's events of one kind, those matching `match` when given.
+size_t count_events(const fs::path& log, const std::string& kind,
+                    const std::function<bool(const nlohmann::json&)>& match = {}) {
+  size_t n = 0;
+  for (const auto& e : read_log(log)) n += e["event"] == kind && (!match || match(e)) ? 1 : 0;
+  return n;
+}
+
+bool ended_busy(const nlohmann::json& e) { return e.contains("error") && e["error"]["code"] == "busy"; }
+
+// Was a bug, fixed with this test: a connection that sends nothing becomes a text chat
+// member after 300 ms and chat members never time out, so 64 silent sockets (the default
+// --max-clients) turned every `ftx send` away as busy for as long as they stayed. Chat
+// members now hold at most --max-chat slots (64 less a quarter: 48) and the next one is
+// told busy, so a transfer always finds a slot.
+TEST_F(Adversarial, SilentConnectionsFromManyAddressesLeaveASlotForASend) {
+  TestServer& s = start(config());
+  const fs::path log = dir_ / ".ftx" / "transfers.jsonl";
+  std::vector<net::UniqueFd> silent;
+  for (int i = 2; i <= 65; ++i) silent.push_back(testing::connect_from(testing::loopback(i), s.port()));
+  // 48 join the room as listeners; the other 16 hear busy and are closed.
+  const auto deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline &&
+         (count_events(log, "chat_join") < 48 || count_events(log, "disconnect", ended_busy) < 16)) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(count_events(log, "chat_join"), 48u);
+  EXPECT_EQ(count_events(log, "disconnect", ended_busy), 16u);
+  int busy = 0, greeted = 0;
+  for (auto& fd : silent) {
+    const std::string line = first_line(fd.get());
+    busy += line.rfind("ERROR busy", 0) == 0 ? 1 : 0;
+    greeted += line.rfind("ftx ", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(busy, 16);
+  EXPECT_EQ(greeted, 48);
+  // With every listener still there, a send succeeds at its first attempt.
+  testing::write_file(local_ / "report.txt", "sent past the listeners");
+  testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
+                         (local_ / "report.txt").string(), "--retries", "0", "--no-progress"},
+                        local_.path(), "send");
+  EXPECT_EQ(send.wait(30s), 0) << send.err();
+  expect_saved("report.txt");
+  EXPECT_EQ(testing::read_file(dir_ / "report.txt"), "sent past the listeners");
+}
+
+// One address holds at most --max-per-address connections (16): the 17th is told busy.
+TEST_F(Adversarial, SilentConnectionsFromOneAddressAreCappedAt16) {
+  TestServer& s = start(config());
+  std::vector<net::UniqueFd> silent;
+  for (int i = 0; i < 20; ++i) silent.push_back(testing::connect_from(testing::loopback(9), s.port()));
+  for (size_t i = 0; i < silent.size(); ++i) {
+    const std::string line = first_line(silent[i].get());
+    if (i < 16) {
+      EXPECT_EQ(line.rfind("ftx ", 0), 0u) << "connection " << i + 1 << ": " << line;
+    } else {
+      EXPECT_EQ(line.rfind("ERROR busy", 0), 0u) << "connection " << i + 1 << ": " << line;
+    }
+  }
+  // Another address is still served.
+  testing::write_file(local_ / "other.txt", "from 127.0.0.1");
+  testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
+                         (local_ / "other.txt").string(), "--retries", "0", "--no-progress"},
+                        local_.path(), "send");
+  EXPECT_EQ(send.wait(30s), 0) << send.err();
+  expect_saved("other.txt");
+}
+
+// Was a bug, fixed with this test: past 16 refusals at once (a thread each, for up to a few
+// seconds), further clients were closed without a word and nothing was logged, and
+// `ftx send --retries 0` exited 3 ("Connection reset by peer") instead of 1 (busy). Every
+// refused client now hears busy, answered without a thread.
+TEST_F(Adversarial, RefusalStormEveryoneHearsBusy) {
+  server::ServerConfig cfg = config();
+  cfg.max_clients = 1;
+  TestServer& s = start(cfg);
+  auto holder = sender(s.port());
+  constexpr int kStorm = 100;
+  std::vector<net::UniqueFd> storm;
+  const std::string hello =
+      frame_bytes(proto::Hello{proto::kProtocolVersion, proto::Role::Send, "storm", ""});
+  for (int i = 0; i < kStorm; ++i) {
+    // Several addresses, so both limits (clients, per address) turn them away.
+    storm.push_back(testing::connect_from(testing::loopback(10 + i % 8), s.port()));
+    net::send_all(storm.back().get(), std::span(reinterpret_cast<const uint8_t*>(hello.data()), hello.size()),
+                  "server");
+  }
+  testing::write_file(local_ / "late.txt", "x");
+  testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
+                         (local_ / "late.txt").string(), "--retries", "0", "--no-progress"},
+                        local_.path(), "send");
+  int busy = 0;
+  for (auto& fd : storm) {
+    net::set_io_timeout(fd.get(), 10s);
+    net::Channel channel(fd.get(), "server");
+    try {
+      const proto::Frame f = channel.receive();
+      const auto* e = std::get_if<proto::Error>(&f);
+      busy += e && e->code == ErrorCode::Busy ? 1 : 0;
+    } catch (const std::exception&) {
+      // closed without an answer
+    }
+  }
+  EXPECT_EQ(busy, kStorm);
+  EXPECT_EQ(send.wait(30s), 1) << send.err();
+  EXPECT_NE(send.err().find("busy"), std::string::npos) << send.err();
+  storm.clear();
+  const fs::path log = dir_ / ".ftx" / "transfers.jsonl";
+  EXPECT_EQ(count_events(log, "disconnect",
+                         [](const nlohmann::json& e) { return ended_busy(e) && e["client"] == "-"; }),
+            static_cast<size_t>(kStorm) + 1);
+  EXPECT_TRUE(std::holds_alternative<proto::Saved>(upload(*holder, "held.txt", "held")));
+  expect_saved("held.txt");
 }
 
 TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {

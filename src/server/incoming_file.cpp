@@ -2,7 +2,10 @@
 // One upload on its way into the inbox.
 #include "server/incoming_file.h"
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 
@@ -21,6 +24,51 @@ using proto::ProtocolError;
 namespace {
 // Below this a write-behind thread costs about what it saves.
 constexpr uint64_t kWriteBehindFrom = 8 << 20;
+
+// File data must keep coming at this rate at least, judged over each --idle-timeout
+// window: every byte resets the socket's own timeout, so without a floor a peer sending a
+// byte now and then would hold its transfer (and its slot) for ever.
+constexpr uint64_t kFloorBytesPerSecond = 1024;
+
+// Watches one upload's data against the floor.
+class RateFloor {
+ public:
+  RateFloor(std::chrono::milliseconds window, std::optional<uint64_t> remaining)
+      : window_(window), start_(std::chrono::steady_clock::now()) {
+    rearm(remaining);
+  }
+
+  // Counts n bytes just received (remaining: what is still to come, when known). Throws a
+  // timeout when the window that just ended moved less than it had to.
+  void moved(size_t n, std::optional<uint64_t> remaining) {
+    bytes_ += n;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - start_ < window_) return;
+    if (bytes_ < needed_) {
+      throw std::system_error(
+          std::make_error_code(std::errc::timed_out),
+          "file data arrived too slowly: " + std::to_string(bytes_) + " bytes in " +
+              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - start_).count()) +
+              " ms, under the floor of " + std::to_string(kFloorBytesPerSecond) + " bytes/s");
+    }
+    start_ = now;
+    rearm(remaining);
+  }
+
+ private:
+  void rearm(std::optional<uint64_t> remaining) {
+    bytes_ = 0;
+    // A file's last window needs only what is left of it.
+    needed_ = kFloorBytesPerSecond * static_cast<uint64_t>(window_.count()) / 1000;
+    if (remaining) needed_ = std::min(needed_, *remaining);
+  }
+
+  std::chrono::milliseconds window_;
+  std::chrono::steady_clock::time_point start_;
+  uint64_t bytes_ = 0;
+  uint64_t needed_ = 0;
+};
+
 }  // namespace
 
 IncomingFile::IncomingFile(const SessionContext& ctx, std::string peer, std::string client, std::string name,
@@ -84,6 +132,7 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
     }
     uint64_t remaining = size_ - partial_->resumed_from();
     WriteBehind out(*partial_, buffer, remaining >= kWriteBehindFrom);
+    RateFloor floor(ctx_.config.idle_timeout, remaining);
     while (remaining > 0) {
       const auto slot = out.slot();
       const size_t n = read(slot.first(static_cast<size_t>(std::min<uint64_t>(remaining, slot.size()))));
@@ -94,6 +143,7 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
       hasher.update(slot.first(n));
       out.submit(n);
       remaining -= n;
+      floor.moved(n, remaining);
     }
     out.finish();
     digest_ = hasher.finish();
@@ -116,6 +166,7 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
     std::span<uint8_t> slot;
     size_t used = 0;
     uint64_t total = 0;
+    RateFloor floor(ctx_.config.idle_timeout, std::nullopt);
     while (true) {
       uint8_t header[4];
       read_exact(header);
@@ -143,6 +194,7 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
         hasher.update(part);
         used += part.size();
         left -= static_cast<uint32_t>(part.size());
+        floor.moved(part.size(), std::nullopt);
       }
     }
     out.submit(used);

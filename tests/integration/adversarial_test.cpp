@@ -982,17 +982,21 @@ TEST_F(Adversarial, MoreBytesThanDeclared) {
 
 // Sends `bytes` one byte per 300 ms until the server answers or closes (at most 40 bytes).
 // The first byte goes at once: 300 ms of silence would make a new connection a text client.
-void trickle(RawClient& c, const std::string& bytes) {
-  for (size_t i = 0; i < std::min<size_t>(bytes.size(), 40); ++i) {
-    pollfd p{c.fd(), POLLIN, 0};
-    if (i > 0 && ::poll(&p, 1, 300) > 0) return;  // an answer, or the close
+// Returns how many bytes were sent before the server answered or closed.
+size_t trickle(int fd, const std::string& bytes) {
+  size_t i = 0;
+  for (; i < std::min<size_t>(bytes.size(), 40); ++i) {
+    pollfd p{fd, POLLIN, 0};
+    if (i > 0 && ::poll(&p, 1, 300) > 0) return i;  // an answer, or the close
     try {
-      c.send_raw(bytes.substr(i, 1));
+      net::send_all(fd, std::span(reinterpret_cast<const uint8_t*>(bytes.data() + i), 1), "server");
     } catch (const std::system_error&) {
-      return;
+      return i;
     }
   }
+  return i;
 }
+size_t trickle(RawClient& c, const std::string& bytes) { return trickle(c.fd(), bytes); }
 
 class Slow : public Adversarial {
  protected:
@@ -1096,6 +1100,34 @@ TEST_F(Slow, StalledFileData_Binary) {
   c->send_raw(std::string(400, 's'));
   EXPECT_EQ(error_code(try_receive(*c)), ErrorCode::Timeout);
   EXPECT_TRUE(c->closed_by_server());
+}
+
+// Was a bug, fixed with this test: file data trickled a byte at a time (each one resetting
+// the socket's timeout) kept a transfer open for ever. A transfer moving less than the floor
+// (1 KiB/s over each --idle-timeout window) is closed with timeout: here while the trickle
+// is still going on, long before its 40 bytes (12 s) are sent.
+TEST_F(Slow, TrickledFileData_Binary) {
+  TestServer& s = start_slow();
+  auto c = sender(s.port());
+  c->send(proto::FileBegin{"trickle.bin", 1000, 0644, 0, 0, ""});
+  ASSERT_TRUE(std::holds_alternative<proto::Ready>(c->receive()));
+  const size_t sent = trickle(*c, std::string(1000, 't'));
+  RecordProperty("bytes_sent", static_cast<int>(sent));
+  EXPECT_LT(sent, 40u) << "the trickle ran its course without an answer";
+  EXPECT_EQ(error_code(try_receive(*c)), ErrorCode::Timeout);
+  EXPECT_TRUE(c->closed_by_server());
+}
+
+TEST_F(Slow, TrickledFileData_Text) {
+  TestServer& s = start_slow();
+  AttackTextClient t(s.port());
+  t.write("SEND_FILE trickle.txt 1000\n");
+  const size_t sent = trickle(t.fd(), std::string(1000, 't'));
+  RecordProperty("bytes_sent", static_cast<int>(sent));
+  EXPECT_LT(sent, 40u) << "the trickle ran its course without an answer";
+  const std::string line = t.line_matching("^(OK|ERROR) ");
+  EXPECT_EQ(line.rfind("ERROR timeout", 0), 0u) << line;
+  EXPECT_TRUE(line == "<eof>" || t.closed_by_server());
 }
 
 // A stalled text upload is closed after the idle timeout and leaves nothing behind (the

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +38,7 @@
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_server.h"
+#include "tmpfs.h"
 
 namespace ftx {
 namespace {
@@ -185,32 +185,6 @@ class AttackTextClient : public testing::TextClient {
     const std::string l = line_matching("^$^");  // matches nothing: read to the end
     return l == "<eof>" || l == "<reset>";
   }
-};
-
-// A tmpfs mounted on a directory for the life of the object (unmounted even on failure).
-class TmpfsMount {
- public:
-  TmpfsMount(const fs::path& dir, const std::string& options) : dir_(dir) {
-    fs::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0) {
-      mounted_ = true;
-    } else {
-      error_ = std::strerror(errno);
-    }
-  }
-  ~TmpfsMount() {
-    if (!mounted_) return;
-    if (::umount2(dir_.c_str(), 0) != 0) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  TmpfsMount(const TmpfsMount&) = delete;
-  TmpfsMount& operator=(const TmpfsMount&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string error_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -367,14 +341,14 @@ class Adversarial : public ::testing::Test {
   }
 
   bool mount_tmpfs(const std::string& options) {
-    mount_ = std::make_unique<TmpfsMount>(dir_, options);
+    mount_ = std::make_unique<testing::TmpfsMount>(dir_, options);
     return mount_->mounted();
   }
 
   TempDir tmp_;    // the parent watched for escapes; DIR is inside it
   TempDir local_;  // the client's own files, outside the watched tree
   fs::path dir_;
-  std::unique_ptr<TmpfsMount> mount_;  // declared before server_: destroyed after it
+  std::unique_ptr<testing::TmpfsMount> mount_;  // declared before server_: destroyed after it
   std::unique_ptr<TestServer> server_;
   std::map<std::string, std::string> outside_before_;
   std::set<std::string> visible_before_;

@@ -54,8 +54,8 @@ class ChatMember {
 
 struct ChatHubOptions {
   bool log_messages = false;  ///< --log-chat
-  /// How long a message may wait for room in one client's full queue before that client is
-  /// judged stuck and disconnected.
+  /// How long a client may take no byte of what waits for it before it is judged stuck
+  /// and disconnected.
   std::chrono::milliseconds stall_limit{5000};
   /// Members at once (--max-chat); 0: no limit.
   size_t max_members = 0;

@@ -2,9 +2,13 @@
 // A chat client's outbound queue and writer thread.
 #include "server/outbox.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
-#include "net/socket.h"
+#include <cerrno>
+#include <stdexcept>
+
+#include "util/sys_error.h"
 
 namespace ftx::server {
 
@@ -16,9 +20,19 @@ constexpr size_t kCoalesceBytes = 256 * 1024;
 constexpr std::chrono::microseconds kGatherTime{1000};
 }  // namespace
 
-Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes)
-    : fd_(fd), peer_(std::move(peer)), capacity_(capacity_bytes), writer_([this] { run(); }) {
+Outbox::Outbox(int fd, std::string peer, size_t capacity_bytes, std::chrono::milliseconds stall_limit)
+    : fd_(fd),
+      peer_(std::move(peer)),
+      capacity_(capacity_bytes),
+      stall_limit_ms_(stall_limit.count()),
+      writer_([this] { run(); }) {
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &kChatSendBuffer, sizeof kChatSendBuffer);
+}
+
+void Outbox::set_stall_limit(std::chrono::milliseconds limit) { stall_limit_ms_ = limit.count(); }
+
+bool Outbox::reading(std::chrono::steady_clock::time_point now) const {
+  return now < taken_at_ + kReadingGrace;
 }
 
 Outbox::~Outbox() { close(std::chrono::milliseconds(0)); }
@@ -36,18 +50,27 @@ void Outbox::enqueue(Shared bytes) {
 Outbox::Push Outbox::try_push(Shared bytes) {
   std::lock_guard lock(mutex_);
   if (stopped_ || closing_) return Push::Closed;
-  if (!queue_.empty() && queued_bytes_ + bytes->size() > capacity_) return Push::Full;
+  if (!queue_.empty() && queued_bytes_ + bytes->size() > capacity_) {
+    if (reading(std::chrono::steady_clock::now())) return Push::Wait;
+    if (queued_bytes_ + bytes->size() > kBehindFactor * capacity_) return Push::Full;
+  }
   enqueue(std::move(bytes));
   return Push::Ok;
 }
 
-Outbox::Push Outbox::push_until(Shared bytes, std::chrono::steady_clock::time_point deadline) {
+Outbox::Push Outbox::push_paced(Shared bytes) {
   std::unique_lock lock(mutex_);
-  const bool room = changed_.wait_until(lock, deadline, [&] {
-    return stopped_ || closing_ || queue_.empty() || queued_bytes_ + bytes->size() <= capacity_;
-  });
-  if (stopped_ || closing_) return Push::Closed;
-  if (!room) return Push::Full;
+  while (true) {
+    if (stopped_ || closing_) return Push::Closed;
+    if (queue_.empty() || queued_bytes_ + bytes->size() <= capacity_) break;
+    const auto now = std::chrono::steady_clock::now();
+    // Not reading (any more): no reason to wait for it.
+    if (!reading(now)) {
+      if (queued_bytes_ + bytes->size() > kBehindFactor * capacity_) return Push::Full;
+      break;
+    }
+    changed_.wait_until(lock, taken_at_ + kReadingGrace);
+  }
   enqueue(std::move(bytes));
   return Push::Ok;
 }
@@ -55,7 +78,7 @@ Outbox::Push Outbox::push_until(Shared bytes, std::chrono::steady_clock::time_po
 Outbox::Push Outbox::push_reply(std::string bytes) {
   std::lock_guard lock(mutex_);
   if (stopped_ || closing_) return Push::Closed;
-  if (queued_bytes_ > 2 * capacity_) return Push::Full;  // a client asking without reading
+  if (queued_bytes_ > kBehindFactor * capacity_) return Push::Full;  // a client asking without reading
   enqueue(std::make_shared<const std::string>(std::move(bytes)));
   return Push::Ok;
 }
@@ -89,6 +112,46 @@ bool Outbox::failed() const {
   return stopped_;
 }
 
+std::string Outbox::failure() const {
+  std::lock_guard lock(mutex_);
+  return failure_;
+}
+
+namespace {
+// The client took nothing for the stall limit.
+class NotReading : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+}  // namespace
+
+void Outbox::send_bytes(const std::string& bytes) {
+  // Not blocking, so the writer itself sees a client that takes nothing.
+  size_t done = 0;
+  auto progress = std::chrono::steady_clock::now();
+  while (done < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      progress = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      const auto limit = std::chrono::milliseconds(stall_limit_ms_.load());
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(progress + limit - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        throw NotReading("not reading (took nothing for " + std::to_string(limit.count()) + " ms)");
+      }
+      pollfd p{fd_, POLLOUT, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));  // a shutdown wakes it too
+      continue;
+    }
+    throw_sys("send to " + peer_, n < 0 ? errno : EPIPE);
+  }
+}
+
 void Outbox::run() {
   struct Done {
     Outbox& box;
@@ -115,6 +178,7 @@ void Outbox::run() {
       if (stopped_ || queue_.empty()) return;  // stopped, or closing with nothing left
       // Everything queued goes out in one send: a busy room costs a syscall per wake-up,
       // not one per message.
+      taken_at_ = std::chrono::steady_clock::now();
       next = std::move(queue_.front());
       queue_.pop_front();
       if (!queue_.empty() && next->size() + queue_.front()->size() <= kCoalesceBytes) {
@@ -128,14 +192,15 @@ void Outbox::run() {
       } else {
         queued_bytes_ -= next->size();
       }
-      changed_.notify_all();  // room for pushers waiting in push_until
+      changed_.notify_all();  // room for pushers waiting in push_paced
     }
     const std::string& bytes = next ? *next : joined;
     try {
-      net::send_all(fd_, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), peer_);
+      send_bytes(bytes);
       last_send = std::chrono::steady_clock::now();
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       std::lock_guard lock(mutex_);
+      if (dynamic_cast<const NotReading*>(&e)) failure_ = e.what();
       stopped_ = true;
       queue_.clear();
       queued_bytes_ = 0;

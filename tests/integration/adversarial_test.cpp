@@ -1697,6 +1697,55 @@ TEST_F(Adversarial, ChatQuestionsWithoutReadingTheAnswers) {
   EXPECT_TRUE(listener.bye());
 }
 
+// Was a bug, fixed with this test: one member that never reads froze the whole room for
+// 5 s (the sender waited on its full queue, and nobody else got anything meanwhile) before
+// it was cut off. Now a member that is not reading holds nobody up: while its queue is full,
+// a reading member keeps receiving, and holds the flood's last line before the non-reader
+// is cut off (5 s after it took its last byte).
+TEST_F(Adversarial, ChatNonReaderDoesNotPauseTheRoom) {
+  TestServer& s = start(config());  // default queue (1 MiB) and stall limit (5 s)
+  ChatClient stuck(s.port(), "stuck");
+  const int small = 4096;
+  ::setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ChatClient reader(s.port(), "reader");
+  ChatClient talker(s.port(), "talker");
+  ASSERT_TRUE(reader.await_notice("talker joined"));
+  // 3 MB: more than the non-reader's socket buffers and queue hold.
+  constexpr int kCount = 30000;
+  const std::string pad(90, 'p');
+  int got = 0;
+  int cut_at = -1;  // lines the reader had when it heard the non-reader was cut off
+  std::jthread r([&] {
+    try {
+      while (cut_at < 0) {
+        const proto::Frame f = reader.receive();
+        const auto* m = std::get_if<proto::Msg>(&f);
+        if (!m) continue;
+        if (m->sender == "talker") {
+          ASSERT_EQ(m->text, std::to_string(got) + " " + pad);
+          ++got;
+        } else if (m->sender.empty() && m->text.find("stuck was disconnected") != std::string::npos) {
+          cut_at = got;
+        }
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "the reader stopped after " << got << " lines: " << e.what();
+    }
+  });
+  for (int i = 0; i < kCount; ++i) talker.say(std::to_string(i) + " " + pad);
+  r.join();
+  EXPECT_EQ(got, kCount);
+  EXPECT_EQ(cut_at, kCount) << "the room waited for the non-reader: it was cut off after " << cut_at
+                            << " of " << kCount << " lines had reached the reader";
+  std::string reason;
+  for (const auto& e : s.log_events()) {
+    if (e["event"] == "chat_leave" && e["client"] == "stuck") reason = e.value("reason", "");
+  }
+  EXPECT_EQ(reason.rfind("not reading", 0), 0u) << reason;
+  EXPECT_TRUE(talker.bye());
+  EXPECT_TRUE(reader.bye());
+}
+
 TEST_F(Adversarial, ChatReadersThatNeverReadDoNotHurtOthers) {
   server::ServerConfig cfg = config();
   cfg.chat_queue_bytes = 64 * 1024;

@@ -60,8 +60,18 @@ cxxopts::Options serve_options() {
       "idle-timeout", "close a client silent this long; also bounds the wait for HELLO",
       cxxopts::value<std::string>()->default_value("60"),
       "SECONDS")("partial-ttl", "remove unfinished uploads untouched this long (30m, 24h, 7d)",
-                 cxxopts::value<std::string>()->default_value("24h"),
-                 "AGE")("hash", "digest every file is verified with: xxh128 or sha256",
+                 cxxopts::value<std::string>()->default_value("24h"), "AGE")(
+      "partial-max-bytes",
+      "unfinished uploads kept for resuming hold at most this much, all together (SIZE, N% of the disk, 0: "
+      "no limit); the oldest are removed first",
+      cxxopts::value<std::string>()->default_value("25%"), "SIZE")(
+      "partial-max-files", "at most this many unfinished uploads are kept, all together (0: no limit)",
+      cxxopts::value<std::string>()->default_value("256"),
+      "N")("partial-peer-bytes", "the same bound for the uploads of one peer address",
+           cxxopts::value<std::string>()->default_value("10%"),
+           "SIZE")("partial-peer-files", "the same bound for the uploads of one peer address",
+                   cxxopts::value<std::string>()->default_value("16"),
+                   "N")("hash", "digest every file is verified with: xxh128 or sha256",
                         cxxopts::value<std::string>()->default_value("xxh128"),
                         "ALGO")("no-fsync",
                                 "say SAVED once the file is in the page cache, without fsync: faster, but a "
@@ -114,6 +124,21 @@ void relay_operator_lines(std::stop_token stop, server::Server& server) {
 
 int usage_error(const std::string& message) { return cli::usage_error("serve", message); }
 
+// "500M", "2G", "0" (no bound) or "25%" (of the filesystem holding DIR).
+std::optional<server::SizeBound> parse_size_bound(const std::string& text) {
+  if (text.ends_with('%')) {
+    const std::string_view digits = std::string_view(text).substr(0, text.size() - 1);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
+    const auto percent = parse_size(digits);
+    if (!percent || *percent < 1 || *percent > 100) return std::nullopt;
+    return server::SizeBound{0, static_cast<unsigned>(*percent)};
+  }
+  const auto bytes = parse_size(text);
+  if (!bytes) return std::nullopt;
+  return server::SizeBound{*bytes, 0};
+}
+
 }  // namespace
 
 int serve_main(int argc, char** argv) {
@@ -165,6 +190,20 @@ int serve_main(int argc, char** argv) {
     if (!ttl || *ttl < 1 || *ttl > 365 * 86400)
       return usage_error("--partial-ttl must be 1s to 365d, like 30m, 24h or 7d");
     config.partial_ttl = std::chrono::seconds(*ttl);
+    for (auto [option, bound] : {std::pair{"partial-max-bytes", &config.partial_limits.total_bytes},
+                                 std::pair{"partial-peer-bytes", &config.partial_limits.peer_bytes}}) {
+      const auto parsed = parse_size_bound(args[option].as<std::string>());
+      if (!parsed)
+        return usage_error("--" + std::string(option) + " must be a size like 2G, a share like 25%, or 0");
+      *bound = *parsed;
+    }
+    for (auto [option, files] : {std::pair{"partial-max-files", &config.partial_limits.total_files},
+                                 std::pair{"partial-peer-files", &config.partial_limits.peer_files}}) {
+      const auto parsed = parse_size(args[option].as<std::string>());
+      if (!parsed || *parsed > 1000000)
+        return usage_error("--" + std::string(option) + " must be a number from 0 to 1000000");
+      *files = static_cast<size_t>(*parsed);
+    }
     const auto algo = digest::parse_algo(args["hash"].as<std::string>());
     if (!algo) return usage_error("--hash must be xxh128 or sha256");
     config.hash = *algo;

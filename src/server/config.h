@@ -33,7 +33,7 @@ struct ServerConfig {
   bool quiet = false;
   /// Bytes that may wait for one chat client before it counts as not reading.
   size_t chat_queue_bytes = 1 << 20;
-  /// How long a message waits for room in a full chat queue before that client is cut off.
+  /// How long a chat client may take no byte of what waits for it before it is cut off.
   std::chrono::milliseconds chat_stall_limit{5000};
   /// Log chat messages' text (--log-chat); joins and leaves are always logged.
   bool log_chat = false;
@@ -46,6 +46,8 @@ struct ServerConfig {
   bool fsync = true;
   /// Resumable partials untouched this long are removed.
   std::chrono::seconds partial_ttl{std::chrono::hours(24)};
+  /// What resumable partials may hold, all together and per peer address.
+  PartialLimits partial_limits;
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };

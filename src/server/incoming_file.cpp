@@ -104,8 +104,8 @@ uint64_t IncomingFile::start(std::string_view transfer_id) {
       if (transfer_id.empty()) {
         partial_.emplace(ctx_.inbox.begin(size_));
       } else {
-        partial_.emplace(
-            ctx_.inbox.begin_resumable(ResumeKey{std::string(transfer_id), record_.name, size_, mtime_ns_}));
+        partial_.emplace(ctx_.inbox.begin_resumable(
+            ResumeKey{std::string(transfer_id), record_.name, size_, mtime_ns_}, address_of(record_.peer)));
       }
     } catch (const ProtocolError& e) {
       refusal.emplace(e);

@@ -131,7 +131,7 @@ std::optional<Refusals::Clock::time_point> Refusals::next_deadline() const {
 
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
-      inbox_(config_.dir, config_.partial_ttl, config_.fsync),
+      inbox_(config_.dir, config_.partial_ttl, config_.fsync, config_.partial_limits),
       log_(open_log(config_, inbox_)),
       console_(config_.quiet),
       hub_(console_, log_,

@@ -1735,8 +1735,8 @@ TEST_F(Adversarial, ChatNonReaderDoesNotPauseTheRoom) {
   for (int i = 0; i < kCount; ++i) talker.say(std::to_string(i) + " " + pad);
   r.join();
   EXPECT_EQ(got, kCount);
-  EXPECT_EQ(cut_at, kCount) << "the room waited for the non-reader: it was cut off after " << cut_at
-                            << " of " << kCount << " lines had reached the reader";
+  EXPECT_EQ(cut_at, kCount) << "the room waited for the non-reader: it was cut off after " << cut_at << " of "
+                            << kCount << " lines had reached the reader";
   std::string reason;
   for (const auto& e : s.log_events()) {
     if (e["event"] == "chat_leave" && e["client"] == "stuck") reason = e.value("reason", "");

@@ -26,45 +26,49 @@ namespace {
 constexpr uint64_t kWriteBehindFrom = 8 << 20;
 
 // File data must keep coming at this rate at least, judged over each --idle-timeout
-// window: every byte resets the socket's own timeout, so without a floor a peer sending a
-// byte now and then would hold its transfer (and its slot) for ever.
+// window of waiting for it: every byte resets the socket's own timeout, so without a floor
+// a peer sending a byte now and then would hold its transfer (and its slot) for ever.
 constexpr uint64_t kFloorBytesPerSecond = 1024;
 
-// Watches one upload's data against the floor.
+// Watches one upload's data against the floor. Only the time spent waiting for the peer
+// counts: a slow disk or hash of ours is not the peer's fault.
 class RateFloor {
  public:
-  RateFloor(std::chrono::milliseconds window, std::optional<uint64_t> remaining)
-      : window_(window), start_(std::chrono::steady_clock::now()) {
+  RateFloor(std::chrono::milliseconds window, std::optional<uint64_t> remaining) : window_(window) {
     rearm(remaining);
   }
 
-  // Counts n bytes just received (remaining: what is still to come, when known). Throws a
-  // timeout when the window that just ended moved less than it had to.
+  // Before each read from the peer.
+  void reading() { read_started_ = std::chrono::steady_clock::now(); }
+
+  // After it: n bytes arrived (remaining: what is still to come, when known). Throws a
+  // timeout when a window of waiting moved less than it had to.
   void moved(size_t n, std::optional<uint64_t> remaining) {
     bytes_ += n;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - start_ < window_) return;
+    waited_ += std::chrono::steady_clock::now() - read_started_;
+    if (waited_ < window_) return;
     if (bytes_ < needed_) {
       throw std::system_error(
           std::make_error_code(std::errc::timed_out),
           "file data arrived too slowly: " + std::to_string(bytes_) + " bytes in " +
-              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - start_).count()) +
+              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(waited_).count()) +
               " ms, under the floor of " + std::to_string(kFloorBytesPerSecond) + " bytes/s");
     }
-    start_ = now;
     rearm(remaining);
   }
 
  private:
   void rearm(std::optional<uint64_t> remaining) {
     bytes_ = 0;
+    waited_ = {};
     // A file's last window needs only what is left of it.
     needed_ = kFloorBytesPerSecond * static_cast<uint64_t>(window_.count()) / 1000;
     if (remaining) needed_ = std::min(needed_, *remaining);
   }
 
   std::chrono::milliseconds window_;
-  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point read_started_;
+  std::chrono::steady_clock::duration waited_{};
   uint64_t bytes_ = 0;
   uint64_t needed_ = 0;
 };
@@ -135,6 +139,7 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
     RateFloor floor(ctx_.config.idle_timeout, remaining);
     while (remaining > 0) {
       const auto slot = out.slot();
+      floor.reading();
       const size_t n = read(slot.first(static_cast<size_t>(std::min<uint64_t>(remaining, slot.size()))));
       if (n == 0) {
         throw net::ConnectionClosed("connection closed after " + std::to_string(size_ - remaining) + " of " +
@@ -169,7 +174,9 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
     RateFloor floor(ctx_.config.idle_timeout, std::nullopt);
     while (true) {
       uint8_t header[4];
+      floor.reading();
       read_exact(header);
+      floor.moved(0, std::nullopt);
       const uint32_t length = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
                               (uint32_t{header[2]} << 8) | uint32_t{header[3]};
       if (length == 0) break;
@@ -190,6 +197,7 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
           used = 0;
         }
         const auto part = slot.subspan(used, std::min<size_t>(left, slot.size() - used));
+        floor.reading();
         read_exact(part);
         hasher.update(part);
         used += part.size();

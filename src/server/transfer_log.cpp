@@ -123,11 +123,12 @@ void TransferLog::adopt() {
   end_ = appending_file_ ? static_cast<uint64_t>(st.st_size) : 0;
   reserved_to_ = end_;
   torn_ = false;
+  reserving_ = true;
   reserve(true);
 }
 
 void TransferLog::reserve(bool force) {
-  if (!appending_file_ || (!force && end_ + kReserve / 2 < reserved_to_)) return;
+  if (!appending_file_ || !reserving_ || (!force && end_ + kReserve / 2 < reserved_to_)) return;
   // Learn the true end first: someone else (logrotate's copytruncate) may have changed it.
   struct stat st {};
   if (::fstat(fd_.get(), &st) == 0) end_ = static_cast<uint64_t>(st.st_size);
@@ -135,7 +136,8 @@ void TransferLog::reserve(bool force) {
       0) {
     reserved_to_ = end_ + kReserve;
   } else {
-    reserved_to_ = end_;  // a full disk, or no fallocate here: tried again at the next line
+    reserved_to_ = end_;  // a full disk: tried again at the next line
+    if (errno == EOPNOTSUPP || errno == ENOSYS) reserving_ = false;  // never here: stop asking
   }
 }
 

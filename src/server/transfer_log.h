@@ -114,6 +114,7 @@ class TransferLog {
   bool appending_file_ = false;      // guarded by mutex_: a regular file opened O_APPEND
   uint64_t end_ = 0;                 // guarded by mutex_: where the file ends, as far as we know
   uint64_t reserved_to_ = 0;         // guarded by mutex_: allocated up to here
+  bool reserving_ = true;            // guarded by mutex_: false where fallocate is not supported
   bool torn_ = false;                // guarded by mutex_: a piece of a line could not be cut off
   int error_ = 0;                    // guarded by mutex_: errno of the last failed write
   std::deque<std::string> pending_;  // guarded by mutex_

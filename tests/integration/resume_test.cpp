@@ -611,6 +611,8 @@ TEST_F(PartialBoundsOnASmallDisk, ByDefaultTheyHoldAtMostAQuarterOfTheDisk) {
     abandon(testing::loopback(2 + i), "e" + std::to_string(i), 300 << 10, 256 << 10);
   uint64_t total = 0;
   for (const auto& [id, bytes] : partials()) total += bytes;
+  RecordProperty("kept", static_cast<int>(partials().size()));
+  RecordProperty("kept_bytes", static_cast<int>(total));
   EXPECT_LE(total, 1u << 20) << partials().size() << " partials kept";
   EXPECT_TRUE(partials().contains("e11")) << "the newest was evicted";
 }

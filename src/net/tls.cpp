@@ -305,7 +305,7 @@ size_t TlsStream::read_some(std::span<uint8_t> out) {
 }
 
 void TlsStream::write_all(std::span<const uint8_t> data) {
-  const auto deadline = deadline_after(std::chrono::milliseconds(session_->write_timeout_ms.load()));
+  auto deadline = deadline_after(std::chrono::milliseconds(session_->write_timeout_ms.load()));
   size_t done = 0;
   while (done < data.size()) {
     int err = 0;
@@ -317,6 +317,8 @@ void TlsStream::write_all(std::span<const uint8_t> data) {
       size_t wrote = 0;
       if (SSL_write_ex(session_->ssl.get(), data.data() + done, data.size() - done, &wrote) == 1) {
         done += wrote;
+        // The timeout bounds a wait in which the peer takes nothing, as SO_SNDTIMEO does.
+        deadline = deadline_after(std::chrono::milliseconds(session_->write_timeout_ms.load()));
         continue;
       }
       err = SSL_get_error(session_->ssl.get(), 0);

@@ -3,6 +3,7 @@
 #include "proto/text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -25,31 +26,70 @@ std::optional<uint64_t> parse_decimal(std::string_view s) {
   return v;
 }
 
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+text::Invalid bad_upload(std::string message) {
+  return text::Invalid{ErrorCode::BadRequest, std::move(message), true};
+}
+
+// SEND_FILE, or a line that was meant to be one: whatever follows it may be file data, so a
+// near miss must be refused precisely and never taken for chat. nullopt: not an upload.
+std::optional<text::Command> parse_send_file(std::string_view line) {
+  constexpr std::string_view kCommand = "SEND_FILE";
+  const size_t word_end = std::min(line.find_first_of(" \t"), line.size());
+  const std::string_view word = line.substr(0, word_end);
+  const bool exact = word == kCommand;
+  if (!exact && !equals_ignoring_case(word, kCommand)) {
+    // Glued to its name ("SEND_FILEa.txt 12"): meant as an upload all the same, when the
+    // line ends in a size as an upload's does.
+    const size_t last_space = line.rfind(' ');
+    const bool ends_in_size = last_space != std::string_view::npos && last_space + 1 < line.size() &&
+                              parse_decimal(line.substr(last_space + 1)).has_value();
+    if (ends_in_size && line.size() > kCommand.size() &&
+        equals_ignoring_case(line.substr(0, kCommand.size()), kCommand)) {
+      return bad_upload("a space must follow SEND_FILE: SEND_FILE <name> <size>, then exactly <size> bytes");
+    }
+    return std::nullopt;
+  }
+  if (!exact) return bad_upload("commands are upper case: SEND_FILE <name> <size>");
+  if (line.find('\t') != std::string_view::npos) {
+    return bad_upload("separate SEND_FILE, the name and the size with single spaces, not tabs");
+  }
+  std::string_view rest = line.substr(std::min<size_t>(line.size(), kCommand.size() + 1));
+  // The size is the last word, so names may contain spaces.
+  const size_t space = rest.rfind(' ');
+  if (space == std::string_view::npos || space == 0) {
+    return bad_upload("usage: SEND_FILE <name> <size>, then exactly <size> bytes");
+  }
+  const std::string_view name = rest.substr(0, space);
+  const std::string_view size_text = rest.substr(space + 1);
+  if (name.back() == ' ') return bad_upload("one space between the name and the size, no more");
+  const auto size = parse_decimal(size_text);
+  if (!size) {
+    // "SEND_FILE a.txt 12hello...": the data started on the command's line.
+    for (size_t at = rest.find(' '); at != std::string_view::npos; at = rest.find(' ', at + 1)) {
+      const std::string_view token = rest.substr(at + 1, rest.find(' ', at + 1) - (at + 1));
+      const size_t digits = std::min(token.find_first_not_of("0123456789"), token.size());
+      if (digits > 0 && digits < token.size()) {
+        return bad_upload(
+            "the line must end after the size: SEND_FILE <name> <size>, a newline, then the bytes");
+      }
+    }
+    return bad_upload("size must be a decimal number of bytes below 2^64, without sign or spaces");
+  }
+  return text::SendFile{std::string(name), *size};
+}
+
 }  // namespace
 
 text::Command parse_text_line(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty()) return text::Blank{};
-  if (line.starts_with("SEND_FILE ") || line == "SEND_FILE") {
-    std::string_view rest = line.substr(std::min<size_t>(line.size(), 10));
-    // The size is the last word, so names may contain spaces.
-    const size_t space = rest.rfind(' ');
-    if (space == std::string_view::npos || space == 0) {
-      return text::Invalid{ErrorCode::BadRequest,
-                           "usage: SEND_FILE <name> <size>, then exactly <size> bytes"};
-    }
-    const std::string_view name = rest.substr(0, space);
-    const std::string_view size_text = rest.substr(space + 1);
-    if (name.back() == ' ') {
-      return text::Invalid{ErrorCode::BadRequest, "one space between the name and the size, no more"};
-    }
-    const auto size = parse_decimal(size_text);
-    if (!size) {
-      return text::Invalid{ErrorCode::BadRequest,
-                           "size must be a decimal number of bytes below 2^64, without sign or spaces"};
-    }
-    return text::SendFile{std::string(name), *size};
-  }
+  if (auto upload = parse_send_file(line)) return *upload;
   if (line.starts_with("NICK ")) {
     std::string_view name = line.substr(5);
     if (name.empty() || name.size() > kMaxClientName) {

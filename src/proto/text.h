@@ -40,6 +40,9 @@ struct Quit {
 struct Invalid {
   ErrorCode code = ErrorCode::BadRequest;
   std::string message;
+  /// A malformed or near-miss SEND_FILE (wrong case, tabs, no newline before the data):
+  /// bytes of unknown length may follow, so nothing after it can be trusted.
+  bool upload = false;
   bool operator==(const Invalid&) const = default;
 };
 /// A blank line: nothing to do.

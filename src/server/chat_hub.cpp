@@ -49,7 +49,8 @@ void ChatMember::kick(const std::string& reason) {
 
 std::string ChatMember::kick_reason() const {
   std::lock_guard lock(mutex_);
-  return kick_reason_;
+  // The outbox's writer cuts off a client that takes nothing, without the hub.
+  return kick_reason_.empty() ? outbox_->failure() : kick_reason_;
 }
 
 void ChatMember::mark_gone() {
@@ -83,13 +84,21 @@ ChatMembership::~ChatMembership() {
   member->mark_gone();
 }
 
-std::string ChatHub::join(const std::shared_ptr<ChatMember>& member, const std::string& wanted,
-                          const std::function<void(const std::string&)>& before_visible) {
+std::string ChatHub::full_message() const {
+  return "the chat room is full (" + std::to_string(options_.max_members) +
+         " members, --max-chat); try again later";
+}
+
+std::optional<std::string> ChatHub::join(const std::shared_ptr<ChatMember>& member, const std::string& wanted,
+                                         const std::function<void(const std::string&)>& before_visible) {
   std::string name;
   {
     std::lock_guard lock(mutex_);
+    // Listeners may not take every slot: a transfer must always find one.
+    if (options_.max_members != 0 && members_.size() >= options_.max_members) return std::nullopt;
     name = unique_name(wanted);
     member->set_name(name);
+    member->outbox().set_stall_limit(options_.stall_limit);
     if (before_visible) before_visible(name);
     members_.push_back(member);
   }
@@ -132,6 +141,7 @@ std::string ChatHub::rename(const std::shared_ptr<ChatMember>& member, const std
     if (wanted == old_name) return old_name;
     name = unique_name(wanted);
     member->set_name(name);
+    member->outbox().set_stall_limit(options_.stall_limit);
   }
   console_.print("* " + printable(old_name) + " is now " + printable(name));
   announce(old_name + " is now " + name, member.get());
@@ -181,8 +191,9 @@ void ChatHub::deliver(const std::string& from, std::span<const std::string> text
     std::lock_guard lock(mutex_);
     snapshot = members_;
   }
-  // The hub's lock is not held from here on: a slow client delays only this message's
-  // sender, and only up to the stall limit.
+  // The hub's lock is not held from here on. A reading client whose queue is full makes
+  // this sender wait for it (so nobody loses a line); one that is not reading does not:
+  // its queue takes the message past its capacity until its writer or its limit cuts it off.
   const int64_t ts = unix_ms(std::chrono::system_clock::now());
   Outbox::Shared encoded[2];
   auto bytes_for = [&](ChatMember::Wire wire) -> const Outbox::Shared& {
@@ -195,18 +206,21 @@ void ChatHub::deliver(const std::string& from, std::span<const std::string> text
     }
     return slot;
   };
-  std::vector<std::shared_ptr<ChatMember>> full;
+  std::vector<std::shared_ptr<ChatMember>> behind;
+  std::vector<std::shared_ptr<ChatMember>> stuck;
+  // Everyone with room first, so nobody waits for the one who is behind.
   for (const auto& m : snapshot) {
     if (m.get() == except) continue;
-    if (m->outbox().try_push(bytes_for(m->wire())) == Outbox::Push::Full) full.push_back(m);
+    const Outbox::Push r = m->outbox().try_push(bytes_for(m->wire()));
+    if (r == Outbox::Push::Wait) behind.push_back(m);
+    if (r == Outbox::Push::Full) stuck.push_back(m);
   }
-  const auto deadline = std::chrono::steady_clock::now() + options_.stall_limit;
-  std::vector<std::shared_ptr<ChatMember>> stuck;
-  for (const auto& m : full) {
-    if (m->outbox().push_until(bytes_for(m->wire()), deadline) == Outbox::Push::Full) stuck.push_back(m);
+  for (const auto& m : behind) {
+    if (m->outbox().push_paced(bytes_for(m->wire())) == Outbox::Push::Full) stuck.push_back(m);
   }
   for (const auto& m : stuck) {
-    const std::string why = "not reading (outbound queue full)";
+    const std::string why =
+        "not reading (more than " + std::to_string(Outbox::kBehindFactor) + " times its queue behind)";
     m->kick(why);
     leave(m, why);
   }

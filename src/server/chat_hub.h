@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -53,9 +54,11 @@ class ChatMember {
 
 struct ChatHubOptions {
   bool log_messages = false;  ///< --log-chat
-  /// How long a message may wait for room in one client's full queue before that client is
-  /// judged stuck and disconnected.
+  /// How long a client may take no byte of what waits for it before it is judged stuck
+  /// and disconnected.
   std::chrono::milliseconds stall_limit{5000};
+  /// Members at once (--max-chat); 0: no limit.
+  size_t max_members = 0;
 };
 
 /// A session's place in the room, undone however the session ends: the member leaves the
@@ -81,9 +84,13 @@ class ChatHub {
 
   /// Adds a member under `wanted`, or "wanted-2", "wanted-3"... when taken; announces it.
   /// before_visible(name) runs before anyone can send to the member (to queue a greeting
-  /// ahead of relays); it must not block. Returns the name given.
-  std::string join(const std::shared_ptr<ChatMember>& member, const std::string& wanted,
-                   const std::function<void(const std::string&)>& before_visible = {});
+  /// ahead of relays); it must not block. Returns the name given, or nullopt when the room
+  /// already holds max_members (the caller tells its client `busy`: full_message()).
+  std::optional<std::string> join(const std::shared_ptr<ChatMember>& member, const std::string& wanted,
+                                  const std::function<void(const std::string&)>& before_visible = {});
+
+  /// Why join() refused: the room is full.
+  std::string full_message() const;
 
   /// Removes a member and announces it; reason is empty for an ordinary goodbye.
   void leave(const std::shared_ptr<ChatMember>& member, const std::string& reason = "");

@@ -2,6 +2,7 @@
 // What `ftx serve` is told: every knob of the server in one place.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +21,11 @@ struct ServerConfig {
   std::filesystem::path dir = "ftx-inbox";
   std::string log_path;  ///< empty: DIR/.ftx/transfers.jsonl; "-": stdout
   int max_clients = 64;
+  /// Chat members of every kind at once (silent text sockets are listeners too); 0: max_clients
+  /// less a quarter of it, at least 1 (chat_limit()), so a transfer always finds a slot.
+  int max_chat = 0;
+  /// Connections from one address at once (--max-per-address); 0: no limit.
+  int max_per_address = 16;
   uint64_t max_size = 0;  ///< 0: no limit
   OverwritePolicy overwrite = OverwritePolicy::Rename;
   std::chrono::milliseconds idle_timeout{60000};
@@ -27,7 +33,7 @@ struct ServerConfig {
   bool quiet = false;
   /// Bytes that may wait for one chat client before it counts as not reading.
   size_t chat_queue_bytes = 1 << 20;
-  /// How long a message waits for room in a full chat queue before that client is cut off.
+  /// How long a chat client may take no byte of what waits for it before it is cut off.
   std::chrono::milliseconds chat_stall_limit{5000};
   /// Log chat messages' text (--log-chat); joins and leaves are always logged.
   bool log_chat = false;
@@ -40,6 +46,8 @@ struct ServerConfig {
   bool fsync = true;
   /// Resumable partials untouched this long are removed.
   std::chrono::seconds partial_ttl{std::chrono::hours(24)};
+  /// What resumable partials may hold, all together and per peer address.
+  PartialLimits partial_limits;
   /// TLS on the same port (--no-tls: off). The key (empty: DIR/.ftx/key.pem, made on the
   /// first start) and, with --cert, a CA-signed certificate for it.
   bool tls = true;
@@ -50,5 +58,11 @@ struct ServerConfig {
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };
+
+/// The chat members allowed at once: --max-chat, or by default --max-clients less a quarter.
+inline int chat_limit(const ServerConfig& config) {
+  if (config.max_chat > 0) return config.max_chat;
+  return std::max(1, config.max_clients - config.max_clients / 4);
+}
 
 }  // namespace ftx::server

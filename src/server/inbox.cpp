@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "proto/names.h"
 #include "util/io.h"
 #include "util/sys_error.h"
+#include "util/units.h"
 
 namespace ftx::server {
 namespace {
@@ -41,10 +43,57 @@ constexpr std::string_view kRecordSuffix = ".meta";
 std::string resumable_name(const std::string& id) { return std::string(kResumablePrefix) + id; }
 std::string record_name(const std::string& id) { return resumable_name(id) + std::string(kRecordSuffix); }
 
-// The record says which source the bytes copy: size, mtime and name, one per line (the
-// name last, so nothing in it can shift the fields).
-std::string format_record(const ResumeKey& key) {
-  return "ftx-partial 1\n" + std::to_string(key.size) + "\n" + std::to_string(key.mtime_ns) + "\n" + key.name;
+// The record says whose the bytes are and which source they copy: the owner's address,
+// size, mtime and name, one per line (the name last, so nothing in it can shift the
+// fields). Version 1 records, from before owners were kept, have no owner line.
+std::string format_record(const ResumeKey& key, const std::string& owner) {
+  return "ftx-partial 2\n" + owner + "\n" + std::to_string(key.size) + "\n" + std::to_string(key.mtime_ns) +
+         "\n" + key.name;
+}
+
+struct Record {
+  std::string owner;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string name;
+};
+
+std::optional<Record> parse_record(const std::string& text) {
+  std::vector<std::string> fields;
+  size_t at = 0;
+  const bool v2 = text.starts_with("ftx-partial 2\n");
+  if (!v2 && !text.starts_with("ftx-partial 1\n")) return std::nullopt;
+  // The fixed fields; the name is the rest, whatever it holds.
+  const size_t fixed = v2 ? 4 : 3;
+  while (fields.size() < fixed) {
+    const size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) return std::nullopt;
+    fields.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  Record r;
+  r.name = text.substr(at);
+  if (v2) r.owner = fields[1];
+  try {
+    r.size = std::stoull(fields[fixed - 2]);
+    r.mtime_ns = std::stoll(fields[fixed - 1]);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+bool same_source(const std::optional<Record>& r, const ResumeKey& key) {
+  return r && r->size == key.size && r->mtime_ns == key.mtime_ns && r->name == key.name;
+}
+
+// A share of the filesystem holding fd, in bytes.
+uint64_t resolve(const SizeBound& bound, int fd) {
+  if (bound.percent == 0) return bound.bytes;
+  struct statvfs vfs {};
+  if (::fstatvfs(fd, &vfs) != 0) return 0;
+  const auto size = static_cast<unsigned long long>(vfs.f_blocks) * vfs.f_frsize;
+  return static_cast<uint64_t>(size / 100 * bound.percent);
 }
 
 std::optional<std::string> read_small_file(int dir_fd, const std::string& name) {
@@ -137,6 +186,17 @@ int rename_noreplace(int from_dir, const char* from, int to_dir, const char* to)
 
 }  // namespace
 
+std::optional<SizeBound> parse_size_bound(std::string_view text) {
+  if (text.ends_with('%')) {
+    const auto percent = parse_count(text.substr(0, text.size() - 1));
+    if (!percent || *percent < 1 || *percent > 100) return std::nullopt;
+    return SizeBound{0, static_cast<unsigned>(*percent)};
+  }
+  const auto bytes = parse_size(text);
+  if (!bytes) return std::nullopt;
+  return SizeBound{*bytes, 0};
+}
+
 std::optional<OverwritePolicy> parse_overwrite(std::string_view text) {
   if (text == "rename") return OverwritePolicy::Rename;
   if (text == "replace") return OverwritePolicy::Replace;
@@ -173,7 +233,7 @@ PartialFile::PartialFile(PartialFile&& other) noexcept
 PartialFile::~PartialFile() {
   // A resumable partial outlives its session: the sender's next attempt continues it.
   if (!name_.empty() && id_.empty()) ::unlinkat(owner_->area_fd_.get(), name_.c_str(), 0);
-  if (!id_.empty()) owner_->release(id_);
+  if (!id_.empty()) owner_->release(id_, written_);
 }
 
 void PartialFile::discard() {
@@ -187,7 +247,20 @@ void PartialFile::discard() {
 }
 
 void PartialFile::write(std::span<const uint8_t> data) {
-  write_or_refuse(fd_.get(), data, "partial file");
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd_.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (is_space_error(errno)) {
+        // Uploads abandoned for a resume that may never come give way to this one.
+        if (owner_->evict_for_write()) continue;
+        throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
+      }
+      throw_sys("write partial file");
+    }
+    done += static_cast<size_t>(n);
+  }
   written_ += data.size();
   // Start writing a large file to disk while it arrives, so the fsync at commit finds
   // little left to do instead of the whole file.
@@ -198,13 +271,16 @@ void PartialFile::write(std::span<const uint8_t> data) {
   }
 }
 
-Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl, bool fsync)
-    : path_(dir), partial_ttl_(partial_ttl), fsync_(fsync) {
+Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl, bool fsync,
+             PartialLimits limits)
+    : path_(dir), partial_ttl_(partial_ttl), fsync_(fsync), limits_(limits) {
   if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir " + dir.string());
   dir_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd_) throw_sys("open " + dir.string());
   meta_fd_.reset(open_dir_at(dir_fd_.get(), kMetaDir, true, (dir / kMetaDir).string()));
   area_fd_.reset(open_dir_at(meta_fd_.get(), kPartialDir, true, (dir / kMetaDir / kPartialDir).string()));
+  total_bytes_limit_ = resolve(limits_.total_bytes, area_fd_.get());
+  peer_bytes_limit_ = resolve(limits_.peer_bytes, area_fd_.get());
   sweep_partials(/*at_start=*/true);
   // The process umask cannot be read without setting it; this runs before any session.
   umask_ = ::umask(022);
@@ -213,6 +289,8 @@ Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl,
 
 void Inbox::sweep_partials(bool at_start) {
   const auto now = std::chrono::system_clock::now();
+  // What is on disk is the truth (after a restart it is all there is): kept_ is built anew.
+  std::map<std::string, Kept> found;
   for (const std::string& name : list_dir(area_fd_.get())) {
     if (name.starts_with("p-")) {
       // A plain partial is only ever written by a live session of this process.
@@ -234,37 +312,106 @@ void Inbox::sweep_partials(bool at_start) {
     if (is_record) continue;
     const auto modified = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec) +
                                                                 std::chrono::nanoseconds(st.st_mtim.tv_nsec));
-    if (now - modified > partial_ttl_) remove_resumable(id);
+    if (now - modified > partial_ttl_) {
+      remove_resumable_locked(id);
+      continue;
+    }
+    const auto record = parse_record(read_small_file(area_fd_.get(), record_name(id)).value_or(""));
+    found[id] = Kept{record ? record->owner : "", static_cast<uint64_t>(st.st_size), modified};
   }
+  // Partials being written keep what their sessions said of them.
+  for (const std::string& id : ids_in_use_) {
+    if (auto it = kept_.find(id); it != kept_.end()) found[id] = it->second;
+  }
+  kept_ = std::move(found);
   last_sweep_ = std::chrono::steady_clock::now();
 }
 
-void Inbox::remove_resumable(const std::string& id) {
+void Inbox::remove_resumable_locked(const std::string& id) {
   ::unlinkat(area_fd_.get(), resumable_name(id).c_str(), 0);
   ::unlinkat(area_fd_.get(), record_name(id).c_str(), 0);
+  kept_.erase(id);
 }
 
-void Inbox::release(const std::string& id) {
+void Inbox::remove_resumable(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  remove_resumable_locked(id);
+}
+
+void Inbox::release(const std::string& id, uint64_t bytes) {
   {
     std::lock_guard lock(mutex_);
     ids_in_use_.erase(id);
+    if (auto it = kept_.find(id); it != kept_.end()) {
+      it->second.bytes = bytes;
+      it->second.touched = std::chrono::system_clock::now();
+    }
   }
   released_.notify_all();
 }
 
-void Inbox::check_space(uint64_t needed) const {
-  struct statvfs vfs {};
-  if (::fstatvfs(area_fd_.get(), &vfs) == 0) {
-    const unsigned long long avail =
-        static_cast<unsigned long long>(vfs.f_bavail) * static_cast<unsigned long long>(vfs.f_frsize);
-    if (needed > avail) {
-      throw ProtocolError(ErrorCode::NoSpace, "the server has only " + std::to_string(avail) +
-                                                  " bytes free, the file needs " + std::to_string(needed));
+bool Inbox::evict_oldest(const std::string* owner) {
+  auto oldest = kept_.end();
+  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+    if (ids_in_use_.contains(it->first) || (owner && it->second.owner != *owner)) continue;
+    if (oldest == kept_.end() || it->second.touched < oldest->second.touched) oldest = it;
+  }
+  if (oldest == kept_.end()) return false;
+  remove_resumable_locked(std::string(oldest->first));
+  return true;
+}
+
+void Inbox::evict_for(const std::string& owner, uint64_t size, const std::string& id) {
+  // Whether the partials (of owner only, when given), with a new one of `size`, pass the
+  // bounds; the partial `id` itself does not count (it is the one being replaced).
+  auto over = [&](const std::string* only, uint64_t bytes_limit, size_t files_limit) {
+    uint64_t bytes = size;
+    size_t files = 1;
+    for (const auto& [other, kept] : kept_) {
+      if (other == id || (only && kept.owner != *only)) continue;
+      bytes += kept.bytes;
+      ++files;
     }
+    return (bytes_limit != 0 && bytes > bytes_limit) || (files_limit != 0 && files > files_limit);
+  };
+  while (over(&owner, peer_bytes_limit_, limits_.peer_files) && evict_oldest(&owner)) {
+  }
+  while (over(nullptr, total_bytes_limit_, limits_.total_files) && evict_oldest(nullptr)) {
   }
 }
 
-PartialFile Inbox::begin_resumable(const ResumeKey& key) {
+std::optional<uint64_t> Inbox::free_bytes() const {
+  struct statvfs vfs {};
+  if (::fstatvfs(area_fd_.get(), &vfs) != 0) return std::nullopt;
+  return static_cast<uint64_t>(static_cast<unsigned long long>(vfs.f_bavail) *
+                               static_cast<unsigned long long>(vfs.f_frsize));
+}
+
+void Inbox::check_space(uint64_t needed) const {
+  const auto avail = free_bytes();
+  if (avail && needed > *avail) {
+    throw ProtocolError(ErrorCode::NoSpace, "the server has only " + std::to_string(*avail) +
+                                                " bytes free, the file needs " + std::to_string(needed));
+  }
+}
+
+void Inbox::make_room(uint64_t needed) {
+  while (true) {
+    const auto avail = free_bytes();
+    if (!avail || needed <= *avail) return;
+    std::lock_guard lock(mutex_);
+    // Uploads abandoned for a resume that may never come give way to a new one.
+    if (!evict_oldest(nullptr)) break;
+  }
+  check_space(needed);
+}
+
+bool Inbox::evict_for_write() {
+  std::lock_guard lock(mutex_);
+  return evict_oldest(nullptr);
+}
+
+PartialFile Inbox::begin_resumable(const ResumeKey& key, const std::string& owner) {
   {
     std::unique_lock lock(mutex_);
     // Sweeping now and then keeps abandoned partials from piling up on a long-lived server.
@@ -277,26 +424,40 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key) {
     // Still in use after that, it is the same upload running twice at once (two
     // processes, one source): the second one cannot share the bytes, so it goes the plain way.
     released_.wait_for(lock, kWaitForInUse, [&] { return !ids_in_use_.contains(key.id); });
-    if (!ids_in_use_.insert(key.id).second) return begin(key.size);
+    if (!ids_in_use_.insert(key.id).second) {
+      lock.unlock();
+      return begin(key.size);
+    }
   }
   try {
     const std::string data = resumable_name(key.id);
-    const std::string record = format_record(key);
-    if (read_small_file(area_fd_.get(), record_name(key.id)) == record) {
+    if (same_source(parse_record(read_small_file(area_fd_.get(), record_name(key.id)).value_or("")), key)) {
       net::UniqueFd fd(::openat(area_fd_.get(), data.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
       struct stat st {};
       if (fd && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
           static_cast<uint64_t>(st.st_size) <= key.size) {
         const auto have = static_cast<uint64_t>(st.st_size);
-        check_space(key.size - have);
+        {
+          std::lock_guard lock(mutex_);
+          Kept& kept = kept_[key.id];
+          if (kept.owner.empty()) kept.owner = owner;
+          kept.bytes = key.size;  // while written, it counts at its full size
+          kept.touched = std::chrono::system_clock::now();
+        }
+        make_room(key.size - have);
         if (::lseek(fd.get(), 0, SEEK_END) < 0) throw_sys("seek partial file");
         return PartialFile(this, std::move(fd), data, key.id, have);
       }
     }
-    // Nothing to resume, or bytes of another source: start over.
-    remove_resumable(key.id);
-    check_space(key.size);
-    write_small_file(area_fd_.get(), record_name(key.id), record);
+    // Nothing to resume, or bytes of another source: start over, within the bounds.
+    {
+      std::lock_guard lock(mutex_);
+      remove_resumable_locked(key.id);
+      evict_for(owner, key.size, key.id);
+      kept_[key.id] = Kept{owner, key.size, std::chrono::system_clock::now()};
+    }
+    make_room(key.size);
+    write_small_file(area_fd_.get(), record_name(key.id), format_record(key, owner));
     const int fd =
         ::openat(area_fd_.get(), data.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -306,13 +467,13 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key) {
     return PartialFile(this, net::UniqueFd(fd), data, key.id, 0);
   } catch (...) {
     remove_resumable(key.id);
-    release(key.id);
+    release(key.id, 0);
     throw;
   }
 }
 
 PartialFile Inbox::begin(uint64_t size) {
-  check_space(size);
+  make_room(size);
   const std::string name = unique_partial_name();
   const int fd =
       ::openat(area_fd_.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -412,7 +573,11 @@ std::string Inbox::publish(PartialFile& partial, std::string_view name, Overwrit
     throw_sys("rename into " + (path_ / (prefix + chosen)).string());
   }
   partial.name_.clear();  // committed: the destructor must not remove it
-  if (partial.resumable()) ::unlinkat(area, record_name(partial.id_).c_str(), 0);
+  if (partial.resumable()) {
+    ::unlinkat(area, record_name(partial.id_).c_str(), 0);
+    std::lock_guard lock(mutex_);
+    kept_.erase(partial.id_);
+  }
   if (fsync) ::fsync(parent_fd);  // make the new name durable too
   return prefix + chosen;
 }

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -34,6 +35,28 @@ struct ResumeKey {
   std::string name;
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+};
+
+/// A bound in bytes, or as a share of the filesystem holding DIR (worked out when the inbox
+/// opens); both 0: no bound.
+struct SizeBound {
+  uint64_t bytes = 0;
+  unsigned percent = 0;
+};
+
+/// "500M", "2G", "0" (no bound) or "25%" (of the filesystem holding DIR); nullopt when the
+/// text is none of those.
+std::optional<SizeBound> parse_size_bound(std::string_view text);
+
+/// What resumable partials may hold, all together and per peer address (0: no bound). A new
+/// resumable upload evicts the oldest partials nobody is writing until it fits within them,
+/// counted at its announced size; an upload that finds too little free space evicts too. A
+/// partial is never evicted for its own size, nor while a session writes it.
+struct PartialLimits {
+  SizeBound total_bytes{0, 25};
+  size_t total_files = 256;
+  SizeBound peer_bytes{0, 10};
+  size_t peer_files = 16;
 };
 
 /// Why a transfer id is unusable, or nullopt when it is fine.
@@ -94,23 +117,24 @@ class Inbox {
   /// Without fsync (--no-fsync), commits skip fsync and syncfs: a crash may then lose
   /// files the senders were told were saved.
   explicit Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl = std::chrono::hours(24),
-                 bool fsync = true);
+                 bool fsync = true, PartialLimits limits = {});
 
   const std::filesystem::path& path() const { return path_; }
 
   /// DIR/.ftx, where the default transfer log lives.
   int meta_fd() const { return meta_fd_.get(); }
 
-  /// Starts a partial file for `size` bytes; refuses with NoSpace when the filesystem
+  /// Starts a partial file for `size` bytes, evicting abandoned resumable partials (oldest
+  /// first) when the free space is short; refuses with NoSpace when the filesystem still
   /// cannot hold it.
   PartialFile begin(uint64_t size);
 
   /// Starts or resumes the partial for key: one whose recorded name, size and mtime match
   /// is reopened with its bytes (resumed_from() > 0); one that does not match is replaced.
   /// While another session holds the same id (for more than 3 s), a plain partial is
-  /// returned instead. Refuses
-  /// with NoSpace like begin().
-  PartialFile begin_resumable(const ResumeKey& key);
+  /// returned instead. A new one counts against `owner` (the peer's address) and evicts
+  /// abandoned partials to stay within the PartialLimits. Refuses with NoSpace like begin().
+  PartialFile begin_resumable(const ResumeKey& key, const std::string& owner = "");
 
   /// Makes the partial visible as `name` (checked by proto::check_name) with the given
   /// permission bits (less the server's umask) and mtime: fsync, then an atomic rename that never replaces an
@@ -143,8 +167,30 @@ class Inbox {
   /// fd (or DIR's, owned by nobody, when count is 0) and the path so far in prefix.
   int open_parents(const std::vector<std::string>& parts, size_t count, net::UniqueFd& holder,
                    std::string& prefix);
-  void release(const std::string& id);
+  /// A session lets go of a resumable partial that now holds `bytes`.
+  void release(const std::string& id, uint64_t bytes);
   void remove_resumable(const std::string& id);
+  void remove_resumable_locked(const std::string& id);  // caller holds mutex_
+  /// Free bytes on DIR's filesystem (nullopt when unknown).
+  std::optional<uint64_t> free_bytes() const;
+  /// Evicts the oldest abandoned partial (of `owner` only, when given); false when none.
+  bool evict_oldest(const std::string* owner);  // caller holds mutex_
+  /// Evicts until a new partial of owner and size fits the PartialLimits (or nothing is
+  /// left to evict).
+  void evict_for(const std::string& owner, uint64_t size, const std::string& id);  // caller holds mutex_
+  /// Evicts abandoned partials until `needed` bytes are free; throws NoSpace when they
+  /// cannot be.
+  void make_room(uint64_t needed);
+  /// Evicts one abandoned partial for a write that found the disk full; false when none.
+  bool evict_for_write();
+
+  /// A resumable partial the inbox knows of: whose it is, what it holds (a partial being
+  /// written counts at its announced size) and when a session last let go of it.
+  struct Kept {
+    std::string owner;
+    uint64_t bytes = 0;
+    std::chrono::system_clock::time_point touched;
+  };
 
   std::filesystem::path path_;
   net::UniqueFd dir_fd_;
@@ -153,10 +199,14 @@ class Inbox {
   mode_t umask_;
   std::chrono::seconds partial_ttl_;
   bool fsync_;
-  std::mutex mutex_;                  ///< guards the two below
-  std::set<std::string> ids_in_use_;  ///< resumable partials a session is writing
+  PartialLimits limits_;
+  uint64_t total_bytes_limit_ = 0;  ///< limits_, in bytes (0: none)
+  uint64_t peer_bytes_limit_ = 0;
+  std::mutex mutex_;
+  std::set<std::string> ids_in_use_;  // guarded by mutex_: resumable partials a session is writing
   std::condition_variable released_;  ///< an id left ids_in_use_
-  std::chrono::steady_clock::time_point last_sweep_;
+  std::map<std::string, Kept> kept_;  // guarded by mutex_: every resumable partial, by id
+  std::chrono::steady_clock::time_point last_sweep_;  // guarded by mutex_
 };
 
 }  // namespace ftx::server

@@ -2,8 +2,11 @@
 // One upload on its way into the inbox.
 #include "server/incoming_file.h"
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 
@@ -23,6 +26,55 @@ using proto::ProtocolError;
 namespace {
 // Below this a write-behind thread costs about what it saves.
 constexpr uint64_t kWriteBehindFrom = 8 << 20;
+
+// File data must keep coming at this rate at least, judged over each --idle-timeout
+// window of waiting for it: every byte resets the socket's own timeout, so without a floor
+// a peer sending a byte now and then would hold its transfer (and its slot) for ever.
+constexpr uint64_t kFloorBytesPerSecond = 1024;
+
+// Watches one upload's data against the floor. Only the time spent waiting for the peer
+// counts: a slow disk or hash of ours is not the peer's fault.
+class RateFloor {
+ public:
+  RateFloor(std::chrono::milliseconds window, std::optional<uint64_t> remaining) : window_(window) {
+    rearm(remaining);
+  }
+
+  // Before each read from the peer.
+  void reading() { read_started_ = std::chrono::steady_clock::now(); }
+
+  // After it: n bytes arrived (remaining: what is still to come, when known). Throws a
+  // timeout when a window of waiting moved less than it had to.
+  void moved(size_t n, std::optional<uint64_t> remaining) {
+    bytes_ += n;
+    waited_ += std::chrono::steady_clock::now() - read_started_;
+    if (waited_ < window_) return;
+    if (bytes_ < needed_) {
+      throw std::system_error(
+          std::make_error_code(std::errc::timed_out),
+          "file data arrived too slowly: " + std::to_string(bytes_) + " bytes in " +
+              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(waited_).count()) +
+              " ms, under the floor of " + std::to_string(kFloorBytesPerSecond) + " bytes/s");
+    }
+    rearm(remaining);
+  }
+
+ private:
+  void rearm(std::optional<uint64_t> remaining) {
+    bytes_ = 0;
+    waited_ = {};
+    // A file's last window needs only what is left of it.
+    needed_ = kFloorBytesPerSecond * static_cast<uint64_t>(window_.count()) / 1000;
+    if (remaining) needed_ = std::min(needed_, *remaining);
+  }
+
+  std::chrono::milliseconds window_;
+  std::chrono::steady_clock::time_point read_started_;
+  std::chrono::steady_clock::duration waited_{};
+  uint64_t bytes_ = 0;
+  uint64_t needed_ = 0;
+};
+
 }  // namespace
 
 IncomingFile::IncomingFile(const SessionContext& ctx, std::string peer, std::string client, std::string name,
@@ -58,8 +110,8 @@ uint64_t IncomingFile::start(std::string_view transfer_id) {
       if (transfer_id.empty()) {
         partial_.emplace(ctx_.inbox.begin(size_));
       } else {
-        partial_.emplace(
-            ctx_.inbox.begin_resumable(ResumeKey{std::string(transfer_id), record_.name, size_, mtime_ns_}));
+        partial_.emplace(ctx_.inbox.begin_resumable(
+            ResumeKey{std::string(transfer_id), record_.name, size_, mtime_ns_}, address_of(record_.peer)));
       }
     } catch (const ProtocolError& e) {
       refusal.emplace(e);
@@ -86,8 +138,10 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
     }
     uint64_t remaining = size_ - partial_->resumed_from();
     WriteBehind out(*partial_, buffer, remaining >= kWriteBehindFrom);
+    RateFloor floor(ctx_.config.idle_timeout, remaining);
     while (remaining > 0) {
       const auto slot = out.slot();
+      floor.reading();
       const size_t n = read(slot.first(static_cast<size_t>(std::min<uint64_t>(remaining, slot.size()))));
       if (n == 0) {
         throw net::ConnectionClosed("connection closed after " + std::to_string(size_ - remaining) + " of " +
@@ -96,6 +150,7 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
       hasher.update(slot.first(n));
       out.submit(n);
       remaining -= n;
+      floor.moved(n, remaining);
     }
     out.finish();
     digest_ = hasher.finish();
@@ -118,9 +173,12 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
     std::span<uint8_t> slot;
     size_t used = 0;
     uint64_t total = 0;
+    RateFloor floor(ctx_.config.idle_timeout, std::nullopt);
     while (true) {
       std::array<uint8_t, 4> header;
+      floor.reading();
       read_exact(header);
+      floor.moved(0, std::nullopt);
       const uint32_t length = proto::decode_chunk_header(header);
       if (length == 0) break;
       total += length;
@@ -135,10 +193,12 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
           used = 0;
         }
         const auto part = slot.subspan(used, std::min<size_t>(left, slot.size() - used));
+        floor.reading();
         read_exact(part);
         hasher.update(part);
         used += part.size();
         left -= static_cast<uint32_t>(part.size());
+        floor.moved(part.size(), std::nullopt);
       }
     }
     out.submit(used);

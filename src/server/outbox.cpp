@@ -4,7 +4,11 @@
 
 #include <sys/socket.h>
 
-#include "net/socket.h"
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include "util/sys_error.h"
 
 namespace ftx::server {
 
@@ -16,9 +20,19 @@ constexpr size_t kCoalesceBytes = 256 * 1024;
 constexpr std::chrono::microseconds kGatherTime{1000};
 }  // namespace
 
-Outbox::Outbox(net::Stream& stream, size_t capacity_bytes)
-    : stream_(stream), fd_(stream.fd()), capacity_(capacity_bytes), writer_([this] { run(); }) {
+Outbox::Outbox(net::Stream& stream, size_t capacity_bytes, std::chrono::milliseconds stall_limit)
+    : stream_(stream),
+      fd_(stream.fd()),
+      capacity_(capacity_bytes),
+      stall_limit_ms_(stall_limit.count()),
+      writer_([this] { run(); }) {
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &kChatSendBuffer, sizeof kChatSendBuffer);
+}
+
+void Outbox::set_stall_limit(std::chrono::milliseconds limit) { stall_limit_ms_ = limit.count(); }
+
+bool Outbox::reading(std::chrono::steady_clock::time_point now) const {
+  return now < taken_at_ + kReadingGrace;
 }
 
 Outbox::~Outbox() { close(std::chrono::milliseconds(0)); }
@@ -36,18 +50,27 @@ void Outbox::enqueue(Shared bytes) {
 Outbox::Push Outbox::try_push(Shared bytes) {
   std::lock_guard lock(mutex_);
   if (stopped_ || closing_) return Push::Closed;
-  if (!queue_.empty() && queued_bytes_ + bytes->size() > capacity_) return Push::Full;
+  if (!queue_.empty() && queued_bytes_ + bytes->size() > capacity_) {
+    if (reading(std::chrono::steady_clock::now())) return Push::Wait;
+    if (queued_bytes_ + bytes->size() > kBehindFactor * capacity_) return Push::Full;
+  }
   enqueue(std::move(bytes));
   return Push::Ok;
 }
 
-Outbox::Push Outbox::push_until(Shared bytes, std::chrono::steady_clock::time_point deadline) {
+Outbox::Push Outbox::push_paced(Shared bytes) {
   std::unique_lock lock(mutex_);
-  const bool room = changed_.wait_until(lock, deadline, [&] {
-    return stopped_ || closing_ || queue_.empty() || queued_bytes_ + bytes->size() <= capacity_;
-  });
-  if (stopped_ || closing_) return Push::Closed;
-  if (!room) return Push::Full;
+  while (true) {
+    if (stopped_ || closing_) return Push::Closed;
+    if (queue_.empty() || queued_bytes_ + bytes->size() <= capacity_) break;
+    const auto now = std::chrono::steady_clock::now();
+    // Not reading (any more): no reason to wait for it.
+    if (!reading(now)) {
+      if (queued_bytes_ + bytes->size() > kBehindFactor * capacity_) return Push::Full;
+      break;
+    }
+    changed_.wait_until(lock, taken_at_ + kReadingGrace);
+  }
   enqueue(std::move(bytes));
   return Push::Ok;
 }
@@ -55,7 +78,7 @@ Outbox::Push Outbox::push_until(Shared bytes, std::chrono::steady_clock::time_po
 Outbox::Push Outbox::push_reply(std::string bytes) {
   std::lock_guard lock(mutex_);
   if (stopped_ || closing_) return Push::Closed;
-  if (queued_bytes_ > 2 * capacity_) return Push::Full;  // a client asking without reading
+  if (queued_bytes_ > kBehindFactor * capacity_) return Push::Full;  // a client asking without reading
   enqueue(std::make_shared<const std::string>(std::move(bytes)));
   return Push::Ok;
 }
@@ -89,6 +112,30 @@ bool Outbox::failed() const {
   return stopped_;
 }
 
+std::string Outbox::failure() const {
+  std::lock_guard lock(mutex_);
+  return failure_;
+}
+
+namespace {
+// The client took nothing for the stall limit.
+class NotReading : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+}  // namespace
+
+void Outbox::send_bytes(const std::string& bytes) {
+  // The stream's write timeout is the stall limit, counted from the last byte the client
+  // took: a client that takes nothing for that long is not reading.
+  try {
+    stream_.write_all(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  } catch (const std::system_error& e) {
+    if (e.code() != std::errc::timed_out) throw;
+    throw NotReading("not reading (took nothing for " + std::to_string(stall_limit_ms_.load()) + " ms)");
+  }
+}
+
 void Outbox::run() {
   struct Done {
     Outbox& box;
@@ -115,6 +162,7 @@ void Outbox::run() {
       if (stopped_ || queue_.empty()) return;  // stopped, or closing with nothing left
       // Everything queued goes out in one send: a busy room costs a syscall per wake-up,
       // not one per message.
+      taken_at_ = std::chrono::steady_clock::now();
       next = std::move(queue_.front());
       queue_.pop_front();
       if (!queue_.empty() && next->size() + queue_.front()->size() <= kCoalesceBytes) {
@@ -128,14 +176,15 @@ void Outbox::run() {
       } else {
         queued_bytes_ -= next->size();
       }
-      changed_.notify_all();  // room for pushers waiting in push_until
+      changed_.notify_all();  // room for pushers waiting in push_paced
     }
     const std::string& bytes = next ? *next : joined;
     try {
-      stream_.write_all(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+      send_bytes(bytes);
       last_send = std::chrono::steady_clock::now();
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       std::lock_guard lock(mutex_);
+      if (dynamic_cast<const NotReading*>(&e)) failure_ = e.what();
       stopped_ = true;
       queue_.clear();
       queued_bytes_ = 0;

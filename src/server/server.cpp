@@ -7,11 +7,13 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "net/address.h"
 #include "proto/codec.h"
+#include "proto/opening.h"
 #include "proto/text.h"
 #include "server/reach.h"
 #include "server/session.h"
@@ -25,10 +27,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPollMs = 200;
-// Turning a client away takes a thread for at most a few seconds; past this many at once,
-// extra clients are closed without a word.
-constexpr size_t kMaxRefusing = 16;
-constexpr std::chrono::milliseconds kRefuseWait{2000};
+// A refused client's first byte says which language to answer in; a binary client sends its
+// HELLO at once, a person at nc may say nothing.
+constexpr std::chrono::milliseconds kRefuseListen{300};
+// How long a TLS client being refused may take over its handshake.
+constexpr std::chrono::milliseconds kRefuseHandshake{2000};
+// How long a refused client's remaining input is read after the answer, before the close.
+constexpr std::chrono::milliseconds kRefuseDrain{2000};
+// Console lines for refusals per second; the rest are counted in one line.
+constexpr int kRefusalLinesPerSecond = 5;
 
 TransferLog open_log(const ServerConfig& config, const Inbox& inbox) {
   if (config.log_path.empty()) {
@@ -36,31 +43,6 @@ TransferLog open_log(const ServerConfig& config, const Inbox& inbox) {
                                 (config.dir / ".ftx" / "transfers.jsonl").string());
   }
   return TransferLog::open(config.log_path);
-}
-
-// Tells a client over --max-clients why it is turned away, in its own language: an ERROR
-// frame after its HELLO, or an ERROR line for a text client. Reading first means closing
-// does not reset the connection before the client reads the answer.
-void refuse_busy(int fd, const std::string& peer, int max_clients) {
-  const std::string message =
-      "the server is serving its maximum of " + std::to_string(max_clients) + " clients; try again later";
-  try {
-    net::set_io_timeout(fd, kRefuseWait);
-    wire::Channel channel(fd, peer);
-    if (channel.wait_readable(std::chrono::milliseconds(300)) &&
-        channel.peek_byte() == static_cast<int>(proto::FrameType::Hello)) {
-      try {
-        channel.receive();
-      } catch (const std::exception&) {
-      }
-      channel.send(proto::Error{proto::ErrorCode::Busy, message});
-    } else {
-      const std::string line = proto::text_error_line(proto::ErrorCode::Busy, message);
-      net::send_all(fd, std::span(reinterpret_cast<const uint8_t*>(line.data()), line.size()), peer);
-    }
-  } catch (const std::exception&) {
-  }
-  net::drain_and_shutdown(fd, kRefuseWait);
 }
 
 // The server's key lives with its other private state, in DIR/.ftx, unless --key says where.
@@ -72,16 +54,147 @@ std::unique_ptr<net::TlsServer> open_tls(const ServerConfig& config) {
 
 }  // namespace
 
+std::optional<int> Refusals::peek(const Pending& p) {
+  uint8_t byte = 0;
+  const ssize_t n = ::recv(p.fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 1) return byte;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return -1;
+  return std::nullopt;
+}
+
+bool Refusals::drain(const Pending& p) {
+  uint8_t sink[4096];
+  while (true) {
+    const ssize_t n = ::recv(p.fd.get(), sink, sizeof sink, MSG_DONTWAIT);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+}
+
+bool TlsRefusals::take(net::UniqueFd& fd, const std::string& peer, const std::string& message) {
+  reap();
+  if (!tls_ || jobs_.size() >= kMax) return false;
+  auto job = std::make_unique<Job>();
+  job->fd = std::move(fd);
+  Job* j = job.get();
+  job->thread = std::jthread([j, tls = tls_, peer, message] {
+    try {
+      auto stream = tls->accept(j->fd.get(), peer, kRefuseHandshake);
+      stream->set_timeouts(kRefuseListen, kRefuseListen);
+      wire::Channel channel(*stream);
+      bool binary = false;
+      if (channel.wait_readable(kRefuseListen)) {
+        const int first = channel.peek_byte();
+        binary = first >= 0 && proto::starts_binary(static_cast<uint8_t>(first));
+        if (binary) channel.receive();  // the HELLO the answer replies to
+      }
+      if (binary) {
+        channel.send(proto::Error{proto::ErrorCode::Busy, message});
+      } else {
+        const std::string line = proto::text_error_line(proto::ErrorCode::Busy, message);
+        stream->write_all(std::span(reinterpret_cast<const uint8_t*>(line.data()), line.size()));
+      }
+      stream->finish(kRefuseDrain);
+    } catch (const std::exception&) {
+      // A client that fails its handshake or leaves is refused all the same.
+    }
+    j->done = true;
+  });
+  jobs_.push_back(std::move(job));
+  return true;
+}
+
+void TlsRefusals::reap() {
+  std::erase_if(jobs_, [](const std::unique_ptr<Job>& job) { return job->done.load(); });
+}
+
+void Refusals::answer(Pending& p, int first_byte) {
+  if (first_byte == proto::kTlsHandshake && tls_.take(p.fd, p.peer, p.message)) {
+    p.answered = true;
+    p.deadline = Clock::now();  // nothing left to drain here: dropped at the next service
+    return;
+  }
+  std::string bytes;
+  if (first_byte >= 0 && proto::starts_binary(static_cast<uint8_t>(first_byte))) {
+    const auto frame = proto::encode_frame(proto::Error{proto::ErrorCode::Busy, p.message});
+    bytes.assign(frame.begin(), frame.end());
+  } else {
+    bytes = proto::text_error_line(proto::ErrorCode::Busy, p.message);
+  }
+  // A few dozen bytes into an empty socket buffer: one call that does not block.
+  ::send(p.fd.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(p.fd.get(), SHUT_WR);
+  p.answered = true;
+  p.deadline = Clock::now() + kRefuseDrain;
+}
+
+void Refusals::add(net::UniqueFd fd, std::string peer, std::string message) {
+  if (pending_.size() >= kMax) {
+    // Too many at once: the oldest gets its answer now, in the language its first byte
+    // says if it has arrived, and is closed.
+    Pending& oldest = pending_.front();
+    if (!oldest.answered) answer(oldest, peek(oldest).value_or(-1));
+    drain(oldest);
+    pending_.erase(pending_.begin());
+  }
+  Pending p{std::move(fd), std::move(peer), std::move(message), false, Clock::now() + kRefuseListen};
+  // A binary client's HELLO is often here already.
+  const std::optional<int> first = peek(p);
+  if (!first) return;  // gone already
+  if (*first >= 0) answer(p, *first);
+  pending_.push_back(std::move(p));
+}
+
+void Refusals::watch(std::vector<pollfd>& fds) const {
+  for (const Pending& p : pending_) fds.push_back({p.fd.get(), POLLIN, 0});
+}
+
+void Refusals::service(std::span<const pollfd> polled) {
+  const auto now = Clock::now();
+  std::vector<Pending> kept;
+  kept.reserve(pending_.size());
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    Pending& p = pending_[i];
+    const bool ready = i < polled.size() && polled[i].revents != 0;
+    bool keep = true;
+    if (!p.answered) {
+      const std::optional<int> first = ready ? peek(p) : std::optional<int>(-1);
+      if (!first) {
+        keep = false;  // left before hearing the answer
+      } else if (*first >= 0 || now >= p.deadline) {
+        answer(p, *first);
+      }
+    } else {
+      keep = (!ready || drain(p)) && now < p.deadline;
+      if (!keep && now >= p.deadline) drain(p);
+    }
+    if (keep) kept.push_back(std::move(p));
+  }
+  pending_ = std::move(kept);
+}
+
+std::optional<Refusals::Clock::time_point> Refusals::next_deadline() const {
+  std::optional<Clock::time_point> next;
+  for (const Pending& p : pending_) {
+    if (!next || p.deadline < *next) next = p.deadline;
+  }
+  return next;
+}
+
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
-      inbox_(config_.dir, config_.partial_ttl, config_.fsync),
+      listener_(net::listen_tcp(config_.host, config_.port)),
+      inbox_(config_.dir, config_.partial_ttl, config_.fsync, config_.partial_limits),
       tls_(open_tls(config_)),
       log_(open_log(config_, inbox_)),
       console_(config_.quiet),
-      hub_(console_, log_, ChatHubOptions{config_.log_chat, config_.chat_stall_limit}),
-      listener_(net::listen_tcp(config_.host, config_.port)),
+      hub_(console_, log_,
+           ChatHubOptions{config_.log_chat, config_.chat_stall_limit,
+                          static_cast<size_t>(chat_limit(config_))}),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!wake_) throw_sys("eventfd");
+  log_.on_warning([this](const std::string& text) { console_.warn(text); });
 }
 
 Server::~Server() { shut_down_sessions(); }
@@ -89,41 +202,57 @@ Server::~Server() { shut_down_sessions(); }
 void Server::say(const std::string& text) { hub_.say("server", text, nullptr); }
 
 void Server::request_stop() noexcept {
+  stop_requested_ = true;
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
 }
 
-size_t Server::active_sessions() const {
-  size_t n = 0;
-  for (const auto& slot : slots_) {
-    if (!slot->done && !slot->refusing) ++n;
-  }
-  return n;
+void Server::request_log_reopen() noexcept {
+  reopen_requested_ = true;
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
 }
 
-void Server::start_slot(net::UniqueFd fd, bool refuse) {
+void Server::start_slot(net::UniqueFd fd, std::string peer, std::string address) {
   auto slot = std::make_unique<Slot>();
-  slot->peer = net::peer_name(fd.get());
+  slot->peer = std::move(peer);
+  slot->address = std::move(address);
   slot->fd = std::move(fd);
-  slot->refusing = refuse;
+  ++per_address_[slot->address];
   Slot* s = slot.get();
-  if (refuse) {
-    console_.print(s->peer + " refused: busy (" + std::to_string(config_.max_clients) + " clients)");
-    log_.write(disconnect_event(std::chrono::system_clock::now(), s->peer, "-", 0, 0, 0,
-                                proto::ErrorCode::Busy, "too many clients"));
-    s->thread = std::jthread([s, max = config_.max_clients](std::stop_token) {
-      refuse_busy(s->fd.get(), s->peer, max);
-      s->done = true;
-    });
-  } else {
-    s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_,
-                                                      tls_.get()}](std::stop_token stop) {
-      Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
-      session.run(stop);
-      s->done = true;
-    });
-  }
+  s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_,
+                                                    tls_.get()}](std::stop_token stop) {
+    Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
+    session.run(stop);
+    s->done = true;
+  });
   slots_.push_back(std::move(slot));
+}
+
+void Server::refuse(net::UniqueFd fd, const std::string& peer, const std::string& message,
+                    const std::string& why) {
+  log_.write(
+      disconnect_event(std::chrono::system_clock::now(), peer, "-", 0, 0, 0, proto::ErrorCode::Busy, why));
+  const auto now = Clock::now();
+  if (now - refusal_window_ >= std::chrono::seconds(1)) report_refusals(true);
+  if (refusals_shown_ < kRefusalLinesPerSecond) {
+    console_.print(peer + " refused: busy (" + why + ")");
+    ++refusals_shown_;
+  } else {
+    ++refusals_unshown_;
+  }
+  refusals_.add(std::move(fd), peer, message);
+}
+
+void Server::report_refusals(bool force) {
+  const auto now = Clock::now();
+  if (!force && now - refusal_window_ < std::chrono::seconds(1)) return;
+  if (refusals_unshown_ > 0) {
+    console_.print(std::to_string(refusals_unshown_) + " more clients refused: busy");
+  }
+  refusals_unshown_ = 0;
+  refusals_shown_ = 0;
+  refusal_window_ = now;
 }
 
 void Server::accept_ready() {
@@ -145,9 +274,9 @@ void Server::accept_ready() {
       return;
     }
     net::UniqueFd client(fd);
+    const std::string peer = net::format_sockaddr(reinterpret_cast<sockaddr*>(&addr), addr_len);
     // --allow/--deny before a single byte is read, as ncat does.
     if (auto why = config_.access.refusal(reinterpret_cast<sockaddr*>(&addr), addr_len)) {
-      const std::string peer = net::format_sockaddr(reinterpret_cast<sockaddr*>(&addr), addr_len);
       console_.print(peer + " refused: " + *why);
       log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
                   {"event", "refused"},
@@ -156,12 +285,21 @@ void Server::accept_ready() {
       continue;
     }
     reap_finished();
-    if (active_sessions() < static_cast<size_t>(config_.max_clients)) {
-      start_slot(std::move(client), false);
+    std::string address = address_of(peer);
+    const auto same = per_address_.find(address);
+    if (config_.max_per_address > 0 && same != per_address_.end() &&
+        same->second >= config_.max_per_address) {
+      refuse(std::move(client), peer,
+             "this address already has " + std::to_string(same->second) +
+                 " connections to the server, its maximum; try again later",
+             "too many connections from " + address);
+    } else if (slots_.size() >= static_cast<size_t>(config_.max_clients)) {
+      refuse(std::move(client), peer,
+             "the server is serving its maximum of " + std::to_string(config_.max_clients) +
+                 " clients; try again later",
+             "too many clients");
     } else {
-      size_t refusing = 0;
-      for (const auto& slot : slots_) refusing += (slot->refusing && !slot->done) ? 1 : 0;
-      if (refusing < kMaxRefusing) start_slot(std::move(client), true);
+      start_slot(std::move(client), peer, std::move(address));
     }
   }
 }
@@ -170,6 +308,9 @@ void Server::reap_finished() {
   for (auto it = slots_.begin(); it != slots_.end();) {
     if ((*it)->done) {
       (*it)->thread.join();
+      if (const auto a = per_address_.find((*it)->address); a != per_address_.end() && --a->second <= 0) {
+        per_address_.erase(a);
+      }
       it = slots_.erase(it);
       accept_paused_until_ = {};  // a descriptor was freed
     } else {
@@ -194,19 +335,46 @@ void Server::run() {
   if (!console_.quiet()) {
     for (const std::string& line : reach_lines(listener_.address, !config_.host, pin)) console_.print(line);
   }
-  while (true) {
+  std::vector<pollfd> fds;
+  while (!stop_requested_) {
     const bool paused = Clock::now() < accept_paused_until_;
-    pollfd fds[2] = {{wake_.get(), POLLIN, 0},
-                     {listener_.fd.get(), static_cast<short>(paused ? 0 : POLLIN), 0}};
-    const int n = ::poll(fds, 2, kPollMs);
+    fds.assign({{wake_.get(), POLLIN, 0}, {listener_.fd.get(), static_cast<short>(paused ? 0 : POLLIN), 0}});
+    refusals_.watch(fds);
+    int timeout = kPollMs;
+    if (const auto next = refusals_.next_deadline()) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+      timeout = static_cast<int>(std::clamp<int64_t>(left, 0, kPollMs));
+    }
+    const int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) throw_sys("poll");
-    if (n > 0 && (fds[0].revents & POLLIN)) break;
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+      uint64_t count = 0;
+      [[maybe_unused]] ssize_t r = ::read(wake_.get(), &count, sizeof count);
+    }
+    if (stop_requested_) break;
+    if (reopen_requested_.exchange(false)) {
+      try {
+        log_.reopen();
+        console_.print("log reopened: " + log_.where());
+      } catch (const std::exception& e) {
+        console_.warn(std::string("cannot reopen the log: ") + e.what() + "; still writing to the old file");
+      }
+    }
+    refusals_.service(std::span(fds).subspan(2));
     if (n > 0 && (fds[1].revents & POLLIN)) accept_ready();
     reap_finished();
+    report_refusals(false);
+    log_.retry();  // events kept while the disk was full, once it takes them again
   }
+  refusals_.clear();
+  tls_refusals_.clear();
   console_.print("stopping: no new connections; waiting for transfers in flight");
   listener_.fd.reset();
   shut_down_sessions();
+  log_.retry();
+  if (const size_t lost = log_.pending(); lost > 0) {
+    console_.warn(std::to_string(lost) + " events could not be written to the log " + log_.where());
+  }
   console_.print("stopped");
 }
 

@@ -67,19 +67,27 @@ void TextSession::authenticate(bool greet, std::stop_token stop) {
   conn_.replies.say("OK signed in\n");
 }
 
+void TextSession::join(bool greet) {
+  if (conn_.in_room()) return;
+  conn_.join_room(ChatMember::Wire::Text, conn_.client, [&](const std::string& given) {
+    if (greet) conn_.replies.say(proto::text_greeting(FTX_VERSION, given));
+  });
+}
+
 bool TextSession::run(bool greet, std::stop_token stop) {
   conn_.client = "text@" + conn_.peer();
   if (!conn_.ctx.config.token.empty()) {
     authenticate(greet, stop);
     greet = false;
   }
-  conn_.join_room(ChatMember::Wire::Text, conn_.client, [&](const std::string& given) {
-    if (greet) conn_.replies.say(proto::text_greeting(FTX_VERSION, given));
-  });
-  if (greet && channel_.peek_byte() >= 0 &&
-      proto::starts_binary(static_cast<uint8_t>(channel_.peek_byte()))) {
-    conn_.leave_room(kGreetingDrain);  // the greeting goes out whole; the client skips it
-    return true;
+  if (greet) {
+    // A client that says nothing is listening: it takes its place in the room at once.
+    join(/*greet=*/true);
+    const int first = channel_.peek_byte();
+    if (first >= 0 && proto::starts_binary(static_cast<uint8_t>(first))) {
+      conn_.leave_room(kGreetingDrain);  // the greeting goes out whole; the client skips it
+      return true;
+    }
   }
   serve_lines();
   // QUIT or the end of input: let the last answers leave (bounded: a client that does not
@@ -90,6 +98,11 @@ bool TextSession::run(bool greet, std::stop_token stop) {
 
 void TextSession::serve_lines() {
   const SessionContext& ctx = conn_.ctx;
+  // A connection whose first line is an upload is an upload connection: it never joins the
+  // room, so a full room never turns it away, and what follows its files is refused as a
+  // command, never relayed (a wrong size must not post the rest of a file to the room).
+  bool uploads_only = false;
+  bool first_line = !conn_.in_room();
   std::string line;
   while (true) {
     const auto status = channel_.read_line(line, proto::kMaxTextLine);
@@ -101,14 +114,36 @@ void TextSession::serve_lines() {
       continue;
     }
     const proto::text::Command cmd = proto::parse_text_line(line);
+    if (auto* bad = std::get_if<proto::text::Invalid>(&cmd)) {
+      // Bytes of unknown length may follow a malformed upload: nothing after it can be
+      // trusted, so it ends the connection.
+      if (bad->upload) throw ProtocolError(bad->code, bad->message);
+      reply(proto::text_error_line(bad->code, bad->message));
+      continue;
+    }
+    if (auto* send = std::get_if<proto::text::SendFile>(&cmd)) {
+      uploads_only = uploads_only || first_line;
+      first_line = false;
+      receive_file(*send);
+      continue;
+    }
+    if (std::holds_alternative<proto::text::Quit>(cmd)) return;
+    if (std::holds_alternative<proto::text::Blank>(cmd)) continue;
+    first_line = false;
+    if (uploads_only) {
+      reply(proto::text_error_line(ErrorCode::BadRequest,
+                                   "this connection uploads files (its first line was SEND_FILE): only "
+                                   "SEND_FILE and QUIT here; chat from a connection of its own"));
+      continue;
+    }
+    // Speaking, asking who is here or taking a nick is taking part: it joins the room.
+    join(/*greet=*/false);
     if (auto* chat = std::get_if<proto::text::Chat>(&cmd)) {
       if (chat->text.size() > proto::kMaxMessage) {
         reply(proto::text_error_line(ErrorCode::TooLarge, proto::message_too_large(chat->text.size())));
       } else {
         ctx.hub.say(conn_.member()->name(), chat->text, conn_.member().get());
       }
-    } else if (auto* send = std::get_if<proto::text::SendFile>(&cmd)) {
-      receive_file(*send);
     } else if (auto* nick = std::get_if<proto::text::Nick>(&cmd)) {
       if (auto why = proto::check_nick(nick->name)) {
         reply(proto::text_error_line(ErrorCode::BadRequest, *why));
@@ -121,13 +156,6 @@ void TextSession::serve_lines() {
       reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "",
                              "connected: " + ctx.hub.names_line()) +
             "\n");
-    } else if (std::holds_alternative<proto::text::Quit>(cmd)) {
-      return;
-    } else if (auto* bad = std::get_if<proto::text::Invalid>(&cmd)) {
-      // Bytes of unknown length may follow a malformed SEND_FILE: nothing after it can be
-      // trusted, so it ends the connection.
-      if (line.starts_with("SEND_FILE")) throw ProtocolError(bad->code, bad->message);
-      reply(proto::text_error_line(bad->code, bad->message));
     }
   }
 }

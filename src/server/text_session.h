@@ -25,6 +25,8 @@ class TextSession {
   /// With --token, the first line must be "AUTH <token>". Throws ProtocolError.
   void authenticate(bool greet, std::stop_token stop);
   void serve_lines();
+  /// Takes the client's place in the room, if it has none yet.
+  void join(bool greet);
   /// SEND_FILE: exactly cmd.size raw bytes follow the line.
   void receive_file(const proto::text::SendFile& cmd);
   /// An answer line; a client that asks without reading the answers is cut off.

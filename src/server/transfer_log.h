@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -46,22 +49,77 @@ std::string format_log_line(const nlohmann::ordered_json& event);
 
 /// An append-only log file (or stdout). Each event is a single write(2) on an O_APPEND fd,
 /// so lines from concurrent clients never interleave.
+///
+/// A line is whole in the file or not there at all. When the file cannot take a line (a
+/// full disk), whatever part of it landed is cut off again and the line is kept in memory
+/// (up to kMaxPendingBytes), to be written in order before the next one once the file takes
+/// lines again; the trouble, and its end, are reported through the warning callback. A
+/// little room is kept allocated past the end of the file, so events are still written for
+/// a while after the disk fills up.
 class TransferLog {
  public:
+  /// Lines kept in memory while the file cannot take them; past this, new events are lost
+  /// (and counted).
+  static constexpr size_t kMaxPendingBytes = 1 << 20;
+
   /// "-" is stdout; otherwise the file is created (0644) if missing. Throws std::system_error.
   static TransferLog open(const std::string& path);
-  /// DIR/.ftx/transfers.jsonl through the inbox's meta directory fd.
+  /// DIR/.ftx/transfers.jsonl through the inbox's meta directory fd (duplicated: reopen()
+  /// uses it later).
   static TransferLog open_at(int dir_fd, const std::string& name, const std::string& shown);
+  /// Gives back the room kept past the end of the file.
+  ~TransferLog();
+  TransferLog(const TransferLog&) = delete;
+  TransferLog& operator=(const TransferLog&) = delete;
 
-  /// Appends one event. A failure to log never stops a transfer: returns false instead.
+  /// Where trouble is reported (the console's warnings). Set before any concurrent use.
+  void on_warning(std::function<void(const std::string&)> warn) { warn_ = std::move(warn); }
+
+  /// Appends one event, after any kept ones. A failure to log never stops a transfer:
+  /// returns false when the line is kept in memory (or lost) instead.
   bool write(const nlohmann::ordered_json& event);
+
+  /// Writes the kept lines if the file takes them now. Cheap when none are kept.
+  void retry();
+
+  /// Opens the file again by its name, for log rotation (SIGHUP): lines written before go
+  /// to the old file, every later one to the new; kept lines go to the new one. Nothing for
+  /// stdout. Throws std::system_error when the name cannot be opened (the old file stays).
+  void reopen();
+
+  /// Lines kept in memory, not yet in the file.
+  size_t pending() const;
 
   const std::string& where() const { return where_; }
 
  private:
-  TransferLog(net::UniqueFd fd, std::string where) : fd_(std::move(fd)), where_(std::move(where)) {}
-  net::UniqueFd fd_;
+  TransferLog(net::UniqueFd fd, net::UniqueFd dir_fd, std::string name, std::string where);
+  /// One line, whole or not at all. Caller holds mutex_.
+  bool append(const std::string& line);
+  /// Writes kept lines in order until one fails. Caller holds mutex_.
+  bool flush_pending();
+  /// Learns what kind of file fd_ is and keeps room past its end. Caller holds mutex_.
+  void adopt();
+  /// Keeps kReserve bytes allocated past the end when less than half of it is left.
+  void reserve(bool force);
+  void release_reserve();
+  void warn(const std::string& text) const;
+
+  mutable std::mutex mutex_;
+  net::UniqueFd fd_;      // guarded by mutex_
+  net::UniqueFd dir_fd_;  ///< open_at's directory, for reopen(); empty otherwise
+  std::string name_;      ///< the path, or the name in dir_fd_; empty for stdout
   std::string where_;
+  std::function<void(const std::string&)> warn_;
+  bool appending_file_ = false;      // guarded by mutex_: a regular file opened O_APPEND
+  uint64_t end_ = 0;                 // guarded by mutex_: where the file ends, as far as we know
+  uint64_t reserved_to_ = 0;         // guarded by mutex_: allocated up to here
+  bool reserving_ = true;            // guarded by mutex_: false where fallocate is not supported
+  bool torn_ = false;                // guarded by mutex_: a piece of a line could not be cut off
+  int error_ = 0;                    // guarded by mutex_: errno of the last failed write
+  std::deque<std::string> pending_;  // guarded by mutex_
+  size_t pending_bytes_ = 0;         // guarded by mutex_
+  uint64_t dropped_ = 0;             // guarded by mutex_
 };
 
 }  // namespace ftx::server

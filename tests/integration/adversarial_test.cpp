@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +31,7 @@
 #include "digest/digest.h"
 #include "wire/channel.h"
 #include "net/socket.h"
+#include "peers.h"
 #include "process.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
@@ -39,6 +39,7 @@
 #include "temp_dir.h"
 #include "test_env.h"
 #include "test_server.h"
+#include "tmpfs.h"
 
 namespace ftx {
 namespace {
@@ -185,32 +186,6 @@ class AttackTextClient : public testing::TextClient {
     const std::string l = line_matching("^$^");  // matches nothing: read to the end
     return l == "<eof>" || l == "<reset>";
   }
-};
-
-// A tmpfs mounted on a directory for the life of the object (unmounted even on failure).
-class TmpfsMount {
- public:
-  TmpfsMount(const fs::path& dir, const std::string& options) : dir_(dir) {
-    fs::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0) {
-      mounted_ = true;
-    } else {
-      error_ = std::strerror(errno);
-    }
-  }
-  ~TmpfsMount() {
-    if (!mounted_) return;
-    if (::umount2(dir_.c_str(), 0) != 0) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  TmpfsMount(const TmpfsMount&) = delete;
-  TmpfsMount& operator=(const TmpfsMount&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string error_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -367,14 +342,14 @@ class Adversarial : public ::testing::Test {
   }
 
   bool mount_tmpfs(const std::string& options) {
-    mount_ = std::make_unique<TmpfsMount>(dir_, options);
+    mount_ = std::make_unique<testing::TmpfsMount>(dir_, options);
     return mount_->mounted();
   }
 
   TempDir tmp_;    // the parent watched for escapes; DIR is inside it
   TempDir local_;  // the client's own files, outside the watched tree
   fs::path dir_;
-  std::unique_ptr<TmpfsMount> mount_;  // declared before server_: destroyed after it
+  std::unique_ptr<testing::TmpfsMount> mount_;  // declared before server_: destroyed after it
   std::unique_ptr<TestServer> server_;
   std::map<std::string, std::string> outside_before_;
   std::set<std::string> visible_before_;
@@ -982,17 +957,21 @@ TEST_F(Adversarial, MoreBytesThanDeclared) {
 
 // Sends `bytes` one byte per 300 ms until the server answers or closes (at most 40 bytes).
 // The first byte goes at once: 300 ms of silence would make a new connection a text client.
-void trickle(RawClient& c, const std::string& bytes) {
-  for (size_t i = 0; i < std::min<size_t>(bytes.size(), 40); ++i) {
-    pollfd p{c.fd(), POLLIN, 0};
-    if (i > 0 && ::poll(&p, 1, 300) > 0) return;  // an answer, or the close
+// Returns how many bytes were sent before the server answered or closed.
+size_t trickle(int fd, const std::string& bytes) {
+  size_t i = 0;
+  for (; i < std::min<size_t>(bytes.size(), 40); ++i) {
+    pollfd p{fd, POLLIN, 0};
+    if (i > 0 && ::poll(&p, 1, 300) > 0) return i;  // an answer, or the close
     try {
-      c.send_raw(bytes.substr(i, 1));
+      net::send_all(fd, std::span(reinterpret_cast<const uint8_t*>(bytes.data() + i), 1), "server");
     } catch (const std::system_error&) {
-      return;
+      return i;
     }
   }
+  return i;
 }
+size_t trickle(RawClient& c, const std::string& bytes) { return trickle(c.fd(), bytes); }
 
 class Slow : public Adversarial {
  protected:
@@ -1098,6 +1077,34 @@ TEST_F(Slow, StalledFileData_Binary) {
   EXPECT_TRUE(c->closed_by_server());
 }
 
+// Was a bug, fixed with this test: file data trickled a byte at a time (each one resetting
+// the socket's timeout) kept a transfer open for ever. A transfer moving less than the floor
+// (1 KiB/s over each --idle-timeout window) is closed with timeout: here while the trickle
+// is still going on, long before its 40 bytes (12 s) are sent.
+TEST_F(Slow, TrickledFileData_Binary) {
+  TestServer& s = start_slow();
+  auto c = sender(s.port());
+  c->send(proto::FileBegin{"trickle.bin", 1000, 0644, 0, 0, ""});
+  ASSERT_TRUE(std::holds_alternative<proto::Ready>(c->receive()));
+  const size_t sent = trickle(*c, std::string(1000, 't'));
+  RecordProperty("bytes_sent", static_cast<int>(sent));
+  EXPECT_LT(sent, 40u) << "the trickle ran its course without an answer";
+  EXPECT_EQ(error_code(try_receive(*c)), ErrorCode::Timeout);
+  EXPECT_TRUE(c->closed_by_server());
+}
+
+TEST_F(Slow, TrickledFileData_Text) {
+  TestServer& s = start_slow();
+  AttackTextClient t(s.port());
+  t.write("SEND_FILE trickle.txt 1000\n");
+  const size_t sent = trickle(t.fd(), std::string(1000, 't'));
+  RecordProperty("bytes_sent", static_cast<int>(sent));
+  EXPECT_LT(sent, 40u) << "the trickle ran its course without an answer";
+  const std::string line = t.line_matching("^(OK|ERROR) ");
+  EXPECT_EQ(line.rfind("ERROR timeout", 0), 0u) << line;
+  EXPECT_TRUE(line == "<eof>" || t.closed_by_server());
+}
+
 // A stalled text upload is told "ERROR timeout", closed after the idle timeout, and leaves
 // nothing behind. A bare close is not an answer (see the bug below).
 TEST_F(Slow, StalledFileData_Text) {
@@ -1195,8 +1202,137 @@ TEST_F(Adversarial, OneMoreThanMaxClientsIsBusy) {
   expect_saved("second.txt");
 }
 
-TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {
+// The first line the server sends on a raw connection, or "<eof>" / "<reset>".
+std::string first_line(int fd, std::chrono::milliseconds limit = 10s) {
+  net::set_io_timeout(fd, limit);
+  wire::Channel channel(fd, "server");
+  try {
+    std::string line;
+    return channel.read_line(line, 1 << 16) == wire::Channel::LineStatus::Eof ? "<eof>" : line;
+  } catch (const std::system_error&) {
+    return "<reset>";
+  }
+}
+
+// Counts the log's events of one kind, those matching `match` when given.
+size_t count_events(const fs::path& log, const std::string& kind,
+                    const std::function<bool(const nlohmann::json&)>& match = {}) {
+  size_t n = 0;
+  for (const auto& e : read_log(log)) n += e["event"] == kind && (!match || match(e)) ? 1 : 0;
+  return n;
+}
+
+bool ended_busy(const nlohmann::json& e) { return e.contains("error") && e["error"]["code"] == "busy"; }
+
+// Was a bug, fixed with this test: a connection that sends nothing becomes a text chat
+// member after 300 ms and chat members never time out, so 64 silent sockets (the default
+// --max-clients) turned every `ftx send` away as busy for as long as they stayed. Chat
+// members now hold at most --max-chat slots (64 less a quarter: 48) and the next one is
+// told busy, so a transfer always finds a slot.
+TEST_F(Adversarial, SilentConnectionsFromManyAddressesLeaveASlotForASend) {
   TestServer& s = start(config());
+  const fs::path log = dir_ / ".ftx" / "transfers.jsonl";
+  std::vector<net::UniqueFd> silent;
+  for (int i = 2; i <= 65; ++i) silent.push_back(testing::connect_from(testing::loopback(i), s.port()));
+  // 48 join the room as listeners; the other 16 hear busy and are closed.
+  const auto deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline &&
+         (count_events(log, "chat_join") < 48 || count_events(log, "disconnect", ended_busy) < 16)) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(count_events(log, "chat_join"), 48u);
+  EXPECT_EQ(count_events(log, "disconnect", ended_busy), 16u);
+  int busy = 0, greeted = 0;
+  for (auto& fd : silent) {
+    const std::string line = first_line(fd.get());
+    busy += line.rfind("ERROR busy", 0) == 0 ? 1 : 0;
+    greeted += line.rfind("ftx ", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(busy, 16);
+  EXPECT_EQ(greeted, 48);
+  // With every listener still there, a send succeeds at its first attempt.
+  testing::write_file(local_ / "report.txt", "sent past the listeners");
+  testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
+                         (local_ / "report.txt").string(), "--retries", "0", "--no-progress"},
+                        local_.path(), "send");
+  EXPECT_EQ(send.wait(30s), 0) << send.err();
+  expect_saved("report.txt");
+  EXPECT_EQ(testing::read_file(dir_ / "report.txt"), "sent past the listeners");
+}
+
+// One address holds at most --max-per-address connections (16): the 17th is told busy.
+TEST_F(Adversarial, SilentConnectionsFromOneAddressAreCappedAt16) {
+  TestServer& s = start(config());
+  std::vector<net::UniqueFd> silent;
+  for (int i = 0; i < 20; ++i) silent.push_back(testing::connect_from(testing::loopback(9), s.port()));
+  for (size_t i = 0; i < silent.size(); ++i) {
+    const std::string line = first_line(silent[i].get());
+    if (i < 16) {
+      EXPECT_EQ(line.rfind("ftx ", 0), 0u) << "connection " << i + 1 << ": " << line;
+    } else {
+      EXPECT_EQ(line.rfind("ERROR busy", 0), 0u) << "connection " << i + 1 << ": " << line;
+    }
+  }
+  // Another address is still served.
+  testing::write_file(local_ / "other.txt", "from 127.0.0.1");
+  testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
+                         (local_ / "other.txt").string(), "--retries", "0", "--no-progress"},
+                        local_.path(), "send");
+  EXPECT_EQ(send.wait(30s), 0) << send.err();
+  expect_saved("other.txt");
+}
+
+// Was a bug, fixed with this test: past 16 refusals at once (a thread each, for up to a few
+// seconds), further clients were closed without a word and nothing was logged, and
+// `ftx send --retries 0` exited 3 ("Connection reset by peer") instead of 1 (busy). Every
+// refused client now hears busy, answered without a thread.
+TEST_F(Adversarial, RefusalStormEveryoneHearsBusy) {
+  server::ServerConfig cfg = config();
+  cfg.max_clients = 1;
+  TestServer& s = start(cfg);
+  auto holder = sender(s.port());
+  constexpr int kStorm = 100;
+  std::vector<net::UniqueFd> storm;
+  const std::string hello =
+      frame_bytes(proto::Hello{proto::kProtocolVersion, proto::Role::Send, "storm", ""});
+  for (int i = 0; i < kStorm; ++i) {
+    // Several addresses, so both limits (clients, per address) turn them away.
+    storm.push_back(testing::connect_from(testing::loopback(10 + i % 8), s.port()));
+    net::send_all(storm.back().get(), std::span(reinterpret_cast<const uint8_t*>(hello.data()), hello.size()),
+                  "server");
+  }
+  testing::write_file(local_ / "late.txt", "x");
+  testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
+                         (local_ / "late.txt").string(), "--retries", "0", "--no-progress"},
+                        local_.path(), "send");
+  int busy = 0;
+  for (auto& fd : storm) {
+    net::set_io_timeout(fd.get(), 10s);
+    wire::Channel channel(fd.get(), "server");
+    try {
+      const proto::Frame f = channel.receive();
+      const auto* e = std::get_if<proto::Error>(&f);
+      busy += e && e->code == ErrorCode::Busy ? 1 : 0;
+    } catch (const std::exception&) {
+      // closed without an answer
+    }
+  }
+  EXPECT_EQ(busy, kStorm);
+  EXPECT_EQ(send.wait(30s), 1) << send.err();
+  EXPECT_NE(send.err().find("busy"), std::string::npos) << send.err();
+  storm.clear();
+  const fs::path log = dir_ / ".ftx" / "transfers.jsonl";
+  EXPECT_EQ(count_events(log, "disconnect",
+                         [](const nlohmann::json& e) { return ended_busy(e) && e["client"] == "-"; }),
+            static_cast<size_t>(kStorm) + 1);
+  EXPECT_TRUE(std::holds_alternative<proto::Saved>(upload(*holder, "held.txt", "held")));
+  expect_saved("held.txt");
+}
+
+TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {
+  server::ServerConfig c = config();
+  c.max_per_address = 0;  // all from 127.0.0.1: this is about drops, not the per-address bound
+  TestServer& s = start(std::move(c));
   // Bursts of 50, each once the server is done with the one before: within --max-clients
   // (64), so every connection must get a session of its own, and within the listen backlog
   // (128): an overflowing accept queue makes Linux drop handshake ACKs, and a client that
@@ -1583,6 +1719,55 @@ TEST_F(Adversarial, ChatQuestionsWithoutReadingTheAnswers) {
   EXPECT_EQ(got[0].text, "still a room");
   EXPECT_TRUE(talker.bye());
   EXPECT_TRUE(listener.bye());
+}
+
+// Was a bug, fixed with this test: one member that never reads froze the whole room for
+// 5 s (the sender waited on its full queue, and nobody else got anything meanwhile) before
+// it was cut off. Now a member that is not reading holds nobody up: while its queue is full,
+// a reading member keeps receiving, and holds the flood's last line before the non-reader
+// is cut off (5 s after it took its last byte).
+TEST_F(Adversarial, ChatNonReaderDoesNotPauseTheRoom) {
+  TestServer& s = start(config());  // default queue (1 MiB) and stall limit (5 s)
+  ChatClient stuck(s.port(), "stuck");
+  const int small = 4096;
+  ::setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ChatClient reader(s.port(), "reader");
+  ChatClient talker(s.port(), "talker");
+  ASSERT_TRUE(reader.await_notice("talker joined"));
+  // 3 MB: more than the non-reader's socket buffers and queue hold.
+  constexpr int kCount = 30000;
+  const std::string pad(90, 'p');
+  int got = 0;
+  int cut_at = -1;  // lines the reader had when it heard the non-reader was cut off
+  std::jthread r([&] {
+    try {
+      while (cut_at < 0) {
+        const proto::Frame f = reader.receive();
+        const auto* m = std::get_if<proto::Msg>(&f);
+        if (!m) continue;
+        if (m->sender == "talker") {
+          ASSERT_EQ(m->text, std::to_string(got) + " " + pad);
+          ++got;
+        } else if (m->sender.empty() && m->text.find("stuck was disconnected") != std::string::npos) {
+          cut_at = got;
+        }
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "the reader stopped after " << got << " lines: " << e.what();
+    }
+  });
+  for (int i = 0; i < kCount; ++i) talker.say(std::to_string(i) + " " + pad);
+  r.join();
+  EXPECT_EQ(got, kCount);
+  EXPECT_EQ(cut_at, kCount) << "the room waited for the non-reader: it was cut off after " << cut_at << " of "
+                            << kCount << " lines had reached the reader";
+  std::string reason;
+  for (const auto& e : s.log_events()) {
+    if (e["event"] == "chat_leave" && e["client"] == "stuck") reason = e.value("reason", "");
+  }
+  EXPECT_EQ(reason.rfind("not reading", 0), 0u) << reason;
+  EXPECT_TRUE(talker.bye());
+  EXPECT_TRUE(reader.bye());
 }
 
 TEST_F(Adversarial, ChatReadersThatNeverReadDoNotHurtOthers) {

@@ -15,6 +15,7 @@
 #include "chat_clients.h"
 #include "digest/digest.h"
 #include "digests.h"
+#include "peers.h"
 #include "process.h"
 #include "raw_client.h"
 #include "temp_dir.h"
@@ -263,16 +264,18 @@ TEST_F(Binary, StopCutsATransferThatOutlastsTheGrace) {
   EXPECT_FALSE(std::filesystem::exists(tmp_ / "inbox" / "inflight.bin"));
 }
 
-// --max-clients defaults to 64: 64 clients are served at once, the 65th is told busy.
+// --max-clients defaults to 64: 64 clients are served at once, the 65th is told busy. They
+// come from four addresses, 16 each: the default --max-per-address.
 TEST_F(Binary, SixtyFourClientsByDefaultAndTheNextIsBusy) {
   const uint16_t port = start_server();
   ASSERT_NE(port, 0);
   std::vector<std::unique_ptr<testing::RawClient>> clients;
   for (int i = 0; i < 64; ++i) {
-    clients.push_back(std::make_unique<testing::RawClient>(port));
+    clients.push_back(
+        std::make_unique<testing::RawClient>(testing::connect_from(testing::loopback(2 + i / 16), port)));
     ASSERT_NO_THROW(clients.back()->handshake("c" + std::to_string(i))) << "client " << i + 1 << " refused";
   }
-  testing::RawClient extra(port);
+  testing::RawClient extra(testing::connect_from(testing::loopback(6), port));
   extra.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, "extra", ""});
   const proto::Frame reply = extra.receive();
   ASSERT_TRUE(std::holds_alternative<proto::Error>(reply))
@@ -295,9 +298,10 @@ TEST_F(Binary, AChatMemberThatStopsReadingIsCutAfterTheDefaultStallLimit) {
   const auto flood_began = std::chrono::steady_clock::now();
   std::jthread flood([&] {
     const std::string pad(60000, 'p');
-    // More than the queue (1 MiB) and every socket buffer between, until the cut.
+    // More than the queue (1 MiB) and every socket buffer between, and less than the 16
+    // queues a member that reads nothing may fall behind (past that it is cut at once).
     try {
-      for (int i = 0; i < 2000 && !cut; ++i) talker.say(pad);
+      for (int i = 0; i < 150 && !cut; ++i) talker.say(pad);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "the talker was cut off too: " << e.what();
     }

@@ -4,12 +4,14 @@
 // one name at once, and `ftx send --retries` reconnecting to a restarted server by itself.
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -21,11 +23,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "wire/channel.h"
+#include "net/socket.h"
+#include "peers.h"
 #include "process.h"
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_env.h"
 #include "test_server.h"
+#include "tmpfs.h"
 
 namespace ftx {
 namespace {
@@ -473,6 +479,171 @@ TEST_F(Resume, AResetMidFileKeepsThePartialForTheNextAttempt) {
   const auto events = server.file_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["error"]["code"], "bad_request") << events[0].dump();
+}
+
+// Resumable partials abandoned on purpose, against `ftx serve` with bounds on them.
+class PartialBounds : public ::testing::Test {
+ protected:
+  fs::path inbox() const { return dir_ / "inbox"; }
+
+  uint16_t start(const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {
+        testing::ftx_binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--dir", inbox().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<Process>(args, tmp_.path(), "server");
+    const auto listening = server_->wait_for_err(R"(on 127\.0\.0\.1:(\d+))");
+    EXPECT_TRUE(listening.has_value()) << server_->err();
+    port_ = listening ? static_cast<uint16_t>(std::stoi(*listening)) : 0;
+    return port_;
+  }
+
+  // From `source`, starts a resumable upload of `size` bytes under transfer id `id` (and
+  // name "x<id>"), sends `sent` bytes of it and hangs up; returns once the server logged the
+  // broken upload, so partials are abandoned in the order of the calls.
+  void abandon(const std::string& source, const std::string& id, uint64_t size, uint64_t sent) {
+    const size_t logged = file_events().size();
+    {
+      net::UniqueFd fd = testing::connect_from(source, port_);
+      net::set_io_timeout(fd.get(), 10s);
+      wire::Channel channel(fd.get(), "server");
+      channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, "abandoner", ""});
+      ASSERT_TRUE(std::holds_alternative<proto::Welcome>(channel.receive()));
+      channel.send(proto::FileBegin{"x" + id, size, 0644, 0, 0, id});
+      const proto::Frame ready = channel.receive();
+      ASSERT_TRUE(std::holds_alternative<proto::Ready>(ready)) << id;
+      const std::string data(sent, 'a');
+      net::send_all(fd.get(), std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()),
+                    "server");
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (file_events().size() <= logged && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_GT(file_events().size(), logged) << "the server did not log the broken upload " << id;
+  }
+
+  std::vector<json> file_events() const {
+    std::vector<json> out;
+    std::ifstream in(inbox() / ".ftx" / "transfers.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto e = json::parse(line, nullptr, false);
+      if (e.is_object() && e["event"] == "file") out.push_back(e);
+    }
+    return out;
+  }
+
+  // The transfer ids of the resumable partials kept, and the bytes they hold.
+  std::map<std::string, uint64_t> partials() const {
+    std::map<std::string, uint64_t> out;
+    for (const auto& e : fs::directory_iterator(inbox() / ".ftx" / "partial")) {
+      const std::string name = e.path().filename().string();
+      if (name.starts_with("r-") && !name.ends_with(".meta")) out[name.substr(2)] = fs::file_size(e.path());
+    }
+    return out;
+  }
+
+  static std::set<std::string> ids(const std::map<std::string, uint64_t>& kept) {
+    std::set<std::string> out;
+    for (const auto& [id, bytes] : kept) out.insert(id);
+    return out;
+  }
+
+  void TearDown() override {
+    if (server_) {
+      server_->signal(SIGTERM);
+      EXPECT_EQ(server_->wait(20s), 0) << server_->err();
+    }
+  }
+
+  TempDir tmp_;
+  fs::path dir_ = tmp_.path();
+  std::unique_ptr<Process> server_;
+  uint16_t port_ = 0;
+};
+
+// Was a bug, fixed with this test: connections that send most of a file under fresh
+// transfer ids and hang up left resumable partials that counted against nobody, for 24 h.
+// Now each peer address keeps at most --partial-peer-files of them and everyone together
+// --partial-max-files; a new one evicts the oldest.
+TEST_F(PartialBounds, FileCountsPerPeerAndOverallEvictTheOldest) {
+  ASSERT_NE(start({"--partial-peer-files", "4", "--partial-max-files", "6", "--partial-peer-bytes", "0",
+                   "--partial-max-bytes", "0"}),
+            0);
+  for (int i = 0; i < 10; ++i) abandon(testing::loopback(2), "a" + std::to_string(i), 1000, 600);
+  EXPECT_EQ(ids(partials()), (std::set<std::string>{"a6", "a7", "a8", "a9"}));
+  for (int i = 0; i < 4; ++i) abandon(testing::loopback(3), "b" + std::to_string(i), 1000, 600);
+  EXPECT_EQ(ids(partials()), (std::set<std::string>{"a8", "a9", "b0", "b1", "b2", "b3"}));
+}
+
+// The same in bytes: a new partial counts at its announced size, the kept ones at what they
+// hold.
+TEST_F(PartialBounds, BytesPerPeerAndOverallEvictTheOldest) {
+  ASSERT_NE(start({"--partial-peer-bytes", "3000", "--partial-max-bytes", "5000", "--partial-peer-files", "0",
+                   "--partial-max-files", "0"}),
+            0);
+  for (int i = 0; i < 5; ++i) abandon(testing::loopback(2), "c" + std::to_string(i), 1000, 999);
+  EXPECT_EQ(ids(partials()), (std::set<std::string>{"c2", "c3", "c4"}));
+  for (int i = 0; i < 3; ++i) abandon(testing::loopback(3), "d" + std::to_string(i), 1000, 999);
+  EXPECT_EQ(ids(partials()), (std::set<std::string>{"c3", "c4", "d0", "d1", "d2"}));
+  uint64_t total = 0;
+  for (const auto& [id, bytes] : partials()) total += bytes;
+  EXPECT_LE(total, 5000u);
+}
+
+// Was a bug, fixed with this test: on a 20 MiB disk, 406 abandoned partials filled it and a
+// normal upload got no_space. On a 4 MiB tmpfs: by default they hold at most a quarter of
+// the disk; and with no bounds at all, a new upload still evicts them (oldest first) to fit.
+class PartialBoundsOnASmallDisk : public PartialBounds {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (run as root to test a full disk)";
+    mount_ = std::make_unique<testing::TmpfsMount>(tmp_ / "disk", "size=4m");
+    if (!mount_->mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+    dir_ = tmp_ / "disk";
+  }
+  void TearDown() override {
+    PartialBounds::TearDown();
+    server_.reset();
+    mount_.reset();
+  }
+  std::unique_ptr<testing::TmpfsMount> mount_;
+};
+
+TEST_F(PartialBoundsOnASmallDisk, ByDefaultTheyHoldAtMostAQuarterOfTheDisk) {
+  ASSERT_NE(start({}), 0);
+  for (int i = 0; i < 12; ++i)
+    abandon(testing::loopback(2 + i), "e" + std::to_string(i), 300 << 10, 256 << 10);
+  uint64_t total = 0;
+  for (const auto& [id, bytes] : partials()) total += bytes;
+  RecordProperty("kept", static_cast<int>(partials().size()));
+  RecordProperty("kept_bytes", static_cast<int>(total));
+  EXPECT_LE(total, 1u << 20) << partials().size() << " partials kept";
+  EXPECT_TRUE(partials().contains("e11")) << "the newest was evicted";
+}
+
+TEST_F(PartialBoundsOnASmallDisk, ANewUploadEvictsThemForSpace) {
+  ASSERT_NE(start({"--partial-max-bytes", "0", "--partial-max-files", "0", "--partial-peer-bytes", "0",
+                   "--partial-peer-files", "0"}),
+            0);
+  for (int i = 0; i < 12; ++i)
+    abandon(testing::loopback(2 + i), "f" + std::to_string(i), 300 << 10, 256 << 10);
+  ASSERT_EQ(partials().size(), 12u);  // 3 MiB of the 4
+  const std::string data = testing::random_bytes(2 << 20, 7);
+  testing::write_file(tmp_ / "big.bin", data);
+  auto send = std::make_unique<Process>(
+      std::vector<std::string>{testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(port_),
+                               (tmp_ / "big.bin").string(), "--retries", "0", "--no-progress"},
+      tmp_.path(), "send");
+  EXPECT_EQ(send->wait(60s), 0) << send->err();
+  EXPECT_EQ(testing::read_file(inbox() / "big.bin"), data);
+  // The oldest gave way: what is left is the newest ones.
+  const auto left = ids(partials());
+  ASSERT_FALSE(left.empty());
+  for (int i = 0; i < 12; ++i) {
+    const bool kept = left.contains("f" + std::to_string(i));
+    EXPECT_EQ(kept, i >= 12 - static_cast<int>(left.size())) << "f" << i;
+  }
 }
 
 }  // namespace

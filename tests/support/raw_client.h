@@ -5,16 +5,19 @@
 #include <chrono>
 #include <string>
 
-#include "wire/channel.h"
 #include "net/socket.h"
 #include "proto/codec.h"
+#include "wire/channel.h"
 
 namespace ftx::testing {
 
 class RawClient {
  public:
   explicit RawClient(uint16_t port)
-      : fd_(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))), channel_(fd_.get(), "server") {
+      : RawClient(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))) {}
+
+  /// Over a connection made elsewhere (from a chosen address: peers.h).
+  explicit RawClient(net::UniqueFd fd) : fd_(std::move(fd)), channel_(fd_.get(), "server") {
     net::set_io_timeout(fd_.get(), std::chrono::seconds(10));
   }
 

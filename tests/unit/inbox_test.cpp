@@ -296,5 +296,45 @@ TEST(Inbox, ParseOverwrite) {
   EXPECT_FALSE(parse_overwrite("skip").has_value());
 }
 
+ResumeKey key_of(const std::string& id) { return ResumeKey{id, "f" + id + ".bin", 10, 1}; }
+
+bool kept(const TempDir& tmp, const std::string& id) {
+  return std::filesystem::exists(tmp / ".ftx" / "partial" / ("r-" + id));
+}
+
+// One partial per owner: a partial being written is never evicted; once its session lets
+// go, the oldest abandoned ones give way to a new one. Owners survive a restart (in the
+// partial's record).
+TEST(Inbox, PartialsPerOwnerAreBoundedOldestFirstNeverWhileWritten) {
+  TempDir tmp;
+  const PartialLimits one_each{{0, 0}, 0, {0, 0}, 1};
+  {
+    Inbox inbox(tmp.path(), std::chrono::hours(24), true, one_each);
+    {
+      PartialFile first = inbox.begin_resumable(key_of("a1"), "10.0.0.1");
+      write(first, "01");
+      {
+        PartialFile second = inbox.begin_resumable(key_of("a2"), "10.0.0.1");
+        write(second, "ab");
+        EXPECT_TRUE(kept(tmp, "a1")) << "evicted while being written";
+      }
+      PartialFile other = inbox.begin_resumable(key_of("b1"), "10.0.0.2");  // another owner: no effect
+      write(other, "xy");
+      EXPECT_TRUE(kept(tmp, "a1"));
+      EXPECT_TRUE(kept(tmp, "a2"));
+    }
+    PartialFile third = inbox.begin_resumable(key_of("a3"), "10.0.0.1");
+    write(third, "zz");
+    EXPECT_FALSE(kept(tmp, "a1"));
+    EXPECT_FALSE(kept(tmp, "a2"));
+    EXPECT_TRUE(kept(tmp, "a3"));
+    EXPECT_TRUE(kept(tmp, "b1"));
+  }
+  Inbox restarted(tmp.path(), std::chrono::hours(24), true, one_each);
+  PartialFile fourth = restarted.begin_resumable(key_of("a4"), "10.0.0.1");
+  EXPECT_FALSE(kept(tmp, "a3")) << "the owner was forgotten across the restart";
+  EXPECT_TRUE(kept(tmp, "b1"));
+}
+
 }  // namespace
 }  // namespace ftx::server

@@ -3,12 +3,15 @@
 #include "server/transfer_log.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "temp_dir.h"
+#include "tmpfs.h"
 
 namespace ftx::server {
 namespace {
@@ -105,6 +108,115 @@ TEST(TransferLog, ConcurrentWritersNeverInterleave) {
     ++lines;
   }
   EXPECT_EQ(lines, 8 * 200);
+}
+
+// A log on a 512 KiB tmpfs that something else fills up (root only: mount).
+class FullDiskLog : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (run as root to test a full disk)";
+    mount_ = std::make_unique<testing::TmpfsMount>(tmp_ / "disk", "size=512k");
+    if (!mount_->mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+  }
+  void TearDown() override { mount_.reset(); }
+
+  std::filesystem::path disk() const { return tmp_ / "disk"; }
+
+  // Takes every free byte of the disk.
+  void fill() {
+    const int fd = ::open((disk() / "filler").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    const std::string block(4096, 'f');
+    for (size_t size = block.size(); size > 0; size /= 2) {
+      while (::write(fd, block.data(), size) > 0) {
+      }
+    }
+    ::close(fd);
+  }
+  void free_space() { std::filesystem::remove(disk() / "filler"); }
+
+  static nlohmann::ordered_json event(int seq) {
+    auto e = connect_event(std::chrono::system_clock::now(), "127.0.0.1:1");
+    e["seq"] = seq;
+    e["pad"] = std::string(200, 'p');
+    return e;
+  }
+
+  // The seq of every line; a line that is not one whole JSON object fails the test.
+  std::vector<int> lines() const {
+    std::vector<int> out;
+    std::ifstream in(disk() / "log.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      try {
+        out.push_back(nlohmann::json::parse(line)["seq"].get<int>());
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "line " << out.size() + 1 << " is not whole: " << line.substr(0, 80) << "...";
+        out.push_back(-1);
+      }
+    }
+    return out;
+  }
+
+  static bool said(const std::vector<std::string>& warnings, const std::string& text) {
+    return std::any_of(warnings.begin(), warnings.end(),
+                       [&](const std::string& w) { return w.find(text) != std::string::npos; });
+  }
+
+  testing::TempDir tmp_;
+  std::unique_ptr<testing::TmpfsMount> mount_;
+};
+
+// Was a bug, fixed with this test: on a full disk a line was cut off mid-object and the next
+// event appended to it, and events that did not fit were lost without a word. Now a line is
+// whole or absent, the failure is reported, and the events wait in memory until the disk
+// takes them again, then go in order.
+TEST_F(FullDiskLog, LinesAreWholeOrAbsentAndKeptUntilSpaceReturns) {
+  std::vector<std::string> warnings;
+  constexpr int kEvents = 1000;
+  {
+    TransferLog log = TransferLog::open((disk() / "log.jsonl").string());
+    log.on_warning([&](const std::string& w) { warnings.push_back(w); });
+    fill();
+    int kept = 0;
+    for (int i = 0; i < kEvents; ++i) kept += log.write(event(i)) ? 0 : 1;
+    EXPECT_GT(kept, 0) << "the disk never filled up";
+    EXPECT_EQ(log.pending(), static_cast<size_t>(kept));
+    const std::vector<int> before = lines();
+    EXPECT_EQ(before.size() + static_cast<size_t>(kept), static_cast<size_t>(kEvents));
+    for (size_t i = 0; i < before.size(); ++i) ASSERT_EQ(before[i], static_cast<int>(i));
+    EXPECT_TRUE(said(warnings, "cannot write the log")) << "no warning";
+    free_space();
+    log.retry();
+    EXPECT_EQ(log.pending(), 0u);
+    EXPECT_TRUE(log.write(event(kEvents)));
+  }
+  const std::vector<int> after = lines();
+  ASSERT_EQ(after.size(), static_cast<size_t>(kEvents + 1));
+  for (int i = 0; i <= kEvents; ++i) ASSERT_EQ(after[static_cast<size_t>(i)], i);
+  EXPECT_TRUE(said(warnings, "takes events again")) << "no word that the log recovered";
+}
+
+// What waits in memory is bounded: past TransferLog::kMaxPendingBytes the newest events are
+// lost, counted and reported; the kept ones still go in order.
+TEST_F(FullDiskLog, WhatWaitsInMemoryIsBounded) {
+  std::vector<std::string> warnings;
+  const int events = static_cast<int>(2 * TransferLog::kMaxPendingBytes / 300);
+  {
+    TransferLog log = TransferLog::open((disk() / "log.jsonl").string());
+    log.on_warning([&](const std::string& w) { warnings.push_back(w); });
+    fill();
+    for (int i = 0; i < events; ++i) log.write(event(i));
+    EXPECT_LE(log.pending() * format_log_line(event(0)).size(), TransferLog::kMaxPendingBytes);
+    EXPECT_TRUE(said(warnings, "further events are lost")) << "no word of the loss";
+    free_space();
+    log.retry();
+  }
+  const std::vector<int> got = lines();
+  ASSERT_LT(got.size(), static_cast<size_t>(events));
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_EQ(got[i], static_cast<int>(i)) << "kept in order, oldest first";
+  EXPECT_TRUE(said(warnings, "lost")) << "the recovery does not count the lost";
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Frame types of the ftx binary protocol, version 1 (man/ftx-protocol.7 has the bytes).
+// Frame types of the ftx binary protocol (man/ftx-protocol.7 has the bytes).
 #pragma once
 
 #include <array>
@@ -16,7 +16,10 @@ namespace ftx::proto {
 
 /// First four payload bytes of HELLO.
 inline constexpr std::array<uint8_t, 4> kMagic = {'F', 'T', 'X', 'P'};
-inline constexpr uint16_t kProtocolVersion = 1;
+/// Version 2: TLS on the same port, error code tls_required. A server speaks to version 1
+/// clients too (they never use what version 2 added); see man/ftx-protocol.7.
+inline constexpr uint16_t kProtocolVersion = 2;
+inline constexpr uint16_t kOldestProtocolVersion = 1;
 
 /// Frame header: type (u8) then payload length (u32, big-endian).
 inline constexpr size_t kHeaderSize = 5;

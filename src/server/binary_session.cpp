@@ -39,9 +39,10 @@ proto::Hello handshake(Connection& conn, wire::Channel& channel, std::stop_token
   proto::Frame frame = channel.receive();
   auto* hello = std::get_if<proto::Hello>(&frame);
   if (!hello) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "before HELLO"));
-  if (hello->version != proto::kProtocolVersion) {
-    throw ProtocolError(ErrorCode::UnsupportedVersion, "this server speaks protocol version " +
-                                                           std::to_string(proto::kProtocolVersion) +
+  if (hello->version < proto::kOldestProtocolVersion || hello->version > proto::kProtocolVersion) {
+    throw ProtocolError(ErrorCode::UnsupportedVersion, "this server speaks protocol versions " +
+                                                           std::to_string(proto::kOldestProtocolVersion) +
+                                                           " to " + std::to_string(proto::kProtocolVersion) +
                                                            ", the client " + std::to_string(hello->version));
   }
   check_token(conn.ctx, conn.peer(), hello->token, stop);
@@ -51,6 +52,7 @@ proto::Hello handshake(Connection& conn, wire::Channel& channel, std::stop_token
     }
   }
   conn.client = hello->name.empty() ? "anonymous" : hello->name;
+  conn.protocol_version = hello->version;
   return std::move(*hello);
 }
 

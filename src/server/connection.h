@@ -46,7 +46,9 @@ struct Connection {
   Replies replies;
   FileBuffer buffer;
   std::string client = "-";  ///< the name the log knows it by
-  uint64_t files = 0;        ///< saved on this connection
+  /// The binary client's protocol version (its HELLO's): what it may be sent. 0: text mode.
+  uint16_t protocol_version = 0;
+  uint64_t files = 0;  ///< saved on this connection
   uint64_t bytes = 0;
 
  private:

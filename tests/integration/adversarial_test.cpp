@@ -29,7 +29,6 @@
 #include "chat_clients.h"
 #include "client/sender.h"
 #include "digest/digest.h"
-#include "wire/channel.h"
 #include "net/socket.h"
 #include "peers.h"
 #include "process.h"
@@ -40,6 +39,7 @@
 #include "test_env.h"
 #include "test_server.h"
 #include "tmpfs.h"
+#include "wire/channel.h"
 
 namespace ftx {
 namespace {
@@ -836,7 +836,8 @@ std::vector<FrameCase> frame_cases() {
       {"UnknownType0x7e", true, std::string("\x7e\x00\x00\x00\x00", 5), ErrorCode::BadRequest},
       {"UnknownType0x05", true, std::string("\x05\x00\x00\x00\x00", 5), ErrorCode::BadRequest},
       {"HelloWrongMagic", false, hello_with([](auto& v) { v[5] = 'X'; }), ErrorCode::BadRequest},
-      {"HelloWrongVersion", false, frame_bytes(proto::Hello{2, proto::Role::Send, "x", ""}),
+      {"HelloWrongVersion", false,
+       frame_bytes(proto::Hello{proto::kProtocolVersion + 1, proto::Role::Send, "x", ""}),
        ErrorCode::UnsupportedVersion},
       {"HelloVersionZero", false, frame_bytes(proto::Hello{0, proto::Role::Send, "x", ""}),
        ErrorCode::UnsupportedVersion},

@@ -22,7 +22,7 @@ bool token_matches(std::string_view presented, std::string_view expected) {
 }
 
 std::chrono::milliseconds AuthThrottle::failed(const std::string& address, Clock::time_point now) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (auto it = records_.begin(); it != records_.end();) {
     it = now - it->second.last > kMemory ? records_.erase(it) : std::next(it);
   }
@@ -40,7 +40,7 @@ std::chrono::milliseconds AuthThrottle::failed(const std::string& address, Clock
 }
 
 void AuthThrottle::succeeded(const std::string& address) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   records_.erase(address);
 }
 

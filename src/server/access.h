@@ -4,9 +4,10 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
+
+#include "util/mutex.h"
 
 namespace ftx::server {
 
@@ -38,8 +39,8 @@ class AuthThrottle {
     int failures = 0;
     Clock::time_point last;
   };
-  std::mutex mutex_;
-  std::map<std::string, Record> records_;  // guarded by mutex_
+  Mutex mutex_;
+  std::map<std::string, Record> records_ GUARDED_BY(mutex_);
 };
 
 /// The host part of "host:port" / "[v6]:port", the unit a throttle counts by.

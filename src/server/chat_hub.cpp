@@ -30,17 +30,17 @@ void encode_for(std::string& out, ChatMember::Wire wire, const std::string& from
 }  // namespace
 
 std::string ChatMember::name() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return name_;
 }
 
 void ChatMember::set_name(std::string name) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   name_ = std::move(name);
 }
 
 void ChatMember::kick(const std::string& reason) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (gone_) return;
   kick_reason_ = reason;
   outbox_->abort();
@@ -48,13 +48,13 @@ void ChatMember::kick(const std::string& reason) {
 }
 
 std::string ChatMember::kick_reason() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   // The outbox's writer cuts off a client that takes nothing, without the hub.
   return kick_reason_.empty() ? outbox_->failure() : kick_reason_;
 }
 
 void ChatMember::mark_gone() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   gone_ = true;
 }
 
@@ -63,7 +63,7 @@ ChatHub::ChatHub(Console& console, TransferLog& log, ChatHubOptions options)
 
 std::string ChatHub::unique_name(const std::string& wanted) const {
   // "server" is the operator's voice: nobody else may speak under it.
-  auto taken = [this](const std::string& n) {
+  auto taken = [this](const std::string& n) REQUIRES(mutex_) {
     return n == "server" ||
            std::any_of(members_.begin(), members_.end(), [&](const auto& m) { return m->name() == n; });
   };
@@ -93,7 +93,7 @@ std::optional<std::string> ChatHub::join(const std::shared_ptr<ChatMember>& memb
                                          const std::function<void(const std::string&)>& before_visible) {
   std::string name;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     // Listeners may not take every slot: a transfer must always find one.
     if (options_.max_members != 0 && members_.size() >= options_.max_members) return std::nullopt;
     name = unique_name(wanted);
@@ -115,7 +115,7 @@ void ChatHub::leave(const std::shared_ptr<ChatMember>& member, const std::string
   // A kicked member's session may notice first and leave without knowing why.
   const std::string reason = given_reason.empty() ? member->kick_reason() : given_reason;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto it = std::find(members_.begin(), members_.end(), member);
     if (it == members_.end()) return;
     members_.erase(it);
@@ -136,7 +136,7 @@ std::string ChatHub::rename(const std::shared_ptr<ChatMember>& member, const std
   std::string old_name;
   std::string name;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     old_name = member->name();
     if (wanted == old_name) return old_name;
     name = unique_name(wanted);
@@ -151,7 +151,7 @@ std::string ChatHub::rename(const std::shared_ptr<ChatMember>& member, const std
 std::vector<std::string> ChatHub::names() const {
   std::vector<std::string> out;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (const auto& m : members_) out.push_back(m->name());
   }
   std::sort(out.begin(), out.end());
@@ -188,7 +188,7 @@ void ChatHub::announce(const std::string& text, const ChatMember* except) {
 void ChatHub::deliver(const std::string& from, std::span<const std::string> texts, const ChatMember* except) {
   std::vector<std::shared_ptr<ChatMember>> snapshot;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     snapshot = members_;
   }
   // The hub's lock is not held from here on. A reading client whose queue is full makes

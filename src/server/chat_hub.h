@@ -5,7 +5,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -14,6 +13,7 @@
 #include "server/console.h"
 #include "server/outbox.h"
 #include "server/transfer_log.h"
+#include "util/mutex.h"
 
 namespace ftx::server {
 
@@ -46,10 +46,10 @@ class ChatMember {
   std::string peer_;
   Wire wire_;
   std::shared_ptr<Outbox> outbox_;
-  mutable std::mutex mutex_;
-  std::string name_;         // guarded by mutex_
-  bool gone_ = false;        // guarded by mutex_
-  std::string kick_reason_;  // guarded by mutex_
+  mutable Mutex mutex_;
+  std::string name_ GUARDED_BY(mutex_);
+  bool gone_ GUARDED_BY(mutex_) = false;
+  std::string kick_reason_ GUARDED_BY(mutex_);
 };
 
 struct ChatHubOptions {
@@ -117,13 +117,13 @@ class ChatHub {
 
  private:
   void deliver(const std::string& from, std::span<const std::string> texts, const ChatMember* except);
-  std::string unique_name(const std::string& wanted) const;  // caller holds mutex_
+  std::string unique_name(const std::string& wanted) const REQUIRES(mutex_);
 
   Console& console_;
   TransferLog& log_;
   ChatHubOptions options_;
-  mutable std::mutex mutex_;
-  std::vector<std::shared_ptr<ChatMember>> members_;  // guarded by mutex_
+  mutable Mutex mutex_;
+  std::vector<std::shared_ptr<ChatMember>> members_ GUARDED_BY(mutex_);
 };
 
 }  // namespace ftx::server

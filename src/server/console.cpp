@@ -22,7 +22,7 @@ void Console::emit(const std::string& line) {
   char stamp[16];
   std::strftime(stamp, sizeof stamp, "%H:%M:%S ", &local);
   const std::string text = stamp + line + "\n";
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);

@@ -2,8 +2,9 @@
 // The server's human console on stderr.
 #pragma once
 
-#include <mutex>
 #include <string>
+
+#include "util/mutex.h"
 
 namespace ftx::server {
 
@@ -21,7 +22,7 @@ class Console {
  private:
   void emit(const std::string& line);
   bool quiet_;
-  std::mutex mutex_;
+  Mutex mutex_;
 };
 
 }  // namespace ftx::server

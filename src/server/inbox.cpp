@@ -281,7 +281,10 @@ Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl,
   area_fd_.reset(open_dir_at(meta_fd_.get(), kPartialDir, true, (dir / kMetaDir / kPartialDir).string()));
   total_bytes_limit_ = resolve(limits_.total_bytes, area_fd_.get());
   peer_bytes_limit_ = resolve(limits_.peer_bytes, area_fd_.get());
-  sweep_partials(/*at_start=*/true);
+  {
+    MutexLock lock(mutex_);  // nothing else runs yet; the analysis wants it held all the same
+    sweep_partials(/*at_start=*/true);
+  }
   // The process umask cannot be read without setting it; this runs before any session.
   umask_ = ::umask(022);
   ::umask(umask_);
@@ -334,13 +337,13 @@ void Inbox::remove_resumable_locked(const std::string& id) {
 }
 
 void Inbox::remove_resumable(const std::string& id) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   remove_resumable_locked(id);
 }
 
 void Inbox::release(const std::string& id, uint64_t bytes) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     ids_in_use_.erase(id);
     if (auto it = kept_.find(id); it != kept_.end()) {
       it->second.bytes = bytes;
@@ -364,7 +367,7 @@ bool Inbox::evict_oldest(const std::string* owner) {
 void Inbox::evict_for(const std::string& owner, uint64_t size, const std::string& id) {
   // Whether the partials (of owner only, when given), with a new one of `size`, pass the
   // bounds; the partial `id` itself does not count (it is the one being replaced).
-  auto over = [&](const std::string* only, uint64_t bytes_limit, size_t files_limit) {
+  auto over = [&](const std::string* only, uint64_t bytes_limit, size_t files_limit) REQUIRES(mutex_) {
     uint64_t bytes = size;
     size_t files = 1;
     for (const auto& [other, kept] : kept_) {
@@ -399,7 +402,7 @@ void Inbox::make_room(uint64_t needed) {
   while (true) {
     const auto avail = free_bytes();
     if (!avail || needed <= *avail) return;
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     // Uploads abandoned for a resume that may never come give way to a new one.
     if (!evict_oldest(nullptr)) break;
   }
@@ -407,13 +410,13 @@ void Inbox::make_room(uint64_t needed) {
 }
 
 bool Inbox::evict_for_write() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return evict_oldest(nullptr);
 }
 
 PartialFile Inbox::begin_resumable(const ResumeKey& key, const std::string& owner) {
   {
-    std::unique_lock lock(mutex_);
+    MutexLock lock(mutex_);
     // Sweeping now and then keeps abandoned partials from piling up on a long-lived server.
     if (std::chrono::steady_clock::now() - last_sweep_ >
         std::min<std::chrono::steady_clock::duration>(partial_ttl_, std::chrono::minutes(10))) {
@@ -423,7 +426,8 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key, const std::string& owne
     // the old connection died: give the old session a moment to let go of the partial.
     // Still in use after that, it is the same upload running twice at once (two
     // processes, one source): the second one cannot share the bytes, so it goes the plain way.
-    released_.wait_for(lock, kWaitForInUse, [&] { return !ids_in_use_.contains(key.id); });
+    lock.wait_until(released_, std::chrono::steady_clock::now() + kWaitForInUse,
+                    [&]() REQUIRES(mutex_) { return !ids_in_use_.contains(key.id); });
     if (!ids_in_use_.insert(key.id).second) {
       lock.unlock();
       return begin(key.size);
@@ -438,7 +442,7 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key, const std::string& owne
           static_cast<uint64_t>(st.st_size) <= key.size) {
         const auto have = static_cast<uint64_t>(st.st_size);
         {
-          std::lock_guard lock(mutex_);
+          MutexLock lock(mutex_);
           Kept& kept = kept_[key.id];
           if (kept.owner.empty()) kept.owner = owner;
           kept.bytes = key.size;  // while written, it counts at its full size
@@ -451,7 +455,7 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key, const std::string& owne
     }
     // Nothing to resume, or bytes of another source: start over, within the bounds.
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       remove_resumable_locked(key.id);
       evict_for(owner, key.size, key.id);
       kept_[key.id] = Kept{owner, key.size, std::chrono::system_clock::now()};
@@ -575,7 +579,7 @@ std::string Inbox::publish(PartialFile& partial, std::string_view name, Overwrit
   partial.name_.clear();  // committed: the destructor must not remove it
   if (partial.resumable()) {
     ::unlinkat(area, record_name(partial.id_).c_str(), 0);
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     kept_.erase(partial.id_);
   }
   if (fsync) ::fsync(parent_fd);  // make the new name durable too

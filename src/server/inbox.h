@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "net/unique_fd.h"
+#include "util/mutex.h"
 
 namespace ftx::server {
 
@@ -161,7 +161,7 @@ class Inbox {
   friend class PartialFile;
   /// Removes plain partials (at start only) and resumable ones older than the TTL, with
   /// their records, skipping ids in use.
-  void sweep_partials(bool at_start);
+  void sweep_partials(bool at_start) REQUIRES(mutex_);
   void check_space(uint64_t needed) const;
   /// Opens (creating) the directories of parts[0..count) under DIR; returns the last one's
   /// fd (or DIR's, owned by nobody, when count is 0) and the path so far in prefix.
@@ -170,14 +170,14 @@ class Inbox {
   /// A session lets go of a resumable partial that now holds `bytes`.
   void release(const std::string& id, uint64_t bytes);
   void remove_resumable(const std::string& id);
-  void remove_resumable_locked(const std::string& id);  // caller holds mutex_
+  void remove_resumable_locked(const std::string& id) REQUIRES(mutex_);
   /// Free bytes on DIR's filesystem (nullopt when unknown).
   std::optional<uint64_t> free_bytes() const;
   /// Evicts the oldest abandoned partial (of `owner` only, when given); false when none.
-  bool evict_oldest(const std::string* owner);  // caller holds mutex_
+  bool evict_oldest(const std::string* owner) REQUIRES(mutex_);
   /// Evicts until a new partial of owner and size fits the PartialLimits (or nothing is
   /// left to evict).
-  void evict_for(const std::string& owner, uint64_t size, const std::string& id);  // caller holds mutex_
+  void evict_for(const std::string& owner, uint64_t size, const std::string& id) REQUIRES(mutex_);
   /// Evicts abandoned partials until `needed` bytes are free; throws NoSpace when they
   /// cannot be.
   void make_room(uint64_t needed);
@@ -202,11 +202,11 @@ class Inbox {
   PartialLimits limits_;
   uint64_t total_bytes_limit_ = 0;  ///< limits_, in bytes (0: none)
   uint64_t peer_bytes_limit_ = 0;
-  std::mutex mutex_;
-  std::set<std::string> ids_in_use_;  // guarded by mutex_: resumable partials a session is writing
-  std::condition_variable released_;  ///< an id left ids_in_use_
-  std::map<std::string, Kept> kept_;  // guarded by mutex_: every resumable partial, by id
-  std::chrono::steady_clock::time_point last_sweep_;  // guarded by mutex_
+  Mutex mutex_;
+  std::set<std::string> ids_in_use_ GUARDED_BY(mutex_);  ///< resumable partials a session is writing
+  std::condition_variable released_;                     ///< an id left ids_in_use_
+  std::map<std::string, Kept> kept_ GUARDED_BY(mutex_);  ///< every resumable partial, by id
+  std::chrono::steady_clock::time_point last_sweep_ GUARDED_BY(mutex_);
 };
 
 }  // namespace ftx::server

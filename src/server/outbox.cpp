@@ -48,7 +48,7 @@ void Outbox::enqueue(Shared bytes) {
 }
 
 Outbox::Push Outbox::try_push(Shared bytes) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (stopped_ || closing_) return Push::Closed;
   if (!queue_.empty() && queued_bytes_ + bytes->size() > capacity_) {
     if (reading(std::chrono::steady_clock::now())) return Push::Wait;
@@ -59,7 +59,7 @@ Outbox::Push Outbox::try_push(Shared bytes) {
 }
 
 Outbox::Push Outbox::push_paced(Shared bytes) {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   while (true) {
     if (stopped_ || closing_) return Push::Closed;
     if (queue_.empty() || queued_bytes_ + bytes->size() <= capacity_) break;
@@ -69,14 +69,14 @@ Outbox::Push Outbox::push_paced(Shared bytes) {
       if (queued_bytes_ + bytes->size() > kBehindFactor * capacity_) return Push::Full;
       break;
     }
-    changed_.wait_until(lock, taken_at_ + kReadingGrace);
+    lock.wait_until(changed_, taken_at_ + kReadingGrace);
   }
   enqueue(std::move(bytes));
   return Push::Ok;
 }
 
 Outbox::Push Outbox::push_reply(std::string bytes) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (stopped_ || closing_) return Push::Closed;
   if (queued_bytes_ > kBehindFactor * capacity_) return Push::Full;  // a client asking without reading
   enqueue(std::make_shared<const std::string>(std::move(bytes)));
@@ -85,10 +85,11 @@ Outbox::Push Outbox::push_reply(std::string bytes) {
 
 void Outbox::close(std::chrono::milliseconds drain_limit) {
   {
-    std::unique_lock lock(mutex_);
+    MutexLock lock(mutex_);
     closing_ = true;
     changed_.notify_all();
-    if (!changed_.wait_for(lock, drain_limit, [&] { return writer_done_; })) {
+    if (!lock.wait_until(changed_, std::chrono::steady_clock::now() + drain_limit,
+                         [&]() REQUIRES(mutex_) { return writer_done_; })) {
       stopped_ = true;
       queue_.clear();
       queued_bytes_ = 0;
@@ -100,7 +101,7 @@ void Outbox::close(std::chrono::milliseconds drain_limit) {
 }
 
 void Outbox::abort() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   stopped_ = true;
   queue_.clear();
   queued_bytes_ = 0;
@@ -108,12 +109,12 @@ void Outbox::abort() {
 }
 
 bool Outbox::failed() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return stopped_;
 }
 
 std::string Outbox::failure() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return failure_;
 }
 
@@ -140,7 +141,7 @@ void Outbox::run() {
   struct Done {
     Outbox& box;
     ~Done() {
-      std::lock_guard lock(box.mutex_);
+      MutexLock lock(box.mutex_);
       box.writer_done_ = true;
       box.changed_.notify_all();
     }
@@ -150,14 +151,15 @@ void Outbox::run() {
     Shared next;
     std::string joined;
     {
-      std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return stopped_ || closing_ || !queue_.empty(); });
+      MutexLock lock(mutex_);
+      lock.wait(changed_, [&]() REQUIRES(mutex_) { return stopped_ || closing_ || !queue_.empty(); });
       // A busy room: let messages gather for up to a millisecond after the last send, so
       // they go out together. A quiet one sends at once.
       const auto gather_until = last_send + kGatherTime;
       if (std::chrono::steady_clock::now() < gather_until) {
-        changed_.wait_until(lock, gather_until,
-                            [&] { return stopped_ || closing_ || queued_bytes_ >= kCoalesceBytes; });
+        lock.wait_until(changed_, gather_until, [&]() REQUIRES(mutex_) {
+          return stopped_ || closing_ || queued_bytes_ >= kCoalesceBytes;
+        });
       }
       if (stopped_ || queue_.empty()) return;  // stopped, or closing with nothing left
       // Everything queued goes out in one send: a busy room costs a syscall per wake-up,
@@ -183,7 +185,7 @@ void Outbox::run() {
       send_bytes(bytes);
       last_send = std::chrono::steady_clock::now();
     } catch (const std::exception& e) {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (dynamic_cast<const NotReading*>(&e)) failure_ = e.what();
       stopped_ = true;
       queue_.clear();

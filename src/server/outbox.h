@@ -8,11 +8,11 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "net/stream.h"
+#include "util/mutex.h"
 
 namespace ftx::server {
 
@@ -92,20 +92,20 @@ class Outbox {
   int fd_;
   size_t capacity_;
   std::atomic<int64_t> stall_limit_ms_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable changed_;
-  void enqueue(Shared bytes);  // caller holds mutex_
-  /// Whether the writer took from the queue lately. Caller holds mutex_.
-  bool reading(std::chrono::steady_clock::time_point now) const;
+  void enqueue(Shared bytes) REQUIRES(mutex_);
+  /// Whether the writer took from the queue lately.
+  bool reading(std::chrono::steady_clock::time_point now) const REQUIRES(mutex_);
 
-  std::deque<Shared> queue_;                          // guarded by mutex_
-  size_t queued_bytes_ = 0;                           // guarded by mutex_
-  std::chrono::steady_clock::time_point taken_at_{};  // guarded by mutex_: the writer's last take
-  bool closing_ = false;                              // guarded by mutex_: drain, then stop
-  bool stopped_ = false;                              // guarded by mutex_: stop now or writer failed
-  bool writer_done_ = false;                          // guarded by mutex_
-  std::string failure_;                               // guarded by mutex_
-  std::jthread writer_;                               // last: started after everything above exists
+  std::deque<Shared> queue_ GUARDED_BY(mutex_);
+  size_t queued_bytes_ GUARDED_BY(mutex_) = 0;
+  std::chrono::steady_clock::time_point taken_at_ GUARDED_BY(mutex_){};  ///< the writer's last take
+  bool closing_ GUARDED_BY(mutex_) = false;                              ///< drain, then stop
+  bool stopped_ GUARDED_BY(mutex_) = false;                              ///< stop now or writer failed
+  bool writer_done_ GUARDED_BY(mutex_) = false;
+  std::string failure_ GUARDED_BY(mutex_);
+  std::jthread writer_;  // last: started after everything above exists
 };
 
 }  // namespace ftx::server

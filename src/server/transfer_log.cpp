@@ -93,7 +93,7 @@ TransferLog::TransferLog(net::UniqueFd fd, net::UniqueFd dir_fd, std::string nam
 }
 
 TransferLog::~TransferLog() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   release_reserve();
 }
 
@@ -223,7 +223,7 @@ bool TransferLog::flush_pending() {
 
 bool TransferLog::write(const nlohmann::ordered_json& event) {
   std::string line = format_log_line(event);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (pending_.empty() && dropped_ == 0) {
     if (append(line)) return true;
     warn("cannot write the log " + where_ + ": " + std::strerror(error_) +
@@ -244,7 +244,7 @@ bool TransferLog::write(const nlohmann::ordered_json& event) {
 }
 
 void TransferLog::retry() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!pending_.empty() || dropped_ > 0) flush_pending();
 }
 
@@ -252,7 +252,7 @@ void TransferLog::reopen() {
   if (name_.empty()) return;  // stdout
   net::UniqueFd fresh(open_log_file(dir_fd_ ? dir_fd_.get() : -1, name_));
   if (!fresh) throw_sys("reopen log " + where_);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   release_reserve();
   fd_ = std::move(fresh);
   adopt();
@@ -260,7 +260,7 @@ void TransferLog::reopen() {
 }
 
 size_t TransferLog::pending() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return pending_.size();
 }
 

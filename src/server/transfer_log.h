@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -14,6 +13,7 @@
 
 #include "net/unique_fd.h"
 #include "proto/errors.h"
+#include "util/mutex.h"
 
 namespace ftx::server {
 
@@ -94,32 +94,32 @@ class TransferLog {
 
  private:
   TransferLog(net::UniqueFd fd, net::UniqueFd dir_fd, std::string name, std::string where);
-  /// One line, whole or not at all. Caller holds mutex_.
-  bool append(const std::string& line);
-  /// Writes kept lines in order until one fails. Caller holds mutex_.
-  bool flush_pending();
-  /// Learns what kind of file fd_ is and keeps room past its end. Caller holds mutex_.
-  void adopt();
+  /// One line, whole or not at all.
+  bool append(const std::string& line) REQUIRES(mutex_);
+  /// Writes kept lines in order until one fails.
+  bool flush_pending() REQUIRES(mutex_);
+  /// Learns what kind of file fd_ is and keeps room past its end.
+  void adopt() REQUIRES(mutex_);
   /// Keeps kReserve bytes allocated past the end when less than half of it is left.
-  void reserve(bool force);
-  void release_reserve();
+  void reserve(bool force) REQUIRES(mutex_);
+  void release_reserve() REQUIRES(mutex_);
   void warn(const std::string& text) const;
 
-  mutable std::mutex mutex_;
-  net::UniqueFd fd_;      // guarded by mutex_
+  mutable Mutex mutex_;
+  net::UniqueFd fd_ GUARDED_BY(mutex_);
   net::UniqueFd dir_fd_;  ///< open_at's directory, for reopen(); empty otherwise
   std::string name_;      ///< the path, or the name in dir_fd_; empty for stdout
   std::string where_;
   std::function<void(const std::string&)> warn_;
-  bool appending_file_ = false;      // guarded by mutex_: a regular file opened O_APPEND
-  uint64_t end_ = 0;                 // guarded by mutex_: where the file ends, as far as we know
-  uint64_t reserved_to_ = 0;         // guarded by mutex_: allocated up to here
-  bool reserving_ = true;            // guarded by mutex_: false where fallocate is not supported
-  bool torn_ = false;                // guarded by mutex_: a piece of a line could not be cut off
-  int error_ = 0;                    // guarded by mutex_: errno of the last failed write
-  std::deque<std::string> pending_;  // guarded by mutex_
-  size_t pending_bytes_ = 0;         // guarded by mutex_
-  uint64_t dropped_ = 0;             // guarded by mutex_
+  bool appending_file_ GUARDED_BY(mutex_) = false;  ///< a regular file opened O_APPEND
+  uint64_t end_ GUARDED_BY(mutex_) = 0;             ///< where the file ends, as far as we know
+  uint64_t reserved_to_ GUARDED_BY(mutex_) = 0;     ///< allocated up to here
+  bool reserving_ GUARDED_BY(mutex_) = true;        ///< false where fallocate is not supported
+  bool torn_ GUARDED_BY(mutex_) = false;            ///< a piece of a line could not be cut off
+  int error_ GUARDED_BY(mutex_) = 0;                ///< errno of the last failed write
+  std::deque<std::string> pending_ GUARDED_BY(mutex_);
+  size_t pending_bytes_ GUARDED_BY(mutex_) = 0;
+  uint64_t dropped_ GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace ftx::server

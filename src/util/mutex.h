@@ -58,6 +58,12 @@ class FTX_SCOPED_CAPABILITY MutexLock {
     while (!done()) cv.wait(lock_);
   }
 
+  /// One wait on cv, up to deadline (a wake-up may be spurious: the caller loops).
+  void wait_until(std::condition_variable& cv,
+                  std::chrono::steady_clock::time_point deadline) FTX_NO_THREAD_SAFETY_ANALYSIS {
+    cv.wait_until(lock_, deadline);
+  }
+
   /// wait() up to deadline; returns done() (false: timed out first).
   template <typename Done>
   bool wait_until(std::condition_variable& cv, std::chrono::steady_clock::time_point deadline,

@@ -88,7 +88,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 head -c 1048576 /dev/urandom >"$work/payload"
-if [[ -n $port ]] && /usr/bin/ftx send "127.0.0.1:$port" "$work/payload" --no-progress; then
+if [[ -n $port ]] && XDG_CONFIG_HOME="$work/config" /usr/bin/ftx send "127.0.0.1:$port" "$work/payload" --no-progress; then
   cmp -s "$work/payload" "$work/inbox/payload" || fail "the file saved by the installed ftx differs"
 else
   fail "loopback send to the installed ftx (port '${port}')"

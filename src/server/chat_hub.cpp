@@ -103,10 +103,7 @@ std::optional<std::string> ChatHub::join(const std::shared_ptr<ChatMember>& memb
     members_.push_back(member);
   }
   console_.print("* " + printable(name) + " joined the chat from " + member->peer());
-  log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
-              {"event", "chat_join"},
-              {"peer", member->peer()},
-              {"client", name}});
+  log_.write(chat_join_event(std::chrono::system_clock::now(), member->peer(), name));
   announce(name + " joined", member.get());
   return name;
 }
@@ -123,12 +120,7 @@ void ChatHub::leave(const std::shared_ptr<ChatMember>& member, const std::string
   const std::string name = member->name();
   const std::string what = reason.empty() ? name + " left" : name + " was disconnected: " + reason;
   console_.print("* " + printable(what));
-  nlohmann::ordered_json event = {{"ts", rfc3339_utc(std::chrono::system_clock::now())},
-                                  {"event", "chat_leave"},
-                                  {"peer", member->peer()},
-                                  {"client", name}};
-  if (!reason.empty()) event["reason"] = reason;
-  log_.write(event);
+  log_.write(chat_leave_event(std::chrono::system_clock::now(), member->peer(), name, reason));
   announce(what);
 }
 
@@ -172,10 +164,7 @@ void ChatHub::say(const std::string& from, std::span<const std::string> texts, c
   for (const auto& text : texts) {
     if (!console_.quiet()) console_.print("<" + printable(from) + "> " + printable(text));
     if (options_.log_messages) {
-      log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
-                  {"event", "chat"},
-                  {"client", from},
-                  {"text", text}});
+      log_.write(chat_event(std::chrono::system_clock::now(), from, text));
     }
   }
   deliver(from, texts, origin);

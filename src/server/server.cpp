@@ -278,10 +278,7 @@ void Server::accept_ready() {
     // --allow/--deny before a single byte is read, as ncat does.
     if (auto why = config_.access.refusal(reinterpret_cast<sockaddr*>(&addr), addr_len)) {
       console_.print(peer + " refused: " + *why);
-      log_.write({{"ts", rfc3339_utc(std::chrono::system_clock::now())},
-                  {"event", "refused"},
-                  {"peer", peer},
-                  {"reason", *why}});
+      log_.write(refused_event(std::chrono::system_clock::now(), peer, *why));
       continue;
     }
     reap_finished();

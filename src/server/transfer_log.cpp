@@ -69,6 +69,29 @@ nlohmann::ordered_json disconnect_event(std::chrono::system_clock::time_point ts
   return j;
 }
 
+nlohmann::ordered_json refused_event(std::chrono::system_clock::time_point ts, const std::string& peer,
+                                     const std::string& reason) {
+  return {{"ts", rfc3339_utc(ts)}, {"event", "refused"}, {"peer", peer}, {"reason", reason}};
+}
+
+nlohmann::ordered_json chat_join_event(std::chrono::system_clock::time_point ts, const std::string& peer,
+                                       const std::string& client) {
+  return {{"ts", rfc3339_utc(ts)}, {"event", "chat_join"}, {"peer", peer}, {"client", client}};
+}
+
+nlohmann::ordered_json chat_leave_event(std::chrono::system_clock::time_point ts, const std::string& peer,
+                                        const std::string& client, const std::string& reason) {
+  nlohmann::ordered_json j = {
+      {"ts", rfc3339_utc(ts)}, {"event", "chat_leave"}, {"peer", peer}, {"client", client}};
+  if (!reason.empty()) j["reason"] = reason;
+  return j;
+}
+
+nlohmann::ordered_json chat_event(std::chrono::system_clock::time_point ts, const std::string& client,
+                                  const std::string& text) {
+  return {{"ts", rfc3339_utc(ts)}, {"event", "chat"}, {"client", client}, {"text", text}};
+}
+
 std::string format_log_line(const nlohmann::ordered_json& event) {
   return event.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }

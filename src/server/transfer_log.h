@@ -44,6 +44,22 @@ nlohmann::ordered_json disconnect_event(std::chrono::system_clock::time_point ts
                                         double seconds, std::optional<proto::ErrorCode> error,
                                         const std::string& error_message);
 
+/// A `refused` event: a connection --allow/--deny turned away before reading a byte.
+nlohmann::ordered_json refused_event(std::chrono::system_clock::time_point ts, const std::string& peer,
+                                     const std::string& reason);
+
+/// A `chat_join` event.
+nlohmann::ordered_json chat_join_event(std::chrono::system_clock::time_point ts, const std::string& peer,
+                                       const std::string& client);
+
+/// A `chat_leave` event; reason is set when the server cut the member off.
+nlohmann::ordered_json chat_leave_event(std::chrono::system_clock::time_point ts, const std::string& peer,
+                                        const std::string& client, const std::string& reason);
+
+/// A `chat` event: one message (only with --log-messages).
+nlohmann::ordered_json chat_event(std::chrono::system_clock::time_point ts, const std::string& client,
+                                  const std::string& text);
+
 /// One log line: compact JSON and '\n'. Invalid UTF-8 from peers is replaced, never thrown on.
 std::string format_log_line(const nlohmann::ordered_json& event);
 

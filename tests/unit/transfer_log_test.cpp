@@ -84,6 +84,24 @@ TEST(TransferLog, ConnectAndDisconnectEvents) {
   EXPECT_EQ(d["error"]["code"], "timeout");
 }
 
+TEST(TransferLog, RefusedAndChatEvents) {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764241099123));
+  EXPECT_EQ(format_log_line(refused_event(t, "10.0.0.9:4", "denied by --deny 10.0.0.0/8")),
+            "{\"ts\":\"2025-11-27T10:58:19.123Z\",\"event\":\"refused\",\"peer\":\"10.0.0.9:4\","
+            "\"reason\":\"denied by --deny 10.0.0.0/8\"}\n");
+  EXPECT_EQ(format_log_line(chat_join_event(t, "[::1]:7", "bob")),
+            "{\"ts\":\"2025-11-27T10:58:19.123Z\",\"event\":\"chat_join\",\"peer\":\"[::1]:7\",\"client\":"
+            "\"bob\"}\n");
+  const auto left = chat_leave_event(t, "[::1]:7", "bob", "");
+  EXPECT_EQ(left["event"], "chat_leave");
+  EXPECT_FALSE(left.contains("reason"));  // left by itself
+  EXPECT_EQ(chat_leave_event(t, "[::1]:7", "bob", "not reading")["reason"], "not reading");
+  const auto said = chat_event(t, "bob", "hi <all>");
+  EXPECT_EQ(said["event"], "chat");
+  EXPECT_EQ(said["client"], "bob");
+  EXPECT_EQ(said["text"], "hi <all>");
+}
+
 TEST(TransferLog, ConcurrentWritersNeverInterleave) {
   testing::TempDir dir;
   const auto path = (dir / "log.jsonl").string();

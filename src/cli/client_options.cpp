@@ -16,7 +16,8 @@ void add_tls_options(cxxopts::Options& options) {
   options.add_options()
       ("plain", "talk in clear to a server without TLS (ftx serve --no-tls); never chosen by itself")
       ("pin", "the server's key, as ftx serve printed it (default: $FTX_PIN; without either, the key "
-              "met first is remembered in ~/.config/ftx/known_hosts and checked from then on)",
+              "met first is remembered in $XDG_CONFIG_HOME/ftx/known_hosts, ~/.config by default, and "
+              "checked from then on)",
        cxxopts::value<std::string>(), "sha256:KEY");
   // clang-format on
 }

@@ -84,7 +84,8 @@ cxxopts::Options serve_options() {
        cxxopts::value<std::vector<std::string>>(), "CIDR")
       ("key", "the TLS private key (PEM: EC P-256, Ed25519 or RSA; made there, mode 0600, if missing) "
               "(default: DIR/.ftx/key.pem)", cxxopts::value<std::string>(), "FILE")
-      ("cert", "a CA-signed certificate for the key, for browsers (default: self-signed; clients pin the key)",
+      ("cert", "a CA-signed certificate for the key, for TLS clients that verify one (default: "
+               "self-signed; ftx clients pin the key)",
        cxxopts::value<std::string>(), "FILE")
       ("no-tls", "plain TCP only: nothing is encrypted, clients need --plain")
       ("require-tls", "refuse plain connections (nc, --plain): each is told tls_required")

@@ -193,7 +193,9 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
     if (!results[i]) {
       FileOutcome out = outcome_for(plan.items[i]);
       out.status = FileStatus::NotSent;
-      out.error = "not sent: " + report.connection_error;
+      // The key warning is many lines and is printed once, after the files.
+      out.error = report.untrusted ? "not sent: the server's key is not the one trusted (see the warning)"
+                                   : "not sent: " + report.connection_error;
       observer.file_done(out);
       results[i] = std::move(out);
     }

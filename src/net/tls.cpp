@@ -353,9 +353,9 @@ void TlsStream::write_all(std::span<const uint8_t> data) {
 
 void TlsStream::send_file(int file_fd, uint64_t offset, uint64_t count,
                           const std::function<void(uint64_t)>& progress) {
-  // With kernel TLS the kernel encrypts what sendfile(2) moves; here (no "tls" in
-  // /proc/sys/net/ipv4/tcp_available_ulp) the bytes are read and encrypted in userspace,
-  // a full record per write.
+  // Read and encrypted in userspace, a full record per write: kernel TLS (SSL_sendfile)
+  // needs the tls module, which this machine's kernel lacks (no "tls" in
+  // /proc/sys/net/ipv4/tcp_available_ulp), so that path could not be tested here.
   std::vector<uint8_t>& buffer = session_->file_buffer;
   if (buffer.size() != kFileChunk) buffer.resize(kFileChunk);
   uint64_t sent = 0;

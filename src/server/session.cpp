@@ -78,6 +78,22 @@ void answer(Connection& conn, bool binary, const Failure& failure) {
   conn.replies.say_last(std::move(bytes), kDrainAfterError);
 }
 
+// Throws, in the client's own language, for what this server does not take here: TLS when
+// it has none (--no-tls) or inside TLS, and anything plain under --require-tls.
+void refuse_unwanted(Opening opening, bool tls, bool require_tls) {
+  if (opening == Opening::Tls) {
+    throw proto::ProtocolError(proto::ErrorCode::BadRequest,
+                               tls ? "TLS inside TLS"
+                                   : "this server speaks plain TCP only (ftx serve --no-tls): "
+                                     "connect with --plain");
+  }
+  if (!tls && require_tls && opening != Opening::Left) {
+    throw proto::ProtocolError(proto::ErrorCode::TlsRequired,
+                               "this server takes only TLS: use ftx without --plain, or ncat --ssl / "
+                               "openssl s_client");
+  }
+}
+
 }  // namespace
 
 void Session::run(std::stop_token stop) {
@@ -103,18 +119,7 @@ void Session::run(std::stop_token stop) {
     channel.set_frame_timeout(idle);
     if (tls) opening = classify_channel(channel);
     binary = opening == Opening::Binary;
-    if (opening == Opening::Tls) {
-      // A ClientHello where this server takes none (--no-tls), or one inside TLS.
-      throw proto::ProtocolError(proto::ErrorCode::BadRequest,
-                                 tls ? "TLS inside TLS"
-                                     : "this server speaks plain TCP only (ftx serve --no-tls): "
-                                       "connect with --plain");
-    }
-    if (!tls && ctx_.config.require_tls && opening != Opening::Left) {
-      throw proto::ProtocolError(proto::ErrorCode::TlsRequired,
-                                 "this server takes only TLS: use ftx without --plain, or ncat --ssl / "
-                                 "openssl s_client");
-    }
+    refuse_unwanted(opening, tls != nullptr, ctx_.config.require_tls);
     if (opening == Opening::Text || opening == Opening::Silent) {
       binary = TextSession(*conn, channel).run(/*greet=*/opening == Opening::Silent, stop);
       if (binary) stream.set_timeouts(idle, idle);

@@ -21,6 +21,11 @@ std::unique_ptr<net::Stream> start_tls(int fd, const std::string& peer, const Li
   std::unique_ptr<net::TlsStream> tls;
   try {
     tls = net::TlsClient().connect(fd, peer, options.server.host, options.connect_timeout);
+  } catch (const net::TlsClosed&) {
+    throw ConnectionLost(peer +
+                             " closed the connection during the TLS handshake: a busy server turns away "
+                             "the TLS clients it cannot answer that way; try again later",
+                         std::nullopt);
   } catch (const std::exception& e) {
     throw ConnectionLost(peer + " did not complete a TLS handshake (" + std::string(e.what()) +
                              "). It may be a plain-only server (ftx serve --no-tls) or not ftx at all; "

@@ -275,10 +275,12 @@ void TlsStream::handshake(bool server, std::chrono::milliseconds timeout) {
       err = SSL_get_error(session_->ssl.get(), rc);
       if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
         const int saved_errno = errno;
+        // With SSL_OP_IGNORE_UNEXPECTED_EOF an end of stream is a ZERO_RETURN, here too.
+        if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && saved_errno == 0)) {
+          throw TlsClosed("TLS handshake with " + peer_ + ": the peer closed the connection");
+        }
         std::string why = openssl_error("TLS handshake with " + peer_);
-        if (err == SSL_ERROR_SYSCALL && saved_errno != 0)
-          why += std::string(": ") + std::strerror(saved_errno);
-        if (err == SSL_ERROR_SYSCALL && saved_errno == 0) why += ": the peer closed the connection";
+        if (err == SSL_ERROR_SYSCALL) why += std::string(": ") + std::strerror(saved_errno);
         throw TlsError(why);
       }
     }

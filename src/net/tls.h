@@ -29,6 +29,13 @@ class TlsError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The peer closed the connection in the middle of the handshake without a word: a busy
+/// server turning a client away, or a client that gave up; not a peer speaking something else.
+class TlsClosed : public TlsError {
+ public:
+  using TlsError::TlsError;
+};
+
 /// A TLS session over a connected socket (made non-blocking for its lifetime). One thread
 /// may read while another writes: the session is behind a mutex, and a side that must wait
 /// for the socket waits outside it.

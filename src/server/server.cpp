@@ -110,9 +110,16 @@ void TlsRefusals::reap() {
 }
 
 void Refusals::answer(Pending& p, int first_byte) {
-  if (first_byte == proto::kTlsHandshake && tls_.take(p.fd, p.peer, p.message)) {
+  if (first_byte == proto::kTlsHandshake) {
     p.answered = true;
-    p.deadline = Clock::now();  // nothing left to drain here: dropped at the next service
+    if (tls_.take(p.fd, p.peer, p.message)) {
+      p.deadline = Clock::now();  // nothing left to drain here: dropped at the next service
+    } else {
+      // No refusal thread free: closed without a word (after the drain, so not with a
+      // reset), as clear text in the middle of a handshake would read as a server without TLS.
+      ::shutdown(p.fd.get(), SHUT_WR);
+      p.deadline = Clock::now() + kRefuseDrain;
+    }
     return;
   }
   std::string bytes;

@@ -1330,6 +1330,55 @@ TEST_F(Adversarial, RefusalStormEveryoneHearsBusy) {
   expect_saved("held.txt");
 }
 
+// TLS clients turned away are answered inside TLS by a few threads (a handshake each, up to
+// 2 s); past them one is closed during its handshake. Was a bug: it got a clear-text ERROR
+// busy in the middle of the handshake, and `ftx send` took the server for one without TLS
+// and suggested --plain.
+TEST_F(Adversarial, TlsRefusalsPastTheirThreadsAreClosedNotAnsweredInClear) {
+  server::ServerConfig cfg = config();
+  cfg.max_clients = 1;
+  cfg.max_per_address = 0;
+  TestServer& s = start(cfg);
+  auto holder = sender(s.port());  // the one slot, held
+  // Openers that stall in their handshake (a record header, then nothing) keep every TLS
+  // refusal thread busy for its 2 s.
+  constexpr int kStallers = 16;
+  const uint8_t record_header[] = {0x16, 0x03, 0x01, 0x00, 0x40};
+  std::vector<net::UniqueFd> stallers;
+  for (int i = 0; i < kStallers; ++i) {
+    stallers.push_back(testing::connect_from("127.0.0.1", s.port()));
+    net::send_all(stallers.back().get(), record_header, "server");
+  }
+  // Every staller has been answered once those past the threads heard something (an end,
+  // or, before the fix, a clear-text line) while the others still wait in a handshake.
+  const size_t past_threads = kStallers - server::TlsRefusals::kMax;
+  auto answered = [&] {
+    size_t n = 0;
+    for (const auto& fd : stallers) {
+      pollfd p{fd.get(), POLLIN, 0};
+      n += ::poll(&p, 1, 0) == 1 ? 1 : 0;
+    }
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + testing::scaled(10s);
+  while (answered() < past_threads && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(answered(), past_threads);
+  testing::write_file(local_ / "late.txt", "x");
+  testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
+                         (local_ / "late.txt").string(), "--retries", "0", "--no-progress"},
+                        local_.path(), "send");
+  EXPECT_EQ(send.wait(testing::scaled(30s)), 3) << send.err();
+  EXPECT_NE(send.err().find("closed the connection during the TLS handshake"), std::string::npos)
+      << send.err();
+  EXPECT_EQ(send.err().find("plain-only"), std::string::npos) << send.err();
+  stallers.clear();
+  EXPECT_TRUE(std::holds_alternative<proto::Saved>(upload(*holder, "held.txt", "held")));
+  expect_saved("held.txt");
+  EXPECT_FALSE(fs::exists(dir_ / "late.txt"));
+}
+
 TEST_F(Adversarial, ThousandConnectionsOpenedAndDropped) {
   server::ServerConfig c = config();
   c.max_per_address = 0;  // all from 127.0.0.1: this is about drops, not the per-address bound

@@ -98,6 +98,14 @@ std::vector<nlohmann::json> log_events(const fs::path& dir, const std::string& e
   return out;
 }
 
+// Waits (bounded) until DIR's log holds n `disconnect` events; returns them.
+std::vector<nlohmann::json> disconnects(const fs::path& dir, size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + testing::scaled(10s);
+  while (log_events(dir, "disconnect").size() < n && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  return log_events(dir, "disconnect");
+}
+
 // The shell's answer (stdout), for independent computations with the openssl tool.
 std::string shell(const std::string& command) {
   std::string out;
@@ -302,10 +310,7 @@ TEST_F(Tls, PinnedSendSavesTheFileAndAWrongPinSendsNothing) {
   EXPECT_NE(r.err.find(wrong), std::string::npos) << "the warning names the pinned key: " << r.err;
   EXPECT_NE(r.err.find("Nothing was sent"), std::string::npos) << r.err;
   // The server never heard a HELLO on it: nobody is named in its disconnect.
-  const auto deadline = std::chrono::steady_clock::now() + testing::scaled(10s);
-  while (log_events(inbox(), "disconnect").empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  const auto gone = log_events(inbox(), "disconnect");
+  const auto gone = disconnects(inbox(), 1);
   ASSERT_EQ(gone.size(), 1u);
   EXPECT_EQ(gone[0]["client"], "-") << gone[0].dump();
 
@@ -379,6 +384,7 @@ TEST_F(Tls, FirstUseIsRememberedAndAChangedKeyIsRefused) {
   ASSERT_FALSE(second_key.empty());
   ASSERT_NE(second_key, first_key);
   const size_t files_before = log_events(inbox(), "file").size();
+  const size_t disconnects_before = log_events(inbox(), "disconnect").size();
   const fs::path c = source("c.bin", 20000, 5);
   r = send(port, c, {"--token", "tok-not-to-be-sent"});
   EXPECT_EQ(r.code, 5) << r.err;
@@ -387,6 +393,10 @@ TEST_F(Tls, FirstUseIsRememberedAndAChangedKeyIsRefused) {
   EXPECT_NE(r.err.find("line 1 of " + known_hosts().string()), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(inbox() / "c.bin"));
   EXPECT_EQ(log_events(inbox(), "file").size(), files_before);
+  // The server never heard a HELLO (nor the token in it) on that connection.
+  const auto gone = disconnects(inbox(), disconnects_before + 1);
+  ASSERT_EQ(gone.size(), disconnects_before + 1);
+  EXPECT_EQ(gone.back()["client"], "-") << gone.back().dump();
   // The remembered key stays as it was.
   EXPECT_EQ(testing::read_file(known_hosts()), host_port + " " + first_key + "\n");
   // ftx chat is refused the same way.
@@ -534,6 +544,16 @@ TEST_F(Tls, PlainClientsTalkToAPlainServerAndTlsClientsDoNotFallBack) {
   r = ftx({"chat", server->address()}, (tmp_ / "said").string());
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("--plain"), std::string::npos) << r.err;
+
+  // Something that accepts and never answers: the client gives up on the handshake and
+  // says why, still without falling back.
+  {
+    net::Listener mute = net::listen_tcp("127.0.0.1", 0);
+    r = send(mute.port, a, {"--connect-timeout", "1"});
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("TLS handshake"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--plain"), std::string::npos) << r.err;
+  }
 
   // --pin goes with TLS only.
   r = send(server->port(), a, {"--plain", "--pin", "sha256:" + std::string(43, 'A')});

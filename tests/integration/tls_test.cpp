@@ -349,6 +349,28 @@ TEST_F(Tls, WrongPinForChatSaysNothing) {
   EXPECT_EQ(server->err().find("mallory"), std::string::npos) << server->err();
 }
 
+TEST_F(Tls, PinnedChatReachesTheRoom) {
+  auto server = serve();
+  ASSERT_NE(server->port(), 0);
+  testing::TextClient listener(server->port());
+  ASSERT_NE(listener.line_matching("text mode"), "");
+  testing::write_file(tmp_ / "said", "pinned and private 5c1e\n");
+  Ran r = ftx({"chat", server->address(), "--pin", server->fingerprint(), "--name", "pinned"},
+              (tmp_ / "said").string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  const std::string heard = listener.line_matching("pinned and private");
+  EXPECT_NE(heard.find("<pinned> pinned and private 5c1e"), std::string::npos) << heard;
+}
+
+TEST_F(Tls, ABigFileArrivesWholeOverTls) {
+  auto server = serve();
+  ASSERT_NE(server->port(), 0);
+  const fs::path big = source("big.bin", (24 << 20) + 12345, 16);
+  Ran r = send(server->port(), big, {"--pin", server->fingerprint()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  expect_saved(big, "big.bin");
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. Trust on first use.
 
@@ -734,11 +756,24 @@ TEST_F(Tls, HostileHandshakesAreClosedAndTheServerCarriesOn) {
     ASSERT_EQ(channel.read_line(line, 4096), wire::Channel::LineStatus::Line);
     EXPECT_NE(line.find("text mode"), std::string::npos) << line;
   }
+  // A second ClientHello inside TLS is answered, in text, and closed.
+  {
+    net::UniqueFd fd = net::connect_tcp("127.0.0.1", port, 5s);
+    auto tls = net::TlsClient().connect(fd.get(), "server", "127.0.0.1", testing::scaled(10s));
+    tls->set_timeouts(10s, 10s);
+    const std::string inner = hello;
+    tls->write_all(std::span(reinterpret_cast<const uint8_t*>(inner.data()), inner.size()));
+    wire::Channel channel(*tls);
+    std::string line;
+    ASSERT_EQ(channel.read_line(line, 4096), wire::Channel::LineStatus::Line);
+    EXPECT_TRUE(line.starts_with("ERROR bad_request")) << line;
+  }
   EXPECT_TRUE(server->running());
 
   // 200 handshakes at once against 4 slots.
   constexpr int kClients = 200;
   std::latch start(kClients);
+  std::latch done(kClients);  // every connection stays open until all have their answer
   std::atomic<int> handshakes{0};
   std::atomic<int> busy{0};
   std::atomic<int> greeted{0};
@@ -748,9 +783,11 @@ TEST_F(Tls, HostileHandshakesAreClosedAndTheServerCarriesOn) {
     for (int i = 0; i < kClients; ++i) {
       threads.emplace_back([&] {
         start.arrive_and_wait();
+        net::UniqueFd fd;
+        std::unique_ptr<net::TlsStream> tls;
         try {
-          net::UniqueFd fd = net::connect_tcp("127.0.0.1", port, 10s);
-          auto tls = client.connect(fd.get(), "server", "127.0.0.1", testing::scaled(20s));
+          fd = net::connect_tcp("127.0.0.1", port, 10s);
+          tls = client.connect(fd.get(), "server", "127.0.0.1", testing::scaled(20s));
           ++handshakes;
           tls->set_timeouts(testing::scaled(5s), testing::scaled(5s));
           // Silent, as a person at ncat --ssl: greeted in a slot, or told busy.
@@ -763,6 +800,7 @@ TEST_F(Tls, HostileHandshakesAreClosedAndTheServerCarriesOn) {
         } catch (const std::exception&) {
           // refused without a handshake, reset, timed out: all fine in a flood
         }
+        done.arrive_and_wait();
       });
     }
   }

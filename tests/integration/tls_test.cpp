@@ -443,6 +443,31 @@ TEST_F(Tls, FirstUseIsRememberedAndAChangedKeyIsRefused) {
   expect_saved(c, "c.bin");
 }
 
+TEST_F(Tls, TheWarningNamesTheLineOfTheRememberedKey) {
+  auto server = serve();
+  ASSERT_NE(server->port(), 0);
+  std::string other = server->fingerprint();
+  ASSERT_FALSE(other.empty());
+  other.back() = other.back() == 'A' ? 'B' : 'A';
+  // Comments and other servers first: the stale entry is line 4.
+  testing::write_file(known_hosts(),
+                      "# my servers\n127.0.0.1:1 " + other + "\n\n" + server->address() + " " + other + "\n");
+  const fs::path a = source("a.bin", 1000, 17);
+  const Ran r = send(server->port(), a);
+  EXPECT_EQ(r.code, 5) << r.err;
+  EXPECT_NE(r.err.find("remove line 4 of " + known_hosts().string()), std::string::npos) << r.err;
+  expect_nothing_saved();
+}
+
+TEST_F(Tls, AKeyFileThatIsNotAKeyStopsTheServer) {
+  testing::write_file(tmp_ / "bad.pem", "not a key\n");
+  const Ran r = ftx({"serve", "--host", "127.0.0.1", "--port", "0", "--dir", inbox().string(), "--key",
+                     (tmp_ / "bad.pem").string()});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find((tmp_ / "bad.pem").string()), std::string::npos) << r.err;
+  EXPECT_EQ(testing::read_file(tmp_ / "bad.pem"), "not a key\n") << "the file was overwritten";
+}
+
 TEST_F(Tls, DefaultKeyKeepsItsFingerprintAcrossRestarts) {
   auto server = serve();
   const uint16_t port = server->port();

@@ -125,7 +125,7 @@ class Job {
     try {
       send_stdin(link_, observer_, out, item.name);
     } catch (const ConnectionLost& e) {
-      out.error = std::string("not saved: ") + e.what() + " (a stream cannot be resumed or resent)";
+      out.error = std::string(e.what()) + " (a stream cannot be resumed or resent)";
       finish(index, std::move(out));
       throw;
     }
@@ -193,7 +193,7 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
     if (!results[i]) {
       FileOutcome out = outcome_for(plan.items[i]);
       out.status = FileStatus::NotSent;
-      out.error = "not sent: " + report.connection_error;
+      out.error = report.connection_error;
       observer.file_done(out);
       results[i] = std::move(out);
     }

@@ -172,7 +172,11 @@ int chat_main(int argc, char** argv) {
     if (auto wrong = tls_from(args, "chat", chat.tls)) return usage_error(*wrong);
     warn_token_in_clear("chat", chat.tls, chat.token);
     chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
-    if (auto refused = proto::check_nick(chat.name)) return usage_error("--name: " + *refused);
+    if (auto refused = proto::check_nick(chat.name)) {
+      return usage_error(args.count("name") ? "--name: " + *refused
+                                            : "the default name '" + printable(chat.name) + "' is refused (" +
+                                                  *refused + "); choose one with --name");
+    }
     const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
     if (!connect_timeout) return usage_error("--connect-timeout must be " + std::string(kTimeoutRange));
     chat.connect_timeout = *connect_timeout;

@@ -145,12 +145,17 @@ void TextSession::serve_lines() {
         ctx.hub.say(conn_.member()->name(), chat->text, conn_.member().get());
       }
     } else if (auto* nick = std::get_if<proto::text::Nick>(&cmd)) {
+      // A refused name is answered, and the client stays under the name it had.
       if (auto why = proto::check_nick(nick->name)) {
         reply(proto::text_error_line(ErrorCode::BadRequest, *why));
       } else {
-        conn_.client = ctx.hub.rename(conn_.member(), nick->name);
-        reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "", "you are " + conn_.client) +
-              "\n");
+        try {
+          conn_.client = ctx.hub.rename(conn_.member(), nick->name);
+          reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "", "you are " + conn_.client) +
+                "\n");
+        } catch (const ProtocolError& e) {
+          reply(proto::text_error_line(e.code(), e.what()));
+        }
       }
     } else if (std::holds_alternative<proto::text::Who>(cmd)) {
       reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "",

@@ -21,6 +21,7 @@
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_env.h"
+#include "util/text.h"
 
 namespace ftx {
 namespace {
@@ -264,6 +265,35 @@ TEST_F(Binary, TheLogSaysInterruptedWithTheBytesKeptAndResetForAReset) {
   EXPECT_EQ(reset["bytes"], kMiB) << reset.dump();
   const auto gone = disconnect_of("resetter");
   EXPECT_EQ(gone["error"]["code"], "reset") << gone.dump();
+}
+
+// Chat names that would let a member pass for another are refused with an ERROR, and the
+// client keeps its name: "NICK bob> fake" made "<bob> fake> hi", and "server" followed by an
+// invisible character printed as "<server>". A plain duplicate is still numbered.
+TEST_F(Binary, NicksThatCouldImpersonateAreRefused) {
+  const uint16_t port = start_server();
+  ASSERT_NE(port, 0);
+  testing::ChatClient bob(port, "bob");
+  testing::TextClient t(port);
+  for (const std::string nick : {"bob> fake", "bob fake", "server", "server\xe2\x80\x8b",
+                                 "server\xe2\x81\xa0", "server\xef\xbb\xbf", "Bob",
+                                 "b\xd0\xbe"
+                                 "b"}) {
+    t.write("NICK " + nick + "\n");
+    const std::string line = t.line_matching("^ERROR|you are");
+    EXPECT_EQ(line.rfind("ERROR bad_request ", 0), 0u) << printable(nick) << ": " << line;
+  }
+  t.write("NICK bob\n");
+  EXPECT_NE(t.line_matching("you are").find("you are bob-2"), std::string::npos);
+  // At HELLO too, and in the real client before it connects.
+  testing::RawClient disguised(port);
+  disguised.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "server\xe2\x80\x8b", ""});
+  const auto reply = disguised.receive();
+  ASSERT_TRUE(std::holds_alternative<proto::Error>(reply));
+  EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::BadRequest);
+  std::string err;
+  EXPECT_EQ(run({"chat", "127.0.0.1:" + std::to_string(port), "--name", "bob> fake"}, nullptr, &err), 2);
+  EXPECT_NE(err.find("'<' or '>'"), std::string::npos) << err;
 }
 
 TEST_F(Binary, PortInUseExitsThree) {

@@ -566,8 +566,13 @@ TEST_F(Chat, ALateHelloIsStillABinaryClient) {
 
 TEST_F(Chat, NamesAreCheckedAndServerIsReserved) {
   TestServer server(config());
-  ChatClient fake(server.port(), "server");
-  EXPECT_EQ(fake.name(), "server-2");
+  for (const std::string name : {"server", "Server", "server\xe2\x80\x8b"}) {
+    testing::RawClient fake(server.port());
+    fake.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, name, ""});
+    const auto reply = fake.receive();
+    ASSERT_TRUE(std::holds_alternative<proto::Error>(reply)) << printable(name);
+    EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::BadRequest);
+  }
   {
     testing::RawClient bad(server.port());
     bad.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "esc\x1b[2J", ""});

@@ -38,7 +38,9 @@ void TextSession::receive_file(const proto::text::SendFile& cmd) {
   const auto idle = conn_.ctx.config.idle_timeout;
   conn_.stream.set_timeouts(idle, idle);
   file.receive([this](std::span<uint8_t> out) { return channel_.read_raw(out); }, conn_.buffer.get());
-  conn_.stream.set_timeouts(std::chrono::milliseconds(0), idle);
+  // A chat member may then stay quiet for hours; an upload connection (nc without -N, which
+  // keeps it open after OK) is closed after --idle-timeout like any silent client.
+  conn_.stream.set_timeouts(conn_.in_room() ? std::chrono::milliseconds(0) : idle, idle);
   try {
     const std::string saved = file.commit();
     ++conn_.files;

@@ -296,6 +296,22 @@ TEST_F(Binary, NicksThatCouldImpersonateAreRefused) {
   EXPECT_NE(err.find("'<' or '>'"), std::string::npos) << err;
 }
 
+// `nc` without -N keeps an upload connection open after OK; the server closes it after
+// --idle-timeout, as any silent client that is not a chat member, instead of holding the
+// slot for ever.
+TEST_F(Binary, AnUploadConnectionLeftOpenIsClosedAfterTheIdleTimeout) {
+  const uint16_t port = start_server({"--idle-timeout", "1"});
+  ASSERT_NE(port, 0);
+  testing::TextClientOptions options;
+  options.io_timeout = std::chrono::seconds(20);
+  options.failure_reads_as_line = true;
+  testing::TextClient nc(port, options);
+  nc.write("SEND_FILE a.txt 5\nhello");
+  EXPECT_EQ(nc.line_matching("^OK").rfind("OK a.txt 5 ", 0), 0u);
+  EXPECT_EQ(nc.line_matching("^ERROR|<eof>|<reset>").rfind("ERROR timeout", 0), 0u);
+  EXPECT_EQ(nc.line(), "<eof>");
+}
+
 TEST_F(Binary, PortInUseExitsThree) {
   const uint16_t port = start_server();
   ASSERT_NE(port, 0);

@@ -146,8 +146,8 @@ TEST(Names, ChooseNick) {
   EXPECT_EQ(choose_nick("server", {"server"}).name, "server-2");
   // A disguised copy is refused, with who it looks like.
   for (const std::string& disguise : {std::string("Bob"), std::string("B0B"),
-                                     std::string("b\xd0\xbe"
-                                                 "b")}) {
+                                      std::string("b\xd0\xbe"
+                                                  "b")}) {
     const NickChoice c = choose_nick(disguise, {"alice", "bob"});
     EXPECT_TRUE(c.name.empty()) << disguise;
     EXPECT_NE(c.refused.find("looks like bob"), std::string::npos) << c.refused;

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 // `ftx chat`: options, the terminal, and the exit code.
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <cxxopts.hpp>
 
@@ -18,6 +22,7 @@
 #include "proto/names.h"
 #include "proto/text.h"
 #include "util/mutex.h"
+#include "util/sys_error.h"
 #include "util/text.h"
 #include "util/units.h"
 
@@ -37,6 +42,8 @@ cxxopts::Options chat_options() {
        cxxopts::value<std::string>(), "SECRET")
       ("quiet", "print only messages: no joins, leaves or status lines")
       ("no-echo", "print nothing others say (only send)")
+      ("recv-only", "only print what arrives, never read stdin, until the server closes (exit 3) or "
+                    "SIGINT/SIGTERM (leave, exit 0); to record the room")
       ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"),
        "SECONDS")
       ("h,help", "show this help")
@@ -50,6 +57,52 @@ cxxopts::Options chat_options() {
 namespace {
 
 int usage_error(const std::string& message) { return cli::usage_error("chat", message); }
+
+// --recv-only: the input ends when SIGINT or SIGTERM arrives. The handler only writes a byte
+// to a pipe the input waits on; it is reset by the first signal, so a second one still
+// ends the process at once should leaving hang.
+int g_signal_pipe = -1;
+
+extern "C" void on_leave_signal(int) {
+  const int saved = errno;
+  const char byte = 1;
+  [[maybe_unused]] const ssize_t n = ::write(g_signal_pipe, &byte, 1);
+  errno = saved;
+}
+
+// A signal the shell made the process ignore (SIGINT of a background job) stays ignored.
+class LeaveOnSignal {
+ public:
+  LeaveOnSignal() {
+    if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) throw_sys("pipe2");
+    g_signal_pipe = fds_[1];
+    struct sigaction sa {};
+    sa.sa_handler = on_leave_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM}) {
+      struct sigaction old {};
+      sigaction(sig, nullptr, &old);
+      if (old.sa_handler != SIG_IGN) sigaction(sig, &sa, nullptr);
+    }
+  }
+  ~LeaveOnSignal() {
+    for (int sig : {SIGINT, SIGTERM}) {
+      struct sigaction old {};
+      sigaction(sig, nullptr, &old);
+      if (old.sa_handler == on_leave_signal) std::signal(sig, SIG_DFL);
+    }
+    g_signal_pipe = -1;
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  LeaveOnSignal(const LeaveOnSignal&) = delete;
+  LeaveOnSignal& operator=(const LeaveOnSignal&) = delete;
+  int wake_fd() const { return fds_[0]; }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
 
 // Messages to stdout, one per line (so `ftx chat h:p > log` records the room); status to
 // stderr. Both threads of the client print here.
@@ -97,6 +150,7 @@ class TerminalDisplay : public client::ChatDisplay {
 int chat_main(int argc, char** argv) {
   cxxopts::Options options = chat_options();
   client::ChatOptions chat;
+  bool receive_only = false;
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
@@ -118,19 +172,39 @@ int chat_main(int argc, char** argv) {
     if (auto wrong = tls_from(args, "chat", chat.tls)) return usage_error(*wrong);
     warn_token_in_clear("chat", chat.tls, chat.token);
     chat.name = args.count("name") ? args["name"].as<std::string>() : client::default_client_name();
-    if (auto refused = proto::check_nick(chat.name)) return usage_error("--name: " + *refused);
+    if (auto refused = proto::check_nick(chat.name)) {
+      return usage_error(args.count("name") ? "--name: " + *refused
+                                            : "the default name '" + printable(chat.name) + "' is refused (" +
+                                                  *refused + "); choose one with --name");
+    }
     const auto connect_timeout = parse_timeout(args["connect-timeout"].as<std::string>());
     if (!connect_timeout) return usage_error("--connect-timeout must be " + std::string(kTimeoutRange));
     chat.connect_timeout = *connect_timeout;
     chat.show_notices = args.count("quiet") == 0;
     chat.show_messages = args.count("no-echo") == 0;
-    chat.interactive = ::isatty(STDIN_FILENO);
+    receive_only = args.count("recv-only") > 0;
+    if (receive_only && !chat.show_messages)
+      return usage_error("--recv-only and --no-echo leave nothing to do");
+    chat.interactive = !receive_only && ::isatty(STDIN_FILENO);
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());
   }
   TerminalDisplay display(chat.show_notices, chat.show_messages);
-  client::FdLines input(STDIN_FILENO, proto::kMaxMessage);
-  const client::ChatResult result = client::run_chat(chat, input, display);
+  client::ChatResult result;
+  if (receive_only) {
+    std::optional<LeaveOnSignal> leave;
+    try {
+      leave.emplace();
+    } catch (const std::system_error& e) {
+      print_error("chat", e.what());
+      return kExitFailed;
+    }
+    client::NoLines input(leave->wake_fd());
+    result = client::run_chat(chat, input, display);
+  } else {
+    client::FdLines input(STDIN_FILENO, proto::kMaxMessage);
+    result = client::run_chat(chat, input, display);
+  }
   if (!result.error.empty()) print_error("chat", result.error);
   if (result.lines_skipped > 0) {
     std::fprintf(stderr, "ftx chat: %zu line(s) over %u bytes were not sent\n", result.lines_skipped,

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.h"
+#include "client/verdict.h"
+#include "util/text.h"
 #include "util/units.h"
 
 namespace ftx::cli {
@@ -23,10 +25,7 @@ std::string format_outcome_json(const client::FileOutcome& out) {
       {"resumed_from", out.resumed_from},
       {"digest", out.digest},
       {"duration_ms", static_cast<int64_t>(std::llround(out.seconds * 1000.0))},
-      {"mbps",
-       std::round(megabytes_per_second(out.bytes - std::min(out.bytes, out.resumed_from), out.seconds) *
-                  100.0) /
-           100.0},
+      {"mbps", mbps_field(out.bytes, out.resumed_from, out.seconds)},
       {"status", ok ? "ok" : "error"},
   };
   if (!ok) {
@@ -39,6 +38,25 @@ std::string format_outcome_json(const client::FileOutcome& out) {
     j["error"] = {{"code", code}, {"message", out.error}};
   }
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::string format_saved_line(const client::FileOutcome& out) {
+  std::string line = "saved ";
+  if (out.path == "-") {
+    line += "standard input as " + printable(out.saved_as);
+  } else {
+    line += printable(out.path);
+    if (out.saved_as != out.path) line += " as " + printable(out.saved_as);
+  }
+  line += " (" + format_bytes(out.bytes);
+  if (out.resumed_from > 0) line += ", resumed after " + format_bytes(out.resumed_from);
+  line += ", " + format_rate(out.bytes - std::min(out.bytes, out.resumed_from), out.seconds) + ", " +
+          out.digest + ")";
+  return line;
+}
+
+std::string format_failed_line(const client::FileOutcome& out) {
+  return printable(out.path) + ": " + printable(client::explain(out));
 }
 
 int send_exit_code(const client::SendReport& report) {

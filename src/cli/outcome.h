@@ -12,6 +12,13 @@ namespace ftx::cli {
 /// One line of `ftx send --json`.
 std::string format_outcome_json(const client::FileOutcome& outcome);
 
+/// The line `ftx send` prints for a file saved: it names the file as saved on the server,
+/// after the local path when that differs ("saved photos/p1.jpg as p1.jpg (3 B, ...)").
+std::string format_saved_line(const client::FileOutcome& outcome);
+
+/// The line for a file that failed: "PATH: code: message".
+std::string format_failed_line(const client::FileOutcome& outcome);
+
 /// 0 when every file was saved and verified; else, in this order of precedence: 3 when the
 /// connection failed (and the server did not refuse it with a code), 1 when the server
 /// refused the connection or a file, or a file failed verification, 4 when a local file

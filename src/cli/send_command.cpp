@@ -104,19 +104,10 @@ class TerminalObserver : public client::SendObserver {
     if (json_) {
       std::cout << format_outcome_json(out) << std::endl;
     } else if (!ok) {
-      std::cerr << "ftx send: " << printable(out.path) << ": " << printable(out.error) << std::endl;
+      std::cerr << "ftx send: " << format_failed_line(out) << std::endl;
     } else if (!out.in_tree) {
       // Files named on the command line get a line each; trees get a summary at the end.
-      if (out.path == "-") {
-        std::cout << "saved standard input as " << printable(out.saved_as);
-      } else {
-        std::cout << "saved " << printable(out.path);
-        if (out.saved_as != out.name) std::cout << " as " << printable(out.saved_as);
-      }
-      std::cout << " (" << format_bytes(out.bytes);
-      if (out.resumed_from > 0) std::cout << ", resumed after " << format_bytes(out.resumed_from);
-      std::cout << ", " << format_rate(out.bytes - out.resumed_from, out.seconds) << ", " << out.digest << ")"
-                << std::endl;
+      std::cout << format_saved_line(out) << std::endl;
     }
     if (files_total_ > 1) bar_.update(bytes_done_);
   }

@@ -11,6 +11,7 @@
 
 #include "client/link.h"
 #include "client/sender.h"
+#include "client/verdict.h"
 #include "net/socket.h"
 #include "proto/limits.h"
 #include "proto/names.h"
@@ -94,7 +95,7 @@ void upload(const ChatOptions& options, const std::string& args, ChatDisplay& di
       display.status("/send: saved " + f.path + " as " + f.saved_as + " (" + std::to_string(f.bytes) +
                      " bytes, " + f.digest + ")");
     } else {
-      display.status("/send: " + f.path + ": " + f.error);
+      display.status("/send: " + f.path + ": " + explain(f));
     }
   }
 }

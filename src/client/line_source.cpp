@@ -69,6 +69,16 @@ std::optional<std::string> FdLines::next(const std::function<bool()>& stop) {
   }
 }
 
+std::optional<std::string> NoLines::next(const std::function<bool()>& stop) {
+  while (!stop()) {
+    pollfd pfd{wake_fd_, POLLIN, 0};
+    const int n = ::poll(&pfd, 1, 200);
+    if (n < 0 && errno != EINTR) break;
+    if (n > 0) break;  // woken (or the descriptor failed): either way, the end
+  }
+  return std::nullopt;
+}
+
 bool FdLines::line_ready() const {
   return !skipping_ && (buffer_.find('\n', pos_) != std::string::npos || (eof_ && pos_ < buffer_.size()));
 }

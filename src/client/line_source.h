@@ -47,4 +47,15 @@ class FdLines : public LineSource {
   bool eof_ = false;
 };
 
+/// No lines at all, for a client that only listens: waits until stop() turns true or
+/// wake_fd becomes readable (a signal handler writes to it), then ends the input.
+class NoLines : public LineSource {
+ public:
+  explicit NoLines(int wake_fd) : wake_fd_(wake_fd) {}
+  std::optional<std::string> next(const std::function<bool()>& stop) override;
+
+ private:
+  int wake_fd_;
+};
+
 }  // namespace ftx::client

@@ -125,7 +125,7 @@ class Job {
     try {
       send_stdin(link_, observer_, out, item.name);
     } catch (const ConnectionLost& e) {
-      out.error = std::string("not saved: ") + e.what() + " (a stream cannot be resumed or resent)";
+      out.error = std::string(e.what()) + " (a stream cannot be resumed or resent)";
       finish(index, std::move(out));
       throw;
     }
@@ -194,8 +194,8 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
       FileOutcome out = outcome_for(plan.items[i]);
       out.status = FileStatus::NotSent;
       // The key warning is many lines and is printed once, after the files.
-      out.error = report.untrusted ? "not sent: the server's key is not the one trusted (see the warning)"
-                                   : "not sent: " + report.connection_error;
+      out.error = report.untrusted ? "the server's key is not the one trusted (see the warning)"
+                                   : report.connection_error;
       observer.file_done(out);
       results[i] = std::move(out);
     }

@@ -48,7 +48,7 @@ struct FileOutcome {
   double seconds = 0;
   FileStatus status = FileStatus::NotSent;
   std::optional<proto::ErrorCode> code;  ///< the server's error code, when it gave one
-  std::string error;
+  std::string error;                     ///< what went wrong, without the code (see explain())
 };
 
 /// Hooks for what the user sees; the default does nothing.

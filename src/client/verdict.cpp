@@ -20,8 +20,14 @@ FileOutcome outcome_for(const SendItem& item) {
 FileOutcome& refused(FileOutcome& out, const proto::Error& e) {
   out.status = FileStatus::Refused;
   out.code = e.code;
-  out.error = proto::describe(e.code, e.message);
+  out.error = e.message.empty() ? std::string(proto::error_code_hint(e.code)) : e.message;
   return out;
+}
+
+std::string explain(const FileOutcome& out) {
+  if (out.code) return proto::describe(*out.code, out.error);
+  if (out.status == FileStatus::NotSent) return "not sent: " + out.error;
+  return out.error;
 }
 
 void judge_answer(FileOutcome& out, const proto::Frame& answer, DigestAlgo algo,

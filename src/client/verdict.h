@@ -16,6 +16,10 @@ FileOutcome outcome_for(const SendItem& item);
 /// The server refused the item with e.
 FileOutcome& refused(FileOutcome& out, const proto::Error& e);
 
+/// A failed item's error for a person: "code: message" when the server gave a code, "not
+/// sent: ..." when the connection failed first, else the message.
+std::string explain(const FileOutcome& out);
+
 /// Judges the server's answer to a finished file or directory: SAVED with the size and the
 /// digest the sender computed (raw_digest) is saved; SAVED with anything else is an
 /// integrity failure; ERROR is a refusal. Throws ConnectionLost for any other frame (the

@@ -32,6 +32,10 @@ std::string_view error_code_name(ErrorCode code) {
       return "internal";
     case ErrorCode::TlsRequired:
       return "tls_required";
+    case ErrorCode::Interrupted:
+      return "interrupted";
+    case ErrorCode::Reset:
+      return "reset";
   }
   return "unknown";
 }
@@ -62,8 +66,16 @@ std::string_view error_code_hint(ErrorCode code) {
       return "internal server error; see the server's console";
     case ErrorCode::TlsRequired:
       return "this server takes only TLS connections; connect without --plain";
+    case ErrorCode::Interrupted:
+      return "the connection ended before the file was complete; sending it again resumes it";
+    case ErrorCode::Reset:
+      return "the peer reset the connection";
   }
   return "unknown error";
+}
+
+bool is_wire_code(ErrorCode code) {
+  return static_cast<uint16_t>(code) <= static_cast<uint16_t>(ErrorCode::TlsRequired);
 }
 
 std::optional<ErrorCode> error_code_from_wire(uint16_t value) {

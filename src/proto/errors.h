@@ -25,7 +25,15 @@ enum class ErrorCode : uint16_t {
   Integrity = 10,
   Internal = 11,
   TlsRequired = 12,  ///< protocol version 2: the server takes only TLS (--require-tls)
+
+  // Never on the wire: what the server's log and console say of a connection that ended
+  // under it, when there is nobody left to tell. Far from the wire values, which may grow.
+  Interrupted = 0x100,  ///< the connection ended before the file was whole or confirmed
+  Reset = 0x101,        ///< the peer reset the connection (ECONNRESET, or a write to it failed)
 };
+
+/// False for the codes only logs use (Interrupted, Reset): never sent to a peer.
+bool is_wire_code(ErrorCode code);
 
 /// Stable snake_case name, as used in logs and text mode ("name_refused").
 std::string_view error_code_name(ErrorCode code);

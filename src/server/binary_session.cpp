@@ -47,9 +47,11 @@ proto::Hello handshake(Connection& conn, wire::Channel& channel, std::stop_token
   }
   check_token(conn.ctx, conn.peer(), hello->token, stop);
   if (!hello->name.empty()) {
-    if (auto why = proto::check_nick(hello->name)) {
-      throw ProtocolError(ErrorCode::BadRequest, "HELLO name refused: " + *why);
-    }
+    // A chat member's name is shown to the room, so it must not pass for another's; a
+    // sender's only reaches the log.
+    const auto why = hello->role == proto::Role::Chat ? proto::check_nick(hello->name)
+                                                      : proto::check_client_name(hello->name);
+    if (why) throw ProtocolError(ErrorCode::BadRequest, "HELLO name refused: " + *why);
   }
   conn.client = hello->name.empty() ? "anonymous" : hello->name;
   conn.protocol_version = hello->version;

@@ -7,7 +7,9 @@
 #include <algorithm>
 
 #include "proto/codec.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
+#include "proto/names.h"
 #include "proto/text.h"
 #include "util/clock.h"
 #include "util/text.h"
@@ -61,21 +63,16 @@ void ChatMember::mark_gone() {
 ChatHub::ChatHub(Console& console, TransferLog& log, ChatHubOptions options)
     : console_(console), log_(log), options_(options) {}
 
-std::string ChatHub::unique_name(const std::string& wanted) const {
-  // "server" is the operator's voice: nobody else may speak under it.
-  auto taken = [this](const std::string& n) REQUIRES(mutex_) {
-    return n == "server" ||
-           std::any_of(members_.begin(), members_.end(), [&](const auto& m) { return m->name() == n; });
-  };
-  if (!taken(wanted)) return wanted;
-  for (int i = 2;; ++i) {
-    std::string base = wanted;
-    // Built in two steps: g++ 12 -O3 warns (-Wrestrict, falsely) on "-" + std::to_string(i).
-    std::string suffix = "-";
-    suffix += std::to_string(i);
-    truncate_utf8(base, proto::kMaxClientName - suffix.size());
-    if (!taken(base + suffix)) return base + suffix;
+std::string ChatHub::unique_name(const std::string& wanted, const ChatMember* self) const {
+  // "server" is the operator's voice: nobody else may speak under it (nor under a name
+  // that looks like it; check_nick refuses those before they get here).
+  std::vector<std::string> present = {"server"};
+  for (const auto& m : members_) {
+    if (m.get() != self) present.push_back(m->name());
   }
+  proto::NickChoice choice = proto::choose_nick(wanted, present);
+  if (choice.name.empty()) throw proto::ProtocolError(proto::ErrorCode::BadRequest, choice.refused);
+  return std::move(choice.name);
 }
 
 ChatMembership::~ChatMembership() {
@@ -96,7 +93,7 @@ std::optional<std::string> ChatHub::join(const std::shared_ptr<ChatMember>& memb
     MutexLock lock(mutex_);
     // Listeners may not take every slot: a transfer must always find one.
     if (options_.max_members != 0 && members_.size() >= options_.max_members) return std::nullopt;
-    name = unique_name(wanted);
+    name = unique_name(wanted, nullptr);
     member->set_name(name);
     member->outbox().set_stall_limit(options_.stall_limit);
     if (before_visible) before_visible(name);
@@ -131,7 +128,7 @@ std::string ChatHub::rename(const std::shared_ptr<ChatMember>& member, const std
     MutexLock lock(mutex_);
     old_name = member->name();
     if (wanted == old_name) return old_name;
-    name = unique_name(wanted);
+    name = unique_name(wanted, member.get());
     member->set_name(name);
     member->outbox().set_stall_limit(options_.stall_limit);
   }

@@ -83,6 +83,8 @@ class ChatHub {
   ChatHub(Console& console, TransferLog& log, ChatHubOptions options);
 
   /// Adds a member under `wanted`, or "wanted-2", "wanted-3"... when taken; announces it.
+  /// Throws proto::ProtocolError (bad_request) when wanted passes for a member's name
+  /// without being it (proto::choose_nick).
   /// before_visible(name) runs before anyone can send to the member (to queue a greeting
   /// ahead of relays); it must not block. Returns the name given, or nullopt when the room
   /// already holds max_members (the caller tells its client `busy`: full_message()).
@@ -95,7 +97,7 @@ class ChatHub {
   /// Removes a member and announces it; reason is empty for an ordinary goodbye.
   void leave(const std::shared_ptr<ChatMember>& member, const std::string& reason = "");
 
-  /// Renames a member (text clients' NICK); returns the name given.
+  /// Renames a member (text clients' NICK); returns the name given. Throws like join().
   std::string rename(const std::shared_ptr<ChatMember>& member, const std::string& wanted);
 
   /// Relays text from `from` to every member but `origin` (nullptr: the operator or a
@@ -117,7 +119,8 @@ class ChatHub {
 
  private:
   void deliver(const std::string& from, std::span<const std::string> texts, const ChatMember* except);
-  std::string unique_name(const std::string& wanted) const REQUIRES(mutex_);
+  /// wanted, or its numbered alternative, among the members but self. Throws like join().
+  std::string unique_name(const std::string& wanted, const ChatMember* self) const REQUIRES(mutex_);
 
   Console& console_;
   TransferLog& log_;

@@ -55,7 +55,7 @@ EagerBatch::Published EagerBatch::flush(wire::Channel& channel) {
 void EagerBatch::drop() {
   for (Entry& entry : entries_) {
     if (entry.file) {
-      entry.file->fail(proto::ErrorCode::BadRequest, "the connection ended before the file was confirmed");
+      entry.file->fail(proto::ErrorCode::Interrupted, "the connection ended before the file was confirmed");
     }
   }
   entries_.clear();

@@ -17,8 +17,12 @@ struct Failure {
   std::string describe() const { return proto::describe(code, message); }
 };
 
-/// A ProtocolError keeps its code; a read or write that timed out is `timeout`; anything
-/// else (a failing disk, a bug of ours) is `internal`, with the exception's text.
+/// A ProtocolError keeps its code; a read or write that timed out is `timeout`; a
+/// connection the peer reset (or broke: a write found it gone) is `reset`; anything else
+/// (a failing disk, a bug of ours) is `internal`, with the exception's text.
 Failure failure_of(const std::exception& e);
+
+/// True when e says the peer reset or broke the connection (ECONNRESET, ECONNABORTED, EPIPE).
+bool is_reset(const std::exception& e);
 
 }  // namespace ftx::server

@@ -14,6 +14,7 @@
 #include "proto/codec.h"
 #include "proto/limits.h"
 #include "proto/names.h"
+#include "server/failure.h"
 #include "server/write_behind.h"
 #include "util/text.h"
 #include "util/units.h"
@@ -87,10 +88,8 @@ IncomingFile::IncomingFile(const SessionContext& ctx, std::string peer, std::str
 
 IncomingFile::~IncomingFile() {
   if (logged_) return;
-  partial_.reset();
-  record_.error = ErrorCode::BadRequest;
-  record_.error_message = std::uncaught_exceptions() > 0 ? "transfer interrupted" : "transfer abandoned";
-  log();
+  interrupted(ErrorCode::Interrupted,
+              std::uncaught_exceptions() > 0 ? "transfer interrupted" : "transfer abandoned");
 }
 
 uint64_t IncomingFile::start(std::string_view transfer_id) {
@@ -220,16 +219,15 @@ void IncomingFile::stopped_receiving(bool resumable) {
     throw;
   } catch (const net::ConnectionClosed& e) {
     // The client broke off its own upload.
-    resumable ? interrupted(ErrorCode::BadRequest, e.what()) : fail(ErrorCode::BadRequest, e.what());
+    resumable ? interrupted(ErrorCode::Interrupted, e.what()) : fail(ErrorCode::Interrupted, e.what());
     throw;
   } catch (const std::system_error& e) {
     // A dropped connection (reset, timed out) keeps the bytes for a resume; a failure of
     // ours (the disk) does not.
     const bool timed_out = e.code() == std::errc::timed_out;
-    const bool dropped = timed_out || e.code() == std::errc::connection_reset ||
-                         e.code() == std::errc::connection_aborted || e.code() == std::errc::broken_pipe;
+    const bool dropped = timed_out || is_reset(e);
     const ErrorCode code = timed_out ? ErrorCode::Timeout
-                           : dropped ? ErrorCode::BadRequest
+                           : dropped ? ErrorCode::Interrupted
                                      : ErrorCode::Internal;
     resumable&& dropped ? interrupted(code, e.what()) : fail(code, e.what());
     throw;
@@ -275,11 +273,20 @@ std::string IncomingFile::publish(bool synced) {
 void IncomingFile::fail(ErrorCode code, const std::string& message) {
   // Nothing of a failed file may remain once its sender hears the verdict.
   if (partial_) partial_->discard();
-  interrupted(code, message);
+  partial_.reset();
+  log_failure(code, message);
 }
 
 void IncomingFile::interrupted(ErrorCode code, const std::string& message) {
+  // A resumable partial stays for the sender's next attempt; the log says what it holds
+  // (a plain one goes with the connection: nothing is kept).
+  const uint64_t kept = partial_ && partial_->resumable() ? partial_->size() : 0;
   partial_.reset();
+  if (!logged_) record_.bytes = kept;
+  log_failure(code, message);
+}
+
+void IncomingFile::log_failure(ErrorCode code, const std::string& message) {
   if (logged_) return;
   record_.error = code;
   record_.error_message = message;

@@ -60,7 +60,8 @@ class IncomingFile {
   /// Drops the partial (resumable or not) and logs the failure.
   void fail(proto::ErrorCode code, const std::string& message);
 
-  /// Logs the failure; a resumable partial stays for the sender's next attempt.
+  /// Logs the failure; a resumable partial stays for the sender's next attempt, and the
+  /// log's `bytes` is what it holds (0 when nothing is kept).
   void interrupted(proto::ErrorCode code, const std::string& message);
 
   /// The file's size: as announced, or for a stream as received.
@@ -68,6 +69,8 @@ class IncomingFile {
 
  private:
   void log();
+  /// Logs the failure, unless the file was logged already.
+  void log_failure(proto::ErrorCode code, const std::string& message);
   /// Called in a catch block while receiving: logs why the data stopped, keeping a
   /// resumable partial when the connection (not the server) failed, and rethrows.
   [[noreturn]] void stopped_receiving(bool resumable);

@@ -129,10 +129,11 @@ void Session::run(std::stop_token stop) {
     // A client leaving without a goodbye is ordinary.
   } catch (const std::exception& e) {
     failure = failure_of(e);
-    // A handshake that failed leaves no language to answer in.
-    if (conn) answer(*conn, binary, *failure);
+    // A handshake that failed leaves no language to answer in; a reset, nobody to answer.
+    if (conn && proto::is_wire_code(failure->code)) answer(*conn, binary, *failure);
   }
-  const auto drain = failure ? kDrainAfterError : std::chrono::milliseconds(0);
+  const bool wire_failure = failure && proto::is_wire_code(failure->code);
+  const auto drain = wire_failure ? kDrainAfterError : std::chrono::milliseconds(0);
   std::string client = "-";
   uint64_t files = 0;
   uint64_t bytes = 0;

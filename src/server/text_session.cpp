@@ -38,7 +38,9 @@ void TextSession::receive_file(const proto::text::SendFile& cmd) {
   const auto idle = conn_.ctx.config.idle_timeout;
   conn_.stream.set_timeouts(idle, idle);
   file.receive([this](std::span<uint8_t> out) { return channel_.read_raw(out); }, conn_.buffer.get());
-  conn_.stream.set_timeouts(std::chrono::milliseconds(0), idle);
+  // A chat member may then stay quiet for hours; an upload connection (nc without -N, which
+  // keeps it open after OK) is closed after --idle-timeout like any silent client.
+  conn_.stream.set_timeouts(conn_.in_room() ? std::chrono::milliseconds(0) : idle, idle);
   try {
     const std::string saved = file.commit();
     ++conn_.files;
@@ -145,12 +147,17 @@ void TextSession::serve_lines() {
         ctx.hub.say(conn_.member()->name(), chat->text, conn_.member().get());
       }
     } else if (auto* nick = std::get_if<proto::text::Nick>(&cmd)) {
+      // A refused name is answered, and the client stays under the name it had.
       if (auto why = proto::check_nick(nick->name)) {
         reply(proto::text_error_line(ErrorCode::BadRequest, *why));
       } else {
-        conn_.client = ctx.hub.rename(conn_.member(), nick->name);
-        reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "", "you are " + conn_.client) +
-              "\n");
+        try {
+          conn_.client = ctx.hub.rename(conn_.member(), nick->name);
+          reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "", "you are " + conn_.client) +
+                "\n");
+        } catch (const ProtocolError& e) {
+          reply(proto::text_error_line(e.code(), e.what()));
+        }
       }
     } else if (std::holds_alternative<proto::text::Who>(cmd)) {
       reply(proto::chat_line(unix_ms(std::chrono::system_clock::now()), "",

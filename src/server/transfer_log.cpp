@@ -21,11 +21,6 @@ nlohmann::ordered_json error_object(proto::ErrorCode code, const std::string& me
   return {{"code", proto::error_code_name(code)}, {"message", message}};
 }
 
-double round_to(double v, int digits) {
-  const double scale = std::pow(10.0, digits);
-  return std::round(v * scale) / scale;
-}
-
 }  // namespace
 
 nlohmann::ordered_json file_event(const FileRecord& r) {
@@ -41,7 +36,7 @@ nlohmann::ordered_json file_event(const FileRecord& r) {
       {"digest", r.digest},
       {"duration_ms", static_cast<int64_t>(std::llround(r.seconds * 1000.0))},
       // The rate of what crossed the wire this time.
-      {"mbps", round_to(megabytes_per_second(r.bytes - std::min(r.bytes, r.resumed_from), r.seconds), 2)},
+      {"mbps", mbps_field(r.bytes, r.resumed_from, r.seconds)},
       {"status", r.error ? "error" : "ok"},
   };
   if (r.error) j["error"] = error_object(*r.error, r.error_message);

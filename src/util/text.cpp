@@ -5,42 +5,48 @@
 #include <cstdint>
 #include <cstdio>
 
-
 namespace ftx {
+
+std::optional<char32_t> decode_utf8(std::string_view s, size_t& i) {
+  if (i >= s.size()) return std::nullopt;
+  const auto c = static_cast<uint8_t>(s[i]);
+  if (c < 0x80) return static_cast<char32_t>(s[i++]);
+  size_t len = 0;
+  uint32_t cp = 0;
+  uint32_t min = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2, cp = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, cp = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return std::nullopt;
+  }
+  if (i + len > s.size()) return std::nullopt;
+  for (size_t k = 1; k < len; ++k) {
+    const auto cc = static_cast<uint8_t>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return std::nullopt;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  // Overlong forms would let "\xC0\xAF" smuggle a '/' past a byte-level check.
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+  i += len;
+  return static_cast<char32_t>(cp);
+}
 
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
+    // Plain ASCII, nearly all text, needs no decoding.
+    if (static_cast<uint8_t>(s[i]) < 0x80) {
       ++i;
       continue;
     }
-    size_t len = 0;
-    uint32_t cp = 0;
-    uint32_t min = 0;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms would let "\xC0\xAF" smuggle a '/' past a byte-level check.
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
+    if (!decode_utf8(s, i)) return false;
   }
   return true;
 }
-
 
 namespace {
 

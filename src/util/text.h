@@ -2,6 +2,7 @@
 // Making peer-supplied text safe to show on a terminal. Pure logic.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,10 @@ void truncate_utf8(std::string& text, size_t max);
 /// True when bytes are well-formed UTF-8 (no overlong forms, surrogates or values past
 /// U+10FFFF).
 bool is_valid_utf8(std::string_view bytes);
+
+/// The character whose UTF-8 starts at text[i], moving i past it; nullopt (i unchanged)
+/// when the bytes there are not one well-formed character.
+std::optional<char32_t> decode_utf8(std::string_view text, size_t& i);
 
 /// True when text holds a C0 control character or DEL.
 bool has_control_chars(std::string_view text);

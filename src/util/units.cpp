@@ -2,7 +2,9 @@
 // Sizes and rates.
 #include "util/units.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -72,8 +74,12 @@ std::string format_bytes(uint64_t bytes) {
 }
 
 double megabytes_per_second(uint64_t bytes, double seconds) {
-  if (seconds <= 0) seconds = 1e-6;
+  if (!(seconds > 0)) return 0;
   return static_cast<double>(bytes) / 1e6 / seconds;
+}
+
+double mbps_field(uint64_t bytes, uint64_t resumed_from, double seconds) {
+  return std::round(megabytes_per_second(bytes - std::min(bytes, resumed_from), seconds) * 100.0) / 100.0;
 }
 
 std::string format_rate(uint64_t bytes, double seconds) {

@@ -27,8 +27,13 @@ std::optional<uint64_t> parse_duration_seconds(std::string_view text);
 /// "0 B", "1023 B", "1.5 KiB", "100.0 MiB".
 std::string format_bytes(uint64_t bytes);
 
-/// Megabytes (10^6) per second: what the log's mbps field and the console show.
+/// Megabytes (10^6) per second: what the log's mbps field and the console show. 0 when no
+/// time was measured (a file refused before any byte moved has no rate).
 double megabytes_per_second(uint64_t bytes, double seconds);
+
+/// The `mbps` field of the transfer log and of `ftx send --json`: megabytes per second of
+/// what crossed the wire this time (bytes less a resumed prefix), to two decimals.
+double mbps_field(uint64_t bytes, uint64_t resumed_from, double seconds);
 
 /// "123.4 MB/s".
 std::string format_rate(uint64_t bytes, double seconds);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_env.h"
+#include "util/text.h"
 
 namespace ftx {
 namespace {
@@ -167,6 +169,147 @@ TEST_F(Binary, RefusedFileExitsOne) {
   std::string err;
   EXPECT_EQ(run({"send", "127.0.0.1:" + std::to_string(port), (tmp_ / "big").string()}, nullptr, &err), 1);
   EXPECT_NE(err.find("too_large"), std::string::npos) << err;
+}
+
+// Each result line names the file as the server saved it: not `saved photos/p1.jpg` for a
+// file saved as p1.jpg, nor `saved build.log` for one sent --as logs/today.log.
+TEST_F(Binary, ResultLinesNameTheFileAsSavedOnTheServer) {
+  const uint16_t port = start_server();
+  ASSERT_NE(port, 0);
+  const std::string target = "127.0.0.1:" + std::to_string(port);
+  std::filesystem::create_directories(tmp_ / "photos");
+  const auto photo = (tmp_ / "photos" / "p1.jpg").string();
+  const auto log = (tmp_ / "build.log").string();
+  testing::write_file(photo, "jpeg\n");
+  testing::write_file(log, "log\n");
+  std::string out;
+  EXPECT_EQ(run({"send", target, photo}, &out), 0);
+  EXPECT_NE(out.find("saved " + photo + " as p1.jpg ("), std::string::npos) << out;
+  EXPECT_EQ(run({"send", target, log, "--as", "logs/today.log"}, &out), 0);
+  EXPECT_NE(out.find("saved " + log + " as logs/today.log ("), std::string::npos) << out;
+  EXPECT_EQ(testing::read_file(tmp_ / "inbox" / "logs" / "today.log"), "log\n");
+}
+
+// A file refused before any of its bytes moved has no rate (not its byte count as one),
+// and its error code is said once, in its field, not again inside the message.
+TEST_F(Binary, AFailedFileInJsonHasNoMadeUpRateAndItsCodeOnce) {
+  const uint16_t port = start_server({"--max-size", "1M"});
+  ASSERT_NE(port, 0);
+  testing::write_file(tmp_ / "big.bin", std::string(2'200'000, 'b'));
+  std::string out;
+  EXPECT_EQ(run({"send", "127.0.0.1:" + std::to_string(port), "--json", (tmp_ / "big.bin").string()}, &out),
+            1);
+  const auto j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_EQ(j["status"], "error");
+  EXPECT_EQ(j["mbps"], 0.0) << out;
+  EXPECT_EQ(j["error"]["code"], "too_large") << out;
+  const std::string message = j["error"]["message"];
+  EXPECT_FALSE(message.empty());
+  EXPECT_EQ(message.find("too_large"), std::string::npos) << out;
+}
+
+// The server's log tells a broken upload as it was: `interrupted`, with the bytes it kept
+// for a resume (not bad_request with 0 bytes), and a reset connection as `reset` (not
+// internal).
+TEST_F(Binary, TheLogSaysInterruptedWithTheBytesKeptAndResetForAReset) {
+  const uint16_t port = start_server();
+  ASSERT_NE(port, 0);
+  constexpr uint64_t kMiB = 1 << 20;
+  const auto partial = tmp_ / "inbox" / ".ftx" / "partial";
+  auto wait_until = [](const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(20));
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return done();
+  };
+  auto file_event_of = [&](const std::string& name) {
+    for (const auto& e : file_events())
+      if (e["name"] == name) return e;
+    return nlohmann::json();
+  };
+  {
+    testing::RawClient closer(port);
+    closer.handshake("closer");
+    closer.send(proto::FileBegin{"closed.bin", 4 * kMiB, 0644, 0, 0, "c105ed"});
+    ASSERT_TRUE(std::holds_alternative<proto::Ready>(closer.receive()));
+    closer.send_raw(std::string(kMiB, 'c'));
+  }  // closed mid-file
+  ASSERT_TRUE(wait_until([&] { return !file_event_of("closed.bin").is_null(); }));
+  const auto closed = file_event_of("closed.bin");
+  EXPECT_EQ(closed["error"]["code"], "interrupted") << closed.dump();
+  EXPECT_EQ(closed["bytes"], kMiB) << closed.dump();
+  EXPECT_EQ(std::filesystem::file_size(partial / "r-c105ed"), kMiB);
+
+  testing::RawClient resetter(port);
+  resetter.handshake("resetter");
+  resetter.send(proto::FileBegin{"reset.bin", 4 * kMiB, 0644, 0, 0, "2e5e7"});
+  ASSERT_TRUE(std::holds_alternative<proto::Ready>(resetter.receive()));
+  resetter.send_raw(std::string(kMiB, 'r'));
+  // The reset must come after the server has the bytes (a reset drops what it has not read).
+  ASSERT_TRUE(wait_until([&] {
+    std::error_code ec;
+    return std::filesystem::file_size(partial / "r-2e5e7", ec) >= kMiB && !ec;
+  }));
+  linger hard{1, 0};
+  ASSERT_EQ(::setsockopt(resetter.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard), 0);
+  resetter.close();
+  auto disconnect_of = [&](const std::string& client) {
+    for (const auto& e : log_events("disconnect"))
+      if (e["client"] == client) return e;
+    return nlohmann::json();
+  };
+  ASSERT_TRUE(wait_until([&] { return !disconnect_of("resetter").is_null(); }));
+  const auto reset = file_event_of("reset.bin");
+  EXPECT_EQ(reset["error"]["code"], "interrupted") << reset.dump();
+  EXPECT_EQ(reset["bytes"], kMiB) << reset.dump();
+  const auto gone = disconnect_of("resetter");
+  EXPECT_EQ(gone["error"]["code"], "reset") << gone.dump();
+}
+
+// Chat names that would let a member pass for another are refused with an ERROR, and the
+// client keeps its name: "NICK bob> fake" made "<bob> fake> hi", and "server" followed by an
+// invisible character printed as "<server>". A plain duplicate is still numbered.
+TEST_F(Binary, NicksThatCouldImpersonateAreRefused) {
+  const uint16_t port = start_server();
+  ASSERT_NE(port, 0);
+  testing::ChatClient bob(port, "bob");
+  testing::TextClient t(port);
+  for (const std::string nick : {"bob> fake", "bob fake", "server", "server\xe2\x80\x8b",
+                                 "server\xe2\x81\xa0", "server\xef\xbb\xbf", "Bob",
+                                 "b\xd0\xbe"
+                                 "b"}) {
+    t.write("NICK " + nick + "\n");
+    const std::string line = t.line_matching("^ERROR|you are");
+    EXPECT_EQ(line.rfind("ERROR bad_request ", 0), 0u) << printable(nick) << ": " << line;
+  }
+  t.write("NICK bob\n");
+  EXPECT_NE(t.line_matching("you are").find("you are bob-2"), std::string::npos);
+  // At HELLO too, and in the real client before it connects.
+  testing::RawClient disguised(port);
+  disguised.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "server\xe2\x80\x8b", ""});
+  const auto reply = disguised.receive();
+  ASSERT_TRUE(std::holds_alternative<proto::Error>(reply));
+  EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::BadRequest);
+  std::string err;
+  EXPECT_EQ(run({"chat", "127.0.0.1:" + std::to_string(port), "--name", "bob> fake"}, nullptr, &err), 2);
+  EXPECT_NE(err.find("'<' or '>'"), std::string::npos) << err;
+}
+
+// `nc` without -N keeps an upload connection open after OK; the server closes it after
+// --idle-timeout, as any silent client that is not a chat member, instead of holding the
+// slot for ever.
+TEST_F(Binary, AnUploadConnectionLeftOpenIsClosedAfterTheIdleTimeout) {
+  const uint16_t port = start_server({"--idle-timeout", "1"});
+  ASSERT_NE(port, 0);
+  testing::TextClientOptions options;
+  options.io_timeout = std::chrono::seconds(20);
+  options.failure_reads_as_line = true;
+  testing::TextClient nc(port, options);
+  nc.write("SEND_FILE a.txt 5\nhello");
+  EXPECT_EQ(nc.line_matching("^OK").rfind("OK a.txt 5 ", 0), 0u);
+  EXPECT_EQ(nc.line_matching("^ERROR|<eof>|<reset>").rfind("ERROR timeout", 0), 0u);
+  EXPECT_EQ(nc.line(), "<eof>");
 }
 
 TEST_F(Binary, PortInUseExitsThree) {

@@ -20,7 +20,6 @@
 #include "chat_clients.h"
 #include "client/handshake.h"
 #include "digests.h"
-#include "wire/channel.h"
 #include "net/socket.h"
 #include "process.h"
 #include "proto/codec.h"
@@ -33,6 +32,7 @@
 #include "test_env.h"
 #include "test_server.h"
 #include "util/text.h"
+#include "wire/channel.h"
 
 namespace ftx {
 namespace {
@@ -136,6 +136,43 @@ TEST_F(Chat, PipedHundredThousandLinesArriveWholeAndInOrder) {
       ASSERT_EQ((*got)[i].text, std::to_string(i + 1)) << "at " << i;
       ASSERT_EQ((*got)[i].sender, "seq");
     }
+  }
+}
+
+// `ftx chat --recv-only` records the room: with stdin at its end (</dev/null) or full of
+// lines, it stays joined, reads none of them, prints what arrives, and leaves with exit
+// code 0 on SIGTERM or SIGINT.
+TEST_F(Chat, RecvOnlyStaysJoinedReadsNoInputAndLeavesOnASignal) {
+  TestServer server(config());
+  ChatClient talker(server.port(), "talker");
+  testing::write_file(tmp_ / "lines.txt", "not for the room\n");
+  const std::string target = "127.0.0.1:" + std::to_string(server.port());
+  for (const int sig : {SIGTERM, SIGINT}) {
+    const std::string name = sig == SIGTERM ? "rec-term" : "rec-int";
+    testing::Process rec({testing::ftx_binary(), "chat", target, "--recv-only", "--quiet", "--name", name},
+                         tmp_.path(), name, sig == SIGTERM ? "/dev/null" : (tmp_ / "lines.txt").string());
+    ASSERT_TRUE(talker.await_notice(name + " joined")) << rec.err();
+    talker.say("hello " + name);
+    const auto out_path = tmp_ / (name + ".out");
+    const auto deadline = Clock::now() + testing::scaled(std::chrono::seconds(30));
+    while (testing::read_file(out_path).find("<talker> hello " + name + "\n") == std::string::npos &&
+           Clock::now() < deadline && !rec.wait(std::chrono::milliseconds(0))) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_NE(testing::read_file(out_path).find("<talker> hello " + name + "\n"), std::string::npos)
+        << "out: " << testing::read_file(out_path) << "\nerr: " << rec.err();
+    rec.signal(sig);
+    EXPECT_EQ(rec.wait(testing::scaled(std::chrono::seconds(30))), 0) << rec.err();
+    // It said nothing before it left: everything it sent would arrive before its leave notice.
+    bool left = false;
+    for (int i = 0; i < 100 && !left; ++i) {
+      const proto::Frame f = talker.receive();
+      const auto* m = std::get_if<proto::Msg>(&f);
+      if (!m) continue;
+      EXPECT_NE(m->sender, name) << "said " << m->text;
+      left = m->sender.empty() && m->text.find(name + " left") != std::string::npos;
+    }
+    EXPECT_TRUE(left);
   }
 }
 
@@ -529,8 +566,13 @@ TEST_F(Chat, ALateHelloIsStillABinaryClient) {
 
 TEST_F(Chat, NamesAreCheckedAndServerIsReserved) {
   TestServer server(config());
-  ChatClient fake(server.port(), "server");
-  EXPECT_EQ(fake.name(), "server-2");
+  for (const std::string name : {"server", "Server", "server\xe2\x80\x8b"}) {
+    testing::RawClient fake(server.port());
+    fake.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, name, ""});
+    const auto reply = fake.receive();
+    ASSERT_TRUE(std::holds_alternative<proto::Error>(reply)) << printable(name);
+    EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::BadRequest);
+  }
   {
     testing::RawClient bad(server.port());
     bad.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, "esc\x1b[2J", ""});

@@ -77,13 +77,46 @@ TEST(Cli, JsonOutcome) {
 
   f.status = FileStatus::Refused;
   f.code = proto::ErrorCode::NameRefused;
-  f.error = "name_refused: bad";
+  f.error = "bad";
   j = nlohmann::json::parse(format_outcome_json(f));
   EXPECT_EQ(j["status"], "error");
   EXPECT_EQ(j["error"]["code"], "name_refused");
+  EXPECT_EQ(j["error"]["message"], "bad");
 
   j = nlohmann::json::parse(format_outcome_json(outcome(FileStatus::Unreadable)));
   EXPECT_EQ(j["error"]["code"], "unreadable");
+}
+
+// Refused before any byte moved: no time, so no rate (not the byte count), and the code
+// once, in its field.
+TEST(Cli, JsonOutcomeOfAFileRefusedAtOnce) {
+  FileOutcome f = outcome(FileStatus::Refused);
+  f.bytes = 2'200'000;
+  f.code = proto::ErrorCode::TooLarge;
+  f.error = "the file has 2200000 bytes; this server takes at most 1048576";
+  const auto j = nlohmann::json::parse(format_outcome_json(f));
+  EXPECT_EQ(j["mbps"], 0.0);
+  EXPECT_EQ(j["error"]["code"], "too_large");
+  EXPECT_EQ(j["error"]["message"], f.error);
+  EXPECT_EQ(format_failed_line(f), "p: too_large: " + f.error);
+}
+
+TEST(Cli, SavedLineNamesTheFileAsTheServerSavedIt) {
+  FileOutcome f = outcome(FileStatus::Saved);
+  f.path = "photos/p1.jpg";
+  f.name = "p1.jpg";
+  f.saved_as = "p1.jpg";
+  f.bytes = 3;
+  f.seconds = 1;
+  f.digest = "xxh128:00";
+  EXPECT_EQ(format_saved_line(f), "saved photos/p1.jpg as p1.jpg (3 B, 0.0 MB/s, xxh128:00)");
+  f.path = "build.log";
+  f.name = f.saved_as = "logs/today.log";  // --as
+  EXPECT_EQ(format_saved_line(f), "saved build.log as logs/today.log (3 B, 0.0 MB/s, xxh128:00)");
+  f.path = f.name = f.saved_as = "a.txt";
+  EXPECT_EQ(format_saved_line(f), "saved a.txt (3 B, 0.0 MB/s, xxh128:00)");
+  f.path = "-";
+  EXPECT_EQ(format_saved_line(f), "saved standard input as a.txt (3 B, 0.0 MB/s, xxh128:00)");
 }
 
 }  // namespace

@@ -160,5 +160,16 @@ TEST(Codec, ErrorCodeNamesAreStable) {
   EXPECT_EQ(error_code_from_wire(7), ErrorCode::Busy);
 }
 
+// The log's own codes are never read from (or meant for) the wire.
+TEST(Codec, LogOnlyCodes) {
+  EXPECT_EQ(error_code_name(ErrorCode::Interrupted), "interrupted");
+  EXPECT_EQ(error_code_name(ErrorCode::Reset), "reset");
+  EXPECT_FALSE(is_wire_code(ErrorCode::Interrupted));
+  EXPECT_FALSE(is_wire_code(ErrorCode::Reset));
+  EXPECT_TRUE(is_wire_code(ErrorCode::TlsRequired));
+  EXPECT_FALSE(error_code_from_wire(static_cast<uint16_t>(ErrorCode::Interrupted)).has_value());
+  EXPECT_FALSE(error_code_from_wire(static_cast<uint16_t>(ErrorCode::Reset)).has_value());
+}
+
 }  // namespace
 }  // namespace ftx::proto

@@ -80,12 +80,77 @@ TEST(Names, BaseName) {
 }
 
 TEST(Names, Nicks) {
-  EXPECT_FALSE(check_nick("alice").has_value());
-  EXPECT_FALSE(check_nick("alice@laptop").has_value());
-  EXPECT_FALSE(check_nick("z\xc3\xa9").has_value());
+  for (const std::string good : {"alice", "alice@laptop", "z\xc3\xa9", "bob-2", "text@[::1]:5000",
+                                 "\xe6\x97\xa5\xe6\x9c\xac", "servers", "the_server"}) {
+    EXPECT_FALSE(check_nick(good).has_value()) << good;
+  }
   for (const std::string& bad : {std::string(""), std::string("   "), std::string("a\x1b"),
                                  std::string("\xff"), std::string(65, 'n')}) {
     EXPECT_TRUE(check_nick(bad).has_value()) << bad;
+  }
+}
+
+// A name that would make a line read as someone else's, or display as another name.
+TEST(Names, NicksThatCouldImpersonateAreRefused) {
+  for (const std::string bad : {
+           "bob> fake",  // <bob> fake> hi
+           "<bob>",
+           "a<b",
+           "a>b",  //
+           "bob fake",
+           "bob\t",            // spaces, controls
+           "bob\xc2\x85",      // C1 control (NEL)
+           "bob\xc2\xa0",      // U+00A0 no-break space
+           "bob\xe3\x80\x80",  // U+3000 ideographic space
+           "bob\xe2\x80\xa8",  // U+2028 line separator
+           "server",           // the operator
+           "Server",
+           "SERVER",
+           "s\xd0\xb5rver",  // ... in disguise (Cyrillic e)
+           "\xef\xbd\x93"
+           "erver",                // fullwidth s
+           "server\xe2\x80\x8b",   // U+200B zero width space
+           "server\xe2\x81\xa0",   // U+2060 word joiner
+           "server\xef\xbb\xbf",   // U+FEFF zero width no-break space
+           "b\xc2\xadob",          // U+00AD soft hyphen
+           "bob\xe2\x80\x8e",      // U+200E left-to-right mark
+           "bob\xef\xb8\x8f",      // U+FE0F variation selector
+           "bob\xe3\x85\xa4",      // U+3164 Hangul filler
+           "bob\xe2\xa0\x80",      // U+2800 blank braille pattern
+           "bob\xf3\xa0\x80\xa1",  // U+E0021 tag
+       }) {
+    EXPECT_TRUE(check_nick(bad).has_value()) << printable(bad);
+  }
+  EXPECT_NE(check_nick("server\xe2\x80\x8b")->find("U+200B"), std::string::npos);
+}
+
+TEST(Names, LookAlikesShareASkeleton) {
+  EXPECT_EQ(nick_skeleton("Bob"), nick_skeleton("bob"));
+  EXPECT_EQ(nick_skeleton("B0B"), nick_skeleton("bob"));
+  EXPECT_EQ(nick_skeleton("b\xd0\xbe"
+                          "b"),
+            nick_skeleton("bob"));  // Cyrillic o
+  EXPECT_EQ(nick_skeleton("ALICE"), nick_skeleton("alice"));
+  EXPECT_EQ(nick_skeleton("a1ice"), nick_skeleton("alice"));
+  EXPECT_NE(nick_skeleton("bob"), nick_skeleton("rob"));
+  EXPECT_NE(nick_skeleton("z\xc3\xa9"), nick_skeleton("ze"));
+}
+
+TEST(Names, ChooseNick) {
+  EXPECT_EQ(choose_nick("bob", {}).name, "bob");
+  EXPECT_EQ(choose_nick("alice", {"bob"}).name, "alice");
+  // A plain duplicate is numbered, past any name that looks like the number.
+  EXPECT_EQ(choose_nick("bob", {"bob"}).name, "bob-2");
+  EXPECT_EQ(choose_nick("bob", {"bob", "bob-2"}).name, "bob-3");
+  EXPECT_EQ(choose_nick("bob", {"bob", "BOB-2"}).name, "bob-3");
+  EXPECT_EQ(choose_nick("server", {"server"}).name, "server-2");
+  // A disguised copy is refused, with who it looks like.
+  for (const std::string& disguise : {std::string("Bob"), std::string("B0B"),
+                                      std::string("b\xd0\xbe"
+                                                  "b")}) {
+    const NickChoice c = choose_nick(disguise, {"alice", "bob"});
+    EXPECT_TRUE(c.name.empty()) << disguise;
+    EXPECT_NE(c.refused.find("looks like bob"), std::string::npos) << c.refused;
   }
 }
 

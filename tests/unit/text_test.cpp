@@ -34,6 +34,22 @@ TEST(Printable, EscapesControlsAndBadBytes) {
   EXPECT_EQ(printable("\xe2\x80\x94"), "\xe2\x80\x94");     // an em dash stays
 }
 
+TEST(DecodeUtf8, OneCharacterAtATime) {
+  const std::string text = "a\xc3\xa9\xe2\x80\x8b\xf0\x9f\x98\x80";
+  size_t i = 0;
+  EXPECT_EQ(decode_utf8(text, i), U'a');
+  EXPECT_EQ(decode_utf8(text, i), U'\u00e9');
+  EXPECT_EQ(decode_utf8(text, i), U'\u200b');
+  EXPECT_EQ(decode_utf8(text, i), U'\U0001f600');
+  EXPECT_EQ(i, text.size());
+  EXPECT_FALSE(decode_utf8(text, i).has_value());
+  for (const std::string bad : {"\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x80", "\xf4\x90\x80\x80"}) {
+    size_t at = 0;
+    EXPECT_FALSE(decode_utf8(bad, at).has_value()) << printable(bad);
+    EXPECT_EQ(at, 0u);
+  }
+}
+
 TEST(TruncateUtf8, NeverSplitsACharacter) {
   std::string s = "ab\xe2\x82\xac";  // "ab€"
   truncate_utf8(s, 4);

@@ -65,7 +65,12 @@ TEST(Units, FormatBytes) {
 TEST(Units, Rate) {
   EXPECT_DOUBLE_EQ(megabytes_per_second(2'000'000, 2.0), 1.0);
   EXPECT_EQ(format_rate(123'400'000, 1.0), "123.4 MB/s");
-  EXPECT_GT(megabytes_per_second(1, 0.0), 0.0);  // no division by zero
+  EXPECT_EQ(megabytes_per_second(2'200'000, 0.0), 0.0);  // no time measured: no rate, not the byte count
+  EXPECT_EQ(format_rate(2'200'000, 0.0), "0.0 MB/s");
+  EXPECT_DOUBLE_EQ(mbps_field(3'000'000, 1'000'000, 2.0), 1.0);  // what crossed the wire this time
+  EXPECT_DOUBLE_EQ(mbps_field(1'234'567, 0, 1.0), 1.23);
+  EXPECT_EQ(mbps_field(2'200'000, 0, 0.0), 0.0);
+  EXPECT_EQ(mbps_field(5, 9, 1.0), 0.0);  // a resumed prefix larger than the file is not negative
 }
 
 TEST(Clock, Rfc3339WithMilliseconds) {

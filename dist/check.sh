@@ -62,9 +62,11 @@ cat "$deb/lintian.log" >&2
 echo "lintian: $(grep -c '^E: ' "$deb/lintian.log") errors, $(grep -c '^W: ' "$deb/lintian.log") warnings" >&2
 
 echo "-- apt-get install ./ftx_*.deb, then the installed binary" >&2
+sudo=()  # root runs apt-get directly, anyone else through sudo, as ./quickstart does
+[[ $(id -u) -ne 0 ]] && sudo=(sudo)
 was_installed=0
 dpkg-query -W -f='${Status}' ftx 2>/dev/null | grep -q 'install ok installed' && was_installed=1
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "./$(ls "$deb"/ftx_*.deb)" \
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "./$(ls "$deb"/ftx_*.deb)" \
   >"$deb/install.log" 2>&1 || {
   cat "$deb/install.log" >&2
   fail "apt-get install failed"
@@ -105,7 +107,7 @@ verify=$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no /lib/systemd/s
 systemd-analyze security --offline=true /lib/systemd/system/ftx.service 2>/dev/null | tail -n 1 >&2 || true
 
 if [[ $was_installed == 0 ]]; then
-  DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ftx >/dev/null 2>&1 || fail "apt-get purge ftx"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get purge -y -q ftx >/dev/null 2>&1 || fail "apt-get purge ftx"
 fi
 echo "dist/check.sh: $((SECONDS - started)) s, $([[ $rc == 0 ]] && echo ok || echo FAILED)" >&2
 exit "$rc"

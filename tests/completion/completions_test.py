@@ -51,9 +51,12 @@ def names_every_option(table, scripts):
                         check(re.search(rf"{cmd}'.* -s {short} -l {re.escape(long)} ", text) is not None,
                               f"fish: {cmd} -{short}")
                 else:
-                    check(f"--{long}" in text, f"{shell}: {cmd} --{long}")
+                    # Whole words: --log must not pass on --log-chat, nor -p on --port.
+                    check(re.search(rf"(?<![\w-])--{re.escape(long)}(?![\w-])", text) is not None,
+                          f"{shell}: {cmd} --{long}")
                     if short:
-                        check(f"-{short}" in text, f"{shell}: {cmd} -{short}")
+                        check(re.search(rf"(?<![\w-])-{short}(?![\w-])", text) is not None,
+                              f"{shell}: {cmd} -{short}")
 
 
 # (words on the command line, the last one being completed) -> what must be offered, and

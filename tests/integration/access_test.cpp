@@ -8,11 +8,11 @@
 
 #include "client/chat.h"
 #include "client/sender.h"
-#include "wire/channel.h"
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_env.h"
 #include "test_server.h"
+#include "wire/channel.h"
 
 namespace ftx {
 namespace {

@@ -1236,7 +1236,7 @@ TEST_F(Adversarial, SilentConnectionsFromManyAddressesLeaveASlotForASend) {
   std::vector<net::UniqueFd> silent;
   for (int i = 2; i <= 65; ++i) silent.push_back(testing::connect_from(testing::loopback(i), s.port()));
   // 48 join the room as listeners; the other 16 hear busy and are closed.
-  const auto deadline = Clock::now() + 20s;
+  const auto deadline = Clock::now() + testing::scaled(20s);
   while (Clock::now() < deadline &&
          (count_events(log, "chat_join") < 48 || count_events(log, "disconnect", ended_busy) < 16)) {
     std::this_thread::sleep_for(20ms);
@@ -1256,7 +1256,7 @@ TEST_F(Adversarial, SilentConnectionsFromManyAddressesLeaveASlotForASend) {
   testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
                          (local_ / "report.txt").string(), "--retries", "0", "--no-progress"},
                         local_.path(), "send");
-  EXPECT_EQ(send.wait(30s), 0) << send.err();
+  EXPECT_EQ(send.wait(testing::scaled(30s)), 0) << send.err();
   expect_saved("report.txt");
   EXPECT_EQ(testing::read_file(dir_ / "report.txt"), "sent past the listeners");
 }
@@ -1279,7 +1279,7 @@ TEST_F(Adversarial, SilentConnectionsFromOneAddressAreCappedAt16) {
   testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(s.port()),
                          (local_ / "other.txt").string(), "--retries", "0", "--no-progress"},
                         local_.path(), "send");
-  EXPECT_EQ(send.wait(30s), 0) << send.err();
+  EXPECT_EQ(send.wait(testing::scaled(30s)), 0) << send.err();
   expect_saved("other.txt");
 }
 
@@ -1308,7 +1308,7 @@ TEST_F(Adversarial, RefusalStormEveryoneHearsBusy) {
                         local_.path(), "send");
   int busy = 0;
   for (auto& fd : storm) {
-    net::set_io_timeout(fd.get(), 10s);
+    net::set_io_timeout(fd.get(), testing::scaled(10s));
     wire::Channel channel(fd.get(), "server");
     try {
       const proto::Frame f = channel.receive();
@@ -1319,7 +1319,7 @@ TEST_F(Adversarial, RefusalStormEveryoneHearsBusy) {
     }
   }
   EXPECT_EQ(busy, kStorm);
-  EXPECT_EQ(send.wait(30s), 1) << send.err();
+  EXPECT_EQ(send.wait(testing::scaled(30s)), 1) << send.err();
   EXPECT_NE(send.err().find("busy"), std::string::npos) << send.err();
   storm.clear();
   const fs::path log = dir_ / ".ftx" / "transfers.jsonl";

@@ -182,6 +182,7 @@ TEST_F(Chat, RecvOnlyStaysJoinedReadsNoInputAndLeavesOnASignal) {
 // others say appears, a typed line reaches the room, /who lists it, /send uploads a file,
 // /quit leaves with exit code 0.
 TEST_F(Chat, TheRealClientAtATerminal) {
+  if (auto why = testing::PtyProcess::unavailable()) GTEST_SKIP() << *why;
   TestServer server(config());
   ChatClient peer(server.port(), "peer");
   testing::write_file(tmp_ / "up.txt", "sent from the terminal\n");

@@ -23,6 +23,7 @@
 #include "process.h"
 #include "raw_client.h"
 #include "temp_dir.h"
+#include "test_env.h"
 #include "tmpfs.h"
 
 namespace ftx {
@@ -69,7 +70,7 @@ class Server {
   // SIGTERM; the exit code.
   std::optional<int> stop() {
     proc_->signal(SIGTERM);
-    return proc_->wait(20s);
+    return proc_->wait(testing::scaled(20s));
   }
 
  private:
@@ -136,12 +137,13 @@ TEST(LogRotation, RenameAndSighupUnderLoadKeepEveryEventOnce) {
   // Rotate twice while the clients are busy: once a third of them are done, again at two thirds.
   const int total = kThreads * kConnections;
   for (int rotation = 1; rotation <= 2; ++rotation) {
-    const auto deadline = Clock::now() + 60s;
+    const auto deadline = Clock::now() + testing::scaled(60s);
     while (connections_done < total * rotation / 3 && Clock::now() < deadline)
       std::this_thread::sleep_for(5ms);
     fs::rename(log, tmp / ("transfers.jsonl." + std::to_string(rotation)));
     server.process().signal(SIGHUP);
-    ASSERT_TRUE(server.process().wait_for_err("log reopened", 10s).has_value()) << server.process().err();
+    ASSERT_TRUE(server.process().wait_for_err("log reopened", testing::scaled(10s)).has_value())
+        << server.process().err();
   }
   clients.clear();  // joins
   EXPECT_EQ(connections_done, total);
@@ -182,7 +184,10 @@ TEST(LogOnAFullDisk, EveryLineWholeAndEverySavedFileLogged) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (run as root to test a full disk)";
   TempDir tmp;
   testing::TmpfsMount disk(tmp / "disk", "size=4m");
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  if (!disk.mounted()) {
+    if (testing::must_not_skip()) FAIL() << "cannot mount a tmpfs as root in CI: " << disk.error();
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  }
   const fs::path inbox = tmp / "disk" / "inbox";
   Server server(inbox, {}, tmp.path());
   ASSERT_NE(server.port(), 0);
@@ -199,10 +204,10 @@ TEST(LogOnAFullDisk, EveryLineWholeAndEverySavedFileLogged) {
   Process send({testing::ftx_binary(), "send", server.address(), (tmp / "tree").string(), "--retries", "0",
                 "--no-progress"},
                tmp.path(), "send");
-  EXPECT_EQ(send.wait(60s), 1) << "some files should not fit: " << send.err();
+  EXPECT_EQ(send.wait(testing::scaled(60s)), 1) << "some files should not fit: " << send.err();
   const fs::path log = inbox / ".ftx" / "transfers.jsonl";
   whole_lines(log);  // whole already, before the space returns
-  EXPECT_TRUE(server.process().wait_for_err("cannot write the log", 5s).has_value())
+  EXPECT_TRUE(server.process().wait_for_err("cannot write the log", testing::scaled(5s)).has_value())
       << "no warning on the console:\n"
       << server.process().err();
 
@@ -214,7 +219,7 @@ TEST(LogOnAFullDisk, EveryLineWholeAndEverySavedFileLogged) {
   fs::remove(tmp / "disk" / "filler");
   // The kept events go out at the server's next turn.
   std::vector<nlohmann::json> file_events;
-  const auto deadline = Clock::now() + 10s;
+  const auto deadline = Clock::now() + testing::scaled(10s);
   do {
     std::this_thread::sleep_for(50ms);
     file_events.clear();
@@ -229,7 +234,8 @@ TEST(LogOnAFullDisk, EveryLineWholeAndEverySavedFileLogged) {
   }
   EXPECT_EQ(ok.size(), visible.size());
   for (const auto& path : visible) EXPECT_EQ(ok[path], 1) << path << " was saved; its event is missing";
-  EXPECT_TRUE(server.process().wait_for_err("takes events again", 5s).has_value()) << server.process().err();
+  EXPECT_TRUE(server.process().wait_for_err("takes events again", testing::scaled(5s)).has_value())
+      << server.process().err();
   EXPECT_EQ(server.stop(), 0) << server.process().err();
 }
 

@@ -505,7 +505,7 @@ class PartialBounds : public ::testing::Test {
     const size_t logged = file_events().size();
     {
       net::UniqueFd fd = testing::connect_from(source, port_);
-      net::set_io_timeout(fd.get(), 10s);
+      net::set_io_timeout(fd.get(), testing::scaled(10s));
       wire::Channel channel(fd.get(), "server");
       channel.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, "abandoner", ""});
       ASSERT_TRUE(std::holds_alternative<proto::Welcome>(channel.receive()));
@@ -516,7 +516,7 @@ class PartialBounds : public ::testing::Test {
       net::send_all(fd.get(), std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()),
                     "server");
     }
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    const auto deadline = std::chrono::steady_clock::now() + testing::scaled(10s);
     while (file_events().size() <= logged && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(5ms);
     }
@@ -553,7 +553,7 @@ class PartialBounds : public ::testing::Test {
   void TearDown() override {
     if (server_) {
       server_->signal(SIGTERM);
-      EXPECT_EQ(server_->wait(20s), 0) << server_->err();
+      EXPECT_EQ(server_->wait(testing::scaled(20s)), 0) << server_->err();
     }
   }
 
@@ -600,7 +600,10 @@ class PartialBoundsOnASmallDisk : public PartialBounds {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (run as root to test a full disk)";
     mount_ = std::make_unique<testing::TmpfsMount>(tmp_ / "disk", "size=4m");
-    if (!mount_->mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+    if (!mount_->mounted()) {
+      if (testing::must_not_skip()) FAIL() << "cannot mount a tmpfs as root in CI: " << mount_->error();
+      GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+    }
     dir_ = tmp_ / "disk";
   }
   void TearDown() override {
@@ -636,7 +639,7 @@ TEST_F(PartialBoundsOnASmallDisk, ANewUploadEvictsThemForSpace) {
       std::vector<std::string>{testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(port_),
                                (tmp_ / "big.bin").string(), "--retries", "0", "--no-progress"},
       tmp_.path(), "send");
-  EXPECT_EQ(send->wait(60s), 0) << send->err();
+  EXPECT_EQ(send->wait(testing::scaled(60s)), 0) << send->err();
   EXPECT_EQ(testing::read_file(inbox() / "big.bin"), data);
   // The oldest gave way: what is left is the newest ones.
   const auto left = ids(partials());

@@ -7,8 +7,13 @@
 #include <pty.h>
 #include <termios.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +24,19 @@ namespace ftx::testing {
 
 class PtyProcess : public ChildProcess {
  public:
+  /// Why this machine cannot give a test a terminal (a chroot without /dev/pts, say), or
+  /// nothing when it can. A test skips, visibly, on a reason: no terminal, nothing to test.
+  static std::optional<std::string> unavailable() {
+    const int fd = ::posix_openpt(O_RDWR | O_NOCTTY);
+    if (fd < 0) return std::string("no pseudo-terminal (posix_openpt: ") + std::strerror(errno) + ")";
+    const bool ok = ::grantpt(fd) == 0 && ::unlockpt(fd) == 0 && ::ptsname(fd) != nullptr &&
+                    ::access(::ptsname(fd), R_OK | W_OK) == 0;
+    const int saved = errno;
+    ::close(fd);
+    if (!ok) return std::string("no pseudo-terminal (/dev/pts: ") + std::strerror(saved) + ")";
+    return std::nullopt;
+  }
+
   /// Starts args[0] (a path) with a new terminal as its stdin, stdout and stderr, and its
   /// controlling terminal. out_dir and tag as for Process (the sanitizer log goes there).
   PtyProcess(const std::vector<std::string>& args, const std::filesystem::path& out_dir,

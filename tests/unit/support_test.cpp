@@ -142,6 +142,7 @@ TEST(ChildProcess, ACrashWhenStoppedFailsTheTest) {
 }
 
 TEST(PtyProcess, TypesLinesAndReadsTheScreen) {
+  if (auto why = PtyProcess::unavailable()) GTEST_SKIP() << *why;
   TempDir tmp;
   PtyProcess p({"/bin/sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo tty; read line; echo \"got <$line>\"; exit 3"},
                tmp.path(), "sh");

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "temp_dir.h"
+#include "test_env.h"
 #include "tmpfs.h"
 
 namespace ftx::server {
@@ -134,7 +135,10 @@ class FullDiskLog : public ::testing::Test {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (run as root to test a full disk)";
     mount_ = std::make_unique<testing::TmpfsMount>(tmp_ / "disk", "size=512k");
-    if (!mount_->mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+    if (!mount_->mounted()) {
+      if (testing::must_not_skip()) FAIL() << "cannot mount a tmpfs as root in CI: " << mount_->error();
+      GTEST_SKIP() << "cannot mount a tmpfs here: " << mount_->error();
+    }
   }
   void TearDown() override { mount_.reset(); }
 

@@ -22,6 +22,10 @@ std::vector<std::string> reach_lines(std::string_view listen_address, bool dual_
   if (!bound) return out;
   for (const std::string& address : net::reachable_addresses(bound->host, dual_stack, interfaces))
     out.push_back("from another machine: " + send_line(address, bound->port, pin));
+  // Bound where no other machine reaches it (loopback): the line for this one, so the pin
+  // is still a paste away.
+  if (out.empty() && bound->host != "0.0.0.0" && bound->host != "::")
+    out.push_back("from this machine: " + send_line(bound->host, bound->port, pin));
   return out;
 }
 

@@ -17,7 +17,9 @@ namespace ftx::server {
 std::string send_line(std::string_view address, uint16_t port, std::string_view pin);
 
 /// One console line per address other machines can reach a listener on, listen_address
-/// being what it is bound to ("[::]:9000"); dual_stack: "::" takes IPv4 too. Pure.
+/// being what it is bound to ("[::]:9000"); dual_stack: "::" takes IPv4 too. A listener
+/// bound to one address no other machine reaches (127.0.0.1) gets a line for this machine.
+/// Pure.
 std::vector<std::string> reach_lines(std::string_view listen_address, bool dual_stack,
                                      const std::vector<net::InterfaceAddress>& interfaces,
                                      std::string_view pin);

@@ -62,7 +62,13 @@ TEST(Reach, OneConsoleLinePerAddressWithTheBoundPort) {
                      "from another machine: ftx send --plain [2001:db8::5]:9100 FILE"}));
   EXPECT_EQ(server::reach_lines("[::]:9100", true, kMachine, kPin).front(),
             std::string("from another machine: ftx send 192.168.1.20:9100 --pin ") + kPin + " FILE");
-  EXPECT_EQ(server::reach_lines("127.0.0.1:9000", false, kMachine, kPin), Strings{});
+  EXPECT_EQ(server::reach_lines("127.0.0.1:9000", false, kMachine, kPin),
+            Strings{std::string("from this machine: ftx send 127.0.0.1:9000 --pin ") + kPin + " FILE"});
+  EXPECT_EQ(server::reach_lines("[::1]:9000", false, kMachine, ""),
+            Strings{"from this machine: ftx send --plain [::1]:9000 FILE"});
+  // A wildcard on a machine with only loopback: nothing to say to another machine, and the
+  // wildcard itself is no address to send to.
+  EXPECT_EQ(server::reach_lines("[::]:9000", true, {{"lo", "127.0.0.1"}, {"lo", "::1"}}, kPin), Strings{});
 }
 
 }  // namespace

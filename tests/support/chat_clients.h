@@ -15,9 +15,9 @@
 
 #include <gtest/gtest.h>
 
-#include "wire/channel.h"
 #include "net/socket.h"
 #include "proto/codec.h"
+#include "wire/channel.h"
 
 namespace ftx::testing {
 

@@ -100,6 +100,45 @@ void upload(const ChatOptions& options, const std::string& args, ChatDisplay& di
   }
 }
 
+// A line that starts with "/" at a terminal: true when it says to leave.
+bool run_command(const std::string& line, const ChatOptions& options, wire::Channel& channel,
+                 ChatDisplay& display, ChatResult& result) {
+  const size_t space = line.find(' ');
+  const std::string cmd = line.substr(0, space);
+  const std::string args = space == std::string::npos ? "" : line.substr(space + 1);
+  if (cmd == "/quit") return true;
+  if (cmd == "/help") {
+    display.status(kHelp);
+  } else if (cmd == "/who") {
+    channel.send(proto::Who{});
+  } else if (cmd == "/send") {
+    channel.flush();
+    upload(options, args, display);
+  } else if (!line.starts_with("//")) {
+    display.status("unknown command " + cmd + "; " + kHelp);
+  } else {
+    channel.queue(proto::Msg{"", 0, line.substr(1)});  // "//text" says "/text"
+    ++result.lines_sent;
+  }
+  return false;
+}
+
+// After our BYE: waits (bounded) for the server's, which confirms every line before it,
+// and says in result how the conversation ended.
+void await_goodbye(Inbound& in, const ChatOptions& options, const std::string& peer, ChatResult& result) {
+  MutexLock lock(in.mutex);
+  lock.wait_until(in.changed, std::chrono::steady_clock::now() + options.confirm_timeout,
+                  [&]() REQUIRES(in.mutex) { return in.bye || in.closed; });
+  result.confirmed = in.bye;
+  if (in.error) {
+    result.refused = in.error->code;
+    result.error = proto::describe(in.error->code, in.error->message);
+  } else if (!in.bye && result.error.empty()) {
+    result.error =
+        in.closed ? peer + " closed the connection" : "the server did not confirm the last lines in time";
+  }
+}
+
 }  // namespace
 
 ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& display) {
@@ -147,24 +186,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
       std::string& line = *next;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (options.interactive && line.starts_with("/")) {
-        const size_t space = line.find(' ');
-        const std::string cmd = line.substr(0, space);
-        const std::string args = space == std::string::npos ? "" : line.substr(space + 1);
-        if (cmd == "/quit") {
-          quit = true;
-        } else if (cmd == "/help") {
-          display.status(kHelp);
-        } else if (cmd == "/who") {
-          channel.send(proto::Who{});
-        } else if (cmd == "/send") {
-          channel.flush();
-          upload(options, args, display);
-        } else if (!line.starts_with("//")) {
-          display.status("unknown command " + cmd + "; " + kHelp);
-        } else {
-          channel.queue(proto::Msg{"", 0, line.substr(1)});  // "//text" says "/text"
-          ++result.lines_sent;
-        }
+        quit = run_command(line, options, channel, display, result);
         continue;
       }
       if (line.empty() && options.interactive) continue;
@@ -181,19 +203,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   } catch (const std::exception& e) {
     result.error = e.what();
   }
-  {
-    MutexLock lock(in.mutex);
-    lock.wait_until(in.changed, std::chrono::steady_clock::now() + options.confirm_timeout,
-                    [&]() REQUIRES(in.mutex) { return in.bye || in.closed; });
-    result.confirmed = in.bye;
-    if (in.error) {
-      result.refused = in.error->code;
-      result.error = proto::describe(in.error->code, in.error->message);
-    } else if (!in.bye && result.error.empty()) {
-      result.error =
-          in.closed ? peer + " closed the connection" : "the server did not confirm the last lines in time";
-    }
-  }
+  await_goodbye(in, options, peer, result);
   link.shut_down();  // ends the reader if it still waits
   return result;
 }

@@ -148,7 +148,9 @@ void ProgressBar::tick() {
 }
 
 void ProgressBar::finish() {
-  if (!enabled_ || !state_.shown()) return;
+  // Also when the bar is already erased: on a clean line the erase does nothing, and a
+  // result line never lands after a bar's text.
+  if (!enabled_ || !state_.ever_drawn()) return;
   static constexpr char kClear[] = "\r\033[K";
   [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kClear, sizeof kClear - 1);
   state_.erased();

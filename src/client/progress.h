@@ -51,6 +51,7 @@ class SendProgress {
   /// The bar was erased (for a result line): the next due() is on the usual schedule.
   void erased() { shown_ = false; }
   bool shown() const { return shown_; }
+  bool ever_drawn() const { return ever_drawn_; }
 
   uint64_t done() const;
   uint64_t total() const;

@@ -9,6 +9,9 @@
 
 namespace ftx::net {
 
+/// What a file sender lets wait unsent in the socket (see limit_unsent).
+inline constexpr int kUnsentLimit = 256 * 1024;
+
 class ChunkPacer {
  public:
   static constexpr uint64_t kMin = 16 * 1024;

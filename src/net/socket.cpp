@@ -241,10 +241,15 @@ void recv_exact(int fd, std::span<uint8_t> out, const std::string& peer) {
   }
 }
 
+void limit_unsent(int fd, int bytes) {
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes);  // not TCP: no matter
+}
+
 void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count, const std::string& peer,
                   const std::function<void(uint64_t)>& progress) {
   // Chunks bound the time between progress updates (a blocking sendfile returns when its
   // whole chunk is in the socket buffer): large on a fast link, small on a slow one.
+  limit_unsent(sock_fd, kUnsentLimit);
   ChunkPacer pacer(256u << 10, 8u << 20);
   off_t off = static_cast<off_t>(offset);
   uint64_t sent = 0;

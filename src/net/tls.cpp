@@ -361,6 +361,7 @@ void TlsStream::send_file(int file_fd, uint64_t offset, uint64_t count,
   // /proc/sys/net/ipv4/tcp_available_ulp), so that path could not be tested here.
   std::vector<uint8_t>& buffer = session_->file_buffer;
   if (buffer.size() != kFileChunk) buffer.resize(kFileChunk);
+  limit_unsent(fd_, kUnsentLimit);
   ChunkPacer pacer(kFileChunk, kFileChunk);  // smaller chunks on a slow link: timely progress
   uint64_t sent = 0;
   while (sent < count) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The progress bar's text.
 #include "client/progress.h"
+#include "net/chunk_pacer.h"
 
 #include <gtest/gtest.h>
 
@@ -169,6 +170,18 @@ TEST(SendProgressName, AfterAReconnectTheResentFilesCountFromTheLastAnswer) {
   EXPECT_EQ(p.label(), "[2/3] b.bin");
   p.file_started("c.bin", 1000, t0 + 1s);
   EXPECT_EQ(p.label(), "[3/3] c.bin");
+}
+
+// The file sender's chunk: halves while writes are slow (so callbacks keep coming on a slow
+// link), doubles back while they are quick, within its bounds.
+TEST(ChunkPacer, ShrinksOnASlowLinkAndGrowsOnAFastOne) {
+  net::ChunkPacer pacer(256 * 1024, 8u << 20);
+  for (int i = 0; i < 10; ++i) pacer.took(pacer.next(), std::chrono::seconds(1));
+  EXPECT_EQ(pacer.next(), net::ChunkPacer::kMin);
+  for (int i = 0; i < 20; ++i) pacer.took(pacer.next(), std::chrono::milliseconds(1));
+  EXPECT_EQ(pacer.next(), 8u << 20);
+  pacer.took(1000, std::chrono::milliseconds(1));  // a short write says nothing of the link
+  EXPECT_EQ(pacer.next(), 8u << 20);
 }
 
 }  // namespace

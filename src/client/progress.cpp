@@ -120,6 +120,7 @@ std::string SendProgress::label() const {
 }
 
 bool SendProgress::due(Time now) const {
+  if (current_.empty()) return false;  // no file has started: nothing to name
   if (!ever_drawn_) return true;
   if (now - last_draw_ < kInterval) return false;
   return !shown_ || done() != drawn_done_ || moved_ != drawn_moved_ || label() != drawn_label_;

@@ -60,47 +60,44 @@ class TerminalObserver : public client::SendObserver {
   TerminalObserver(bool json, bool progress) : json_(json), bar_(progress) {}
 
   void warning(const std::string& text) override {
+    bar_.finish();
     std::cerr << "ftx send: " << printable(text) << std::endl;
   }
 
   void job_started(size_t files, uint64_t bytes) override {
-    files_total_ = files;
-    bytes_total_ = bytes;
+    bar_.state().job_started(files, bytes);
     started_ = std::chrono::steady_clock::now();
   }
 
   void file_started(const std::string& name, uint64_t size) override {
-    current_ = name;
-    // One bar for the whole job when there is more than one file; the file's own otherwise.
-    if (files_total_ > 1) {
-      if (!bar_started_) bar_.start(label(), bytes_total_);
-      bar_started_ = true;
-      bar_.rename(label());
-    } else {
-      bar_.start(name, size);
-    }
+    bar_.state().file_started(name, size, std::chrono::steady_clock::now());
+    bar_.tick();
   }
 
-  void file_progress(uint64_t done) override { bar_.update(files_total_ > 1 ? bytes_done_ + done : done); }
+  void file_resumed(uint64_t offset) override { bar_.state().file_resumed(offset); }
+
+  void file_progress(uint64_t done) override {
+    bar_.state().file_progress(done);
+    bar_.tick();
+  }
 
   void retrying(const std::string& why, int attempt, int of, std::chrono::milliseconds delay) override {
     bar_.finish();
+    bar_.state().connection_lost();
     std::cerr << "ftx send: connection lost (" << printable(why) << "); reconnecting in "
               << delay.count() / 1000.0 << " s (retry " << attempt << " of " << of << ")" << std::endl;
   }
 
   void file_done(const client::FileOutcome& out) override {
     const bool ok = out.status == client::FileStatus::Saved;
-    if (!out.directory) {
-      ++files_done_;
-      bytes_done_ += out.bytes;
-    }
+    bar_.state().file_done(out.name, out.bytes, out.directory);
     if (ok && out.in_tree) {
       out.directory ? ++tree_dirs_ : ++tree_files_;
       tree_bytes_ += out.bytes;
     }
     if (!ok) ++failed_;
-    if (files_total_ <= 1 || !ok) bar_.finish();
+    const bool prints = json_ || !ok || !out.in_tree;
+    if (prints) bar_.finish();  // the result line starts on a clean line
     if (json_) {
       std::cout << format_outcome_json(out) << std::endl;
     } else if (!ok) {
@@ -109,7 +106,7 @@ class TerminalObserver : public client::SendObserver {
       // Files named on the command line get a line each; trees get a summary at the end.
       std::cout << format_saved_line(out) << std::endl;
     }
-    if (files_total_ > 1) bar_.update(bytes_done_);
+    if (!bar_.state().finished()) bar_.tick();
   }
 
   // The tree summary, once everything is answered.
@@ -125,19 +122,8 @@ class TerminalObserver : public client::SendObserver {
   }
 
  private:
-  std::string label() const {
-    return "[" + std::to_string(std::min(files_done_ + 1, files_total_)) + "/" +
-           std::to_string(files_total_) + "] " + current_;
-  }
-
   bool json_;
   client::ProgressBar bar_;
-  bool bar_started_ = false;
-  std::string current_;
-  size_t files_total_ = 0;
-  size_t files_done_ = 0;
-  uint64_t bytes_total_ = 0;
-  uint64_t bytes_done_ = 0;
   size_t tree_files_ = 0;
   size_t tree_dirs_ = 0;
   uint64_t tree_bytes_ = 0;

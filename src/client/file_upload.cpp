@@ -69,8 +69,8 @@ FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::
       throw ConnectionLost("protocol error: expected READY", std::nullopt);
     const uint64_t offset = ready->offset;
     out.resumed_from = offset;
-    observer.file_started(begin.name, begin.size);
-    observer.file_progress(offset);
+    if (round == 0) observer.file_started(begin.name, begin.size);
+    observer.file_resumed(offset);
     BackgroundDigest digest(fd, algo, begin.size);
     link.send_file(fd, offset, begin.size - offset,
                    [&observer, offset](uint64_t sent) { observer.file_progress(offset + sent); });

@@ -58,6 +58,10 @@ class SendObserver {
   virtual void warning(const std::string& /*text*/) {}
   virtual void job_started(size_t /*files*/, uint64_t /*bytes*/) {}
   virtual void file_started(const std::string& /*name*/, uint64_t /*size*/) {}
+  /// The current file's upload (re)starts at `offset`: the server already has the bytes
+  /// before it (a resume), so they were not sent now.
+  virtual void file_resumed(uint64_t /*offset*/) {}
+  /// `done` bytes of the current file are sent, the resumed offset included.
   virtual void file_progress(uint64_t /*done*/) {}
   virtual void file_done(const FileOutcome& /*outcome*/) {}
   virtual void retrying(const std::string& /*why*/, int /*attempt*/, int /*of*/,

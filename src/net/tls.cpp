@@ -23,6 +23,7 @@
 #include <cstring>
 #include <vector>
 
+#include "net/chunk_pacer.h"
 #include "net/socket.h"
 #include "util/mutex.h"
 #include "util/sys_error.h"
@@ -360,14 +361,18 @@ void TlsStream::send_file(int file_fd, uint64_t offset, uint64_t count,
   // /proc/sys/net/ipv4/tcp_available_ulp), so that path could not be tested here.
   std::vector<uint8_t>& buffer = session_->file_buffer;
   if (buffer.size() != kFileChunk) buffer.resize(kFileChunk);
+  limit_unsent(fd_, kUnsentLimit);
+  ChunkPacer pacer(kFileChunk, kFileChunk);  // smaller chunks on a slow link: timely progress
   uint64_t sent = 0;
   while (sent < count) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kFileChunk, count - sent));
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(pacer.next(), count - sent));
     const ssize_t n = ::pread(file_fd, buffer.data(), want, static_cast<off_t>(offset + sent));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_sys("read the file being sent");
     if (n == 0) throw std::runtime_error("file ended early: it shrank while being sent");
+    const auto began = std::chrono::steady_clock::now();
     write_all(std::span(buffer.data(), static_cast<size_t>(n)));  // a full record per SSL_write
+    pacer.took(static_cast<uint64_t>(n), std::chrono::steady_clock::now() - began);
     sent += static_cast<uint64_t>(n);
     if (progress) progress(sent);
   }

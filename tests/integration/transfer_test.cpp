@@ -10,6 +10,8 @@
 #include "client/sender.h"
 #include "digest/digest.h"
 #include "digests.h"
+#include "process.h"
+#include "pty_process.h"
 #include "temp_dir.h"
 #include "test_server.h"
 
@@ -220,6 +222,78 @@ TEST_F(Policies, AsNameAndUnreadableFiles) {
   EXPECT_EQ(report.files[0].status, FileStatus::Unreadable);
   EXPECT_EQ(report.files[1].status, FileStatus::Unreadable);
   EXPECT_EQ(report.files[2].status, FileStatus::Saved);
+}
+
+// `ftx send` of two files at a terminal: the bar is drawn with "\r", every result line
+// starts on a clean line (the bar erased before it, never left in front of it), each names
+// its own file, in order, and the bar names each file with its turn.
+class SendAtATerminal : public ::testing::Test {
+ protected:
+  TempDir tmp_;
+  std::filesystem::path inbox() const { return tmp_ / "inbox"; }
+  server::ServerConfig config() {
+    server::ServerConfig c;
+    c.dir = inbox();
+    return c;
+  }
+  std::vector<std::string> args(uint16_t port) {
+    // A large file that goes with READY and progress callbacks, then a small pipelined one.
+    testing::write_file(tmp_ / "first.bin", testing::random_bytes(8u << 20, 1));
+    testing::write_file(tmp_ / "second.bin", testing::random_bytes(100u << 10, 2));
+    return {testing::ftx_binary(),
+            "send",
+            "127.0.0.1:" + std::to_string(port),
+            (tmp_ / "first.bin").string(),
+            (tmp_ / "second.bin").string(),
+            "--retries",
+            "0"};
+  }
+};
+
+TEST_F(SendAtATerminal, TheBarIsErasedBeforeEachResultLineThatNamesItsFile) {
+  if (auto why = testing::PtyProcess::unavailable()) GTEST_SKIP() << *why;
+  TestServer server(config());
+  testing::PtyProcess tty(args(server.port()), tmp_.path(), "tty");
+  const std::string last = "saved " + (tmp_ / "second.bin").string() + " as second.bin (";
+  ASSERT_TRUE(tty.wait_for(last, 0, testing::scaled(std::chrono::seconds(60)))) << tty.screen();
+  ASSERT_TRUE(tty.wait_for(")\r\n", tty.screen().find(last))) << tty.screen();
+  EXPECT_EQ(tty.wait(testing::scaled(std::chrono::seconds(30))), 0) << tty.screen();
+  const std::string screen = tty.screen();
+  EXPECT_NE(screen.find("\r\x1b[K[1/2] first.bin"), std::string::npos) << screen;
+  const std::string names[] = {"first.bin", "second.bin"};
+  size_t at = 0;
+  for (size_t i = 0; i < 2; ++i) {
+    const size_t saved = screen.find("saved " + (tmp_ / names[i]).string() + " as " + names[i] + " (", at);
+    ASSERT_NE(saved, std::string::npos) << names[i] << " in\n" << screen;
+    // What the terminal line holds before "saved": nothing, or a bar erased last.
+    const size_t line_start =
+        screen.rfind('\n', saved) == std::string::npos ? 0 : screen.rfind('\n', saved) + 1;
+    const std::string before = screen.substr(line_start, saved - line_start);
+    EXPECT_TRUE(before.empty() || before.ends_with("\r\x1b[K")) << names[i] << ": [" << before << "]";
+    // The bar drawn on that line named this file (a pipelined next file's turn is its own).
+    if (before.find("] ") != std::string::npos && i == 0) {
+      EXPECT_EQ(before.find("second.bin"), std::string::npos) << before;
+    }
+    at = saved + 1;
+  }
+  EXPECT_EQ(screen.find("[1/2] second.bin"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("[2/2] first.bin"), std::string::npos) << screen;
+  EXPECT_EQ(testing::read_file(inbox() / "first.bin"), testing::read_file(tmp_ / "first.bin"));
+  EXPECT_EQ(testing::read_file(inbox() / "second.bin"), testing::read_file(tmp_ / "second.bin"));
+}
+
+TEST_F(SendAtATerminal, NoBarWhenStderrIsNotATerminal) {
+  TestServer server(config());
+  testing::Process send(args(server.port()), tmp_.path(), "send");
+  ASSERT_EQ(send.wait(testing::scaled(std::chrono::seconds(60))), 0) << send.err();
+  EXPECT_EQ(send.err().find('\r'), std::string::npos) << send.err();
+  EXPECT_EQ(send.err().find('\x1b'), std::string::npos) << send.err();
+  EXPECT_EQ(send.out().find('\r'), std::string::npos) << send.out();
+  const size_t first = send.out().find("saved " + (tmp_ / "first.bin").string() + " as first.bin (");
+  const size_t second = send.out().find("saved " + (tmp_ / "second.bin").string() + " as second.bin (");
+  EXPECT_NE(first, std::string::npos) << send.out();
+  EXPECT_NE(second, std::string::npos) << send.out();
+  EXPECT_LT(first, second) << send.out();
 }
 
 TEST(Connection, NothingListeningIsAConnectionFailure) {

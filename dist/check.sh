@@ -99,6 +99,11 @@ kill -TERM "$server"
 wait "$server" || fail "the installed ftx serve did not exit 0 on SIGTERM"
 rm -rf "$work"
 
+echo "-- logrotate -d /etc/logrotate.d/ftx" >&2
+# -d changes nothing and exits 0 even on a line it ignores, so any error line is a failure.
+rotate_errors=$(logrotate -d /etc/logrotate.d/ftx 2>&1 | grep -i '^error' || true)
+[[ -z $rotate_errors ]] || fail "logrotate rejects /etc/logrotate.d/ftx: $rotate_errors"
+
 echo "-- systemd-analyze verify" >&2
 # verify exits 0 on a line it ignores (a misspelt value), so any message is a failure. The
 # man page is checked above; man itself may not be installed.

@@ -22,6 +22,7 @@
 #include "digest/digest.h"
 #include "process.h"
 #include "raw_client.h"
+#include "serve_process.h"
 #include "temp_dir.h"
 #include "test_env.h"
 #include "tmpfs.h"
@@ -52,31 +53,7 @@ std::vector<nlohmann::json> whole_lines(const fs::path& file) {
   return out;
 }
 
-// `ftx serve` on 127.0.0.1 and a free port, with extra options; port() is 0 if it did not start.
-class Server {
- public:
-  Server(const fs::path& dir, const std::vector<std::string>& extra, const fs::path& out_dir) {
-    std::vector<std::string> args = {
-        testing::ftx_binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--dir", dir.string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    proc_ = std::make_unique<Process>(args, out_dir, "server");
-    const auto port = proc_->wait_for_err(R"(on 127\.0\.0\.1:(\d+))");
-    EXPECT_TRUE(port.has_value()) << proc_->err();
-    port_ = port ? static_cast<uint16_t>(std::stoi(*port)) : 0;
-  }
-  uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  Process& process() { return *proc_; }
-  // SIGTERM; the exit code.
-  std::optional<int> stop() {
-    proc_->signal(SIGTERM);
-    return proc_->wait(testing::scaled(20s));
-  }
-
- private:
-  std::unique_ptr<Process> proc_;
-  uint16_t port_ = 0;
-};
+using Server = testing::ServeProcess;
 
 std::string digest_of(const std::string& data) {
   digest::Hasher h(proto::DigestAlgo::Xxh128);

@@ -32,6 +32,7 @@
 #include "net/tls.h"
 #include "process.h"
 #include "raw_client.h"
+#include "serve_process.h"
 #include "temp_dir.h"
 #include "test_env.h"
 #include "wire/channel.h"
@@ -46,40 +47,7 @@ using testing::TempDir;
 
 constexpr const char* kFingerprintPattern = R"(sha256:[A-Za-z0-9+/]{43})";
 
-// `ftx serve --host 127.0.0.1` with extra options; port() is 0 when it did not start.
-class Serve {
- public:
-  Serve(const fs::path& dir, const std::vector<std::string>& extra, const fs::path& out_dir,
-        const std::string& tag, uint16_t port = 0) {
-    std::vector<std::string> args = {testing::ftx_binary(), "serve", "--host",    "127.0.0.1", "--port",
-                                     std::to_string(port),  "--dir", dir.string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    proc_ = std::make_unique<Process>(args, out_dir, tag);
-    const auto bound = proc_->wait_for_err(R"(on 127\.0\.0\.1:(\d+))");
-    EXPECT_TRUE(bound.has_value()) << proc_->err();
-    port_ = bound ? static_cast<uint16_t>(std::stoi(*bound)) : 0;
-    // The console says either the key or that there is none.
-    const auto key =
-        proc_->wait_for_err(std::string("TLS key (") + kFingerprintPattern + ")|(plain TCP only)");
-    if (key && key->starts_with("sha256:")) fingerprint_ = *key;
-  }
-  uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  /// The key's fingerprint as the console printed it; empty with --no-tls.
-  const std::string& fingerprint() const { return fingerprint_; }
-  std::string err() const { return proc_->err(); }
-  bool running() { return !proc_->wait(0ms).has_value(); }
-  /// SIGTERM; the exit code.
-  std::optional<int> stop() {
-    proc_->signal(SIGTERM);
-    return proc_->wait(testing::scaled(20s));
-  }
-
- private:
-  std::unique_ptr<Process> proc_;
-  uint16_t port_ = 0;
-  std::string fingerprint_;
-};
+using Serve = testing::ServeProcess;
 
 struct Ran {
   int code = -1;

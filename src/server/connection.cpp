@@ -4,6 +4,7 @@
 
 #include "net/socket.h"
 #include "proto/errors.h"
+#include "server/failure.h"
 
 namespace ftx::server {
 
@@ -16,7 +17,7 @@ ChatMember& Connection::join_room(ChatMember::Wire wire, const std::string& want
   try {
     given = ctx.hub.join(member, wanted, greet);
   } catch (...) {
-    outbox->close(std::chrono::milliseconds(1000));
+    outbox->close(kDrainAfterError);
     replies.route_direct();
     throw;
   }
@@ -24,7 +25,7 @@ ChatMember& Connection::join_room(ChatMember::Wire wire, const std::string& want
     // The room is full (--max-chat): the refusal is answered straight. The outbox has
     // nothing queued; it is let stop by itself (closed at once, it would shut the socket
     // down before the refusal is written).
-    outbox->close(std::chrono::milliseconds(1000));
+    outbox->close(kDrainAfterError);
     replies.route_direct();
     throw proto::ProtocolError(proto::ErrorCode::Busy, ctx.hub.full_message());
   }

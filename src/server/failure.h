@@ -3,12 +3,16 @@
 // exception to the error code a client is told and the log records.
 #pragma once
 
+#include <chrono>
 #include <exception>
 #include <string>
 
 #include "proto/errors.h"
 
 namespace ftx::server {
+
+/// After an error answer, how long the client may take to read it before the socket closes.
+inline constexpr std::chrono::milliseconds kDrainAfterError{1000};
 
 struct Failure {
   proto::ErrorCode code = proto::ErrorCode::Internal;

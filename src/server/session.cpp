@@ -23,8 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// After an error answer, how long the client may take to read it before the socket closes.
-constexpr std::chrono::milliseconds kDrainAfterError{1000};
 // Binary clients speak first; a connection silent this long is a person at nc.
 constexpr std::chrono::milliseconds kTextGreetingPause{300};
 

@@ -23,8 +23,8 @@ std::unique_ptr<net::Stream> start_tls(int fd, const std::string& peer, const Li
     tls = net::TlsClient().connect(fd, peer, options.server.host, options.connect_timeout);
   } catch (const net::TlsClosed&) {
     throw ConnectionLost(peer +
-                             " closed the connection during the TLS handshake: a busy server turns away "
-                             "the TLS clients it cannot answer that way; try again later",
+                             " closed the connection during the TLS handshake: the server may be busy "
+                             "(try again later) or may not accept this address",
                          std::nullopt);
   } catch (const std::exception& e) {
     throw ConnectionLost(peer + " did not complete a TLS handshake (" + std::string(e.what()) +

@@ -156,7 +156,8 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
   size_t files = 0;
   uint64_t bytes = 0;
   for (const SendItem& item : plan.items) {
-    if (item.kind == SendItem::Kind::Directory || !item.error.empty()) continue;
+    // An unreadable item still takes its turn in the count (the progress bar numbers it).
+    if (item.kind == SendItem::Kind::Directory) continue;
     ++files;
     bytes += item.size;
   }

@@ -29,6 +29,8 @@ struct ServerConfig {
   uint64_t max_size = 0;  ///< 0: no limit
   OverwritePolicy overwrite = OverwritePolicy::Rename;
   std::chrono::milliseconds idle_timeout{60000};
+  /// How long a TLS client being refused (busy) may take over its handshake; not an option.
+  std::chrono::milliseconds refuse_handshake{2000};
   proto::DigestAlgo hash = proto::DigestAlgo::Xxh128;
   bool quiet = false;
   /// Bytes that may wait for one chat client before it counts as not reading.

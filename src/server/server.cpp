@@ -30,8 +30,6 @@ constexpr int kPollMs = 200;
 // A refused client's first byte says which language to answer in; a binary client sends its
 // HELLO at once, a person at nc may say nothing.
 constexpr std::chrono::milliseconds kRefuseListen{300};
-// How long a TLS client being refused may take over its handshake.
-constexpr std::chrono::milliseconds kRefuseHandshake{2000};
 // How long a refused client's remaining input is read after the answer, before the close.
 constexpr std::chrono::milliseconds kRefuseDrain{2000};
 // Console lines for refusals per second; the rest are counted in one line.
@@ -78,9 +76,9 @@ bool TlsRefusals::take(net::UniqueFd& fd, const std::string& peer, const std::st
   auto job = std::make_unique<Job>();
   job->fd = std::move(fd);
   Job* j = job.get();
-  job->thread = std::jthread([j, tls = tls_, peer, message] {
+  job->thread = std::jthread([j, tls = tls_, handshake = handshake_, peer, message] {
     try {
-      auto stream = tls->accept(j->fd.get(), peer, kRefuseHandshake);
+      auto stream = tls->accept(j->fd.get(), peer, handshake);
       stream->set_timeouts(kRefuseListen, kRefuseListen);
       wire::Channel channel(*stream);
       bool binary = false;
@@ -110,7 +108,7 @@ void TlsRefusals::reap() {
 }
 
 void Refusals::answer(Pending& p, int first_byte) {
-  if (first_byte == proto::kTlsHandshake) {
+  if (first_byte == proto::kTlsHandshake && tls_.enabled()) {
     p.answered = true;
     if (tls_.take(p.fd, p.peer, p.message)) {
       p.deadline = Clock::now();  // nothing left to drain here: dropped at the next service

@@ -33,7 +33,10 @@ class TlsRefusals {
  public:
   static constexpr size_t kMax = 8;
 
-  explicit TlsRefusals(const net::TlsServer* tls) : tls_(tls) {}
+  TlsRefusals(const net::TlsServer* tls, std::chrono::milliseconds handshake)
+      : tls_(tls), handshake_(handshake) {}
+  /// False when the server speaks no TLS (--no-tls).
+  bool enabled() const { return tls_ != nullptr; }
   /// Takes the connection (fd is moved from) and answers it on a thread of its own; false,
   /// fd untouched, when TLS is off or kMax are already at it.
   bool take(net::UniqueFd& fd, const std::string& peer, const std::string& message);
@@ -49,6 +52,7 @@ class TlsRefusals {
     std::jthread thread;  ///< last: joined before the fd closes
   };
   const net::TlsServer* tls_;
+  std::chrono::milliseconds handshake_;
   std::list<std::unique_ptr<Job>> jobs_;
 };
 
@@ -154,10 +158,10 @@ class Server {
   ChatHub hub_;
   AuthThrottle throttle_;
   net::UniqueFd wake_;
-  std::list<std::unique_ptr<Slot>> slots_;            ///< touched only by the thread in run()
-  std::unordered_map<std::string, int> per_address_;  ///< live slots by address; run() only
-  TlsRefusals tls_refusals_{tls_.get()};              ///< run() only
-  Refusals refusals_{tls_refusals_};                  ///< run() only
+  std::list<std::unique_ptr<Slot>> slots_;                          ///< touched only by the thread in run()
+  std::unordered_map<std::string, int> per_address_;                ///< live slots by address; run() only
+  TlsRefusals tls_refusals_{tls_.get(), config_.refuse_handshake};  ///< run() only
+  Refusals refusals_{tls_refusals_};                                ///< run() only
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> reopen_requested_{false};
   /// Console lines for refusals: a few a second, then a count (run() only).

@@ -1338,10 +1338,13 @@ TEST_F(Adversarial, TlsRefusalsPastTheirThreadsAreClosedNotAnsweredInClear) {
   server::ServerConfig cfg = config();
   cfg.max_clients = 1;
   cfg.max_per_address = 0;
+  // Long enough that the stallers still hold every thread when ftx send arrives, however
+  // slow the machine (2 s by default).
+  cfg.refuse_handshake = testing::scaled(20s);
   TestServer& s = start(cfg);
   auto holder = sender(s.port());  // the one slot, held
   // Openers that stall in their handshake (a record header, then nothing) keep every TLS
-  // refusal thread busy for its 2 s.
+  // refusal thread busy.
   constexpr int kStallers = 16;
   const uint8_t record_header[] = {0x16, 0x03, 0x01, 0x00, 0x40};
   std::vector<net::UniqueFd> stallers;

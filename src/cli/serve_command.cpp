@@ -19,6 +19,7 @@
 #include "net/address.h"
 #include "proto/limits.h"
 #include "server/server.h"
+#include "util/thread_name.h"
 #include "util/units.h"
 
 namespace ftx::cli {
@@ -186,6 +187,7 @@ std::optional<std::string> config_from(const cxxopts::ParseResult& args, server:
 // "server". Ends with stdin or at stop; a server in the background or with stdin closed
 // just never speaks.
 void relay_operator_lines(std::stop_token stop, server::Server& server) {
+  name_this_thread("ftx-operator");
   client::FdLines input(STDIN_FILENO, proto::kMaxMessage);
   while (auto line = input.next([&] { return stop.stop_requested(); })) {
     if (!line->empty() && line->back() == '\r') line->pop_back();

@@ -16,6 +16,7 @@
 #include "digest/digest.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
+#include "util/thread_name.h"
 
 namespace ftx::client {
 namespace {
@@ -29,6 +30,7 @@ class BackgroundDigest {
  public:
   BackgroundDigest(int fd, DigestAlgo algo, uint64_t size)
       : thread_([this, fd, algo, size](std::stop_token stop) {
+          name_this_thread("ftx-digest");
           try {
             digest_ = digest::digest_file(fd, algo, size, stop);
           } catch (...) {

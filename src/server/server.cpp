@@ -19,6 +19,7 @@
 #include "server/session.h"
 #include "util/clock.h"
 #include "util/sys_error.h"
+#include "util/thread_name.h"
 #include "wire/channel.h"
 
 namespace ftx::server {
@@ -77,6 +78,7 @@ bool TlsRefusals::take(net::UniqueFd& fd, const std::string& peer, const std::st
   job->fd = std::move(fd);
   Job* j = job.get();
   job->thread = std::jthread([j, tls = tls_, handshake = handshake_, peer, message] {
+    name_this_thread("ftx-refuse");
     try {
       auto stream = tls->accept(j->fd.get(), peer, handshake);
       stream->set_timeouts(kRefuseListen, kRefuseListen);
@@ -227,6 +229,7 @@ void Server::start_slot(net::UniqueFd fd, std::string peer, std::string address)
   Slot* s = slot.get();
   s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_,
                                                     tls_.get()}](std::stop_token stop) {
+    name_this_thread("ftx-session");
     Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
     session.run(stop);
     s->done = true;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Write-behind for large uploads.
 #include "server/write_behind.h"
+#include "util/thread_name.h"
 
 #include <algorithm>
 #include <system_error>
@@ -15,7 +16,10 @@ WriteBehind::WriteBehind(PartialFile& file, std::span<uint8_t> buffer, bool thre
       filled_(slots_, 0) {
   if (!threaded) return;
   try {
-    writer_ = std::jthread([this] { run(); });
+    writer_ = std::jthread([this] {
+      name_this_thread("ftx-disk-write");
+      run();
+    });
   } catch (const std::system_error&) {
     // Out of threads (a busy server): the upload still works, written as it arrives.
     slots_ = 1;

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "util/sys_error.h"
+#include "util/thread_name.h"
 
 namespace ftx::server {
 
@@ -25,7 +26,10 @@ Outbox::Outbox(net::Stream& stream, size_t capacity_bytes, std::chrono::millisec
       fd_(stream.fd()),
       capacity_(capacity_bytes),
       stall_limit_ms_(stall_limit.count()),
-      writer_([this] { run(); }) {
+      writer_([this] {
+        name_this_thread("ftx-outbox");
+        run();
+      }) {
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &kChatSendBuffer, sizeof kChatSendBuffer);
 }
 

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+// The input line at a terminal, on libedit's native API in unbuffered mode: el_gets reads
+// one key per call, so one poll(2) loop serves the keyboard, the connection's end, signals
+// and messages to print, and only this thread writes to the terminal while a line is typed.
+#include "client/line_editor.h"
+
+#include <fcntl.h>
+#include <histedit.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <clocale>
+#include <csignal>
+#include <cwchar>
+#include <stdexcept>
+
+#include "util/sys_error.h"
+
+namespace ftx::client {
+namespace {
+
+// The history a session keeps (in memory only).
+constexpr int kHistoryLines = 1000;
+
+// The editor whose pipe the signal handlers write to: one at a time.
+std::atomic<int> g_wake_fd{-1};
+std::atomic<bool> g_leave{false};
+std::atomic<bool> g_resize{false};
+
+extern "C" void on_editor_signal(int sig) {
+  const int saved = errno;
+  if (sig == SIGWINCH) {
+    g_resize = true;
+  } else {
+    g_leave = true;
+  }
+  const char byte = 1;
+  [[maybe_unused]] const ssize_t n = ::write(g_wake_fd.load(), &byte, 1);
+  errno = saved;
+}
+
+const char* empty_prompt(EditLine*) { return ""; }
+
+void write_fully(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a terminal that went away: nothing left to show it to
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+size_t display_columns(std::string_view text) {
+  std::mbstate_t state{};
+  size_t columns = 0;
+  while (!text.empty()) {
+    wchar_t wc = 0;
+    const size_t n = std::mbrtowc(&wc, text.data(), text.size(), &state);
+    if (n == static_cast<size_t>(-1) || n == static_cast<size_t>(-2) || n == 0) {
+      // Not a character in this locale: libedit shows such a byte as an octal escape (\ooo).
+      columns += static_cast<unsigned char>(text.front()) < 0x80 ? 2 : 4;
+      text.remove_prefix(1);
+      state = std::mbstate_t{};
+      continue;
+    }
+    text.remove_prefix(n);
+    const int w = ::wcwidth(wc);
+    columns += w >= 0 ? static_cast<size_t>(w) : 2;  // controls show as ^X
+  }
+  return columns;
+}
+
+std::string erase_input(size_t column, size_t width) {
+  std::string out;
+  const size_t rows = width == 0 ? 0 : column / width;
+  if (rows > 0) out += "\x1b[" + std::to_string(rows) + "A";
+  out += "\r\x1b[J";
+  return out;
+}
+
+LineEditor::LineEditor(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {
+  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) throw_sys("pipe2");
+  // libedit decodes keys and measures characters by the locale's LC_CTYPE (UTF-8 mostly).
+  if (const char* old = std::setlocale(LC_CTYPE, nullptr)) old_locale_ = old;
+  std::setlocale(LC_CTYPE, "");
+  const int in_copy = ::fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
+  const int out_copy = ::fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
+  in_ = in_copy >= 0 ? ::fdopen(in_copy, "r") : nullptr;
+  out_ = out_copy >= 0 ? ::fdopen(out_copy, "w") : nullptr;
+  if (in_ && out_) el_ = el_init("ftx", in_, out_, out_);
+  history_ = history_init();
+  if (!el_ || !history_) {
+    release();
+    throw std::runtime_error("the line editor (libedit) did not start");
+  }
+  HistEvent ev;
+  history(history_, &ev, H_SETSIZE, kHistoryLines);
+  history(history_, &ev, H_SETUNIQUE, 1);
+  el_set(el_, EL_HIST, history, history_);
+  el_set(el_, EL_EDITOR, "emacs");
+  el_set(el_, EL_PROMPT, empty_prompt);
+  el_set(el_, EL_SIGNAL, 0);  // the handlers below, for the whole session, not libedit's per call
+  el_source(el_, nullptr);    // the user's ~/.editrc, as every libedit program reads it
+
+  g_wake_fd = wake_[1];
+  struct sigaction sa {};
+  sa.sa_handler = on_editor_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGWINCH, &sa, nullptr);
+  // A signal the shell made the process ignore (SIGINT of a background job) stays ignored.
+  sa.sa_flags |= SA_RESETHAND;
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction old {};
+    sigaction(sig, nullptr, &old);
+    if (old.sa_handler != SIG_IGN) sigaction(sig, &sa, nullptr);
+  }
+}
+
+LineEditor::~LineEditor() { release(); }
+
+void LineEditor::release() {
+  end_line();
+  for (int sig : {SIGINT, SIGTERM, SIGWINCH}) {
+    struct sigaction old {};
+    sigaction(sig, nullptr, &old);
+    if (old.sa_handler == on_editor_signal) std::signal(sig, SIG_DFL);
+  }
+  g_wake_fd = -1;
+  if (el_) el_end(el_);  // puts the terminal back as it found it
+  el_ = nullptr;
+  if (history_) history_end(history_);
+  history_ = nullptr;
+  if (in_) std::fclose(in_);
+  if (out_) std::fclose(out_);
+  in_ = out_ = nullptr;
+  for (int& fd : wake_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+  if (!old_locale_.empty()) std::setlocale(LC_CTYPE, old_locale_.c_str());
+}
+
+// Raw mode, an empty line, the prompt drawn.
+void LineEditor::start_line() {
+  if (editing_) return;
+  el_set(el_, EL_UNBUFFERED, 1);
+  editing_ = true;
+}
+
+// Back to the terminal's own modes (canonical, echo); the line's state is reset when the
+// next one starts.
+void LineEditor::end_line() {
+  if (!editing_) return;
+  el_set(el_, EL_UNBUFFERED, 0);
+  editing_ = false;
+}
+
+void LineEditor::print(int fd, std::string text) {
+  MutexLock lock(mutex_);
+  if (!reading_) {
+    write_fully(fd, text);
+    return;
+  }
+  pending_.push_back(Pending{fd, std::move(text)});
+  const char byte = 0;
+  [[maybe_unused]] const ssize_t n = ::write(wake_[1], &byte, 1);  // full: a wake-up is due anyway
+}
+
+// Takes the line off the screen, prints what waited, and draws the line again below it.
+void LineEditor::show_pending() {
+  std::vector<Pending> ready;
+  {
+    MutexLock lock(mutex_);
+    ready.swap(pending_);
+  }
+  if (ready.empty()) return;
+  const LineInfo* line = el_line(el_);
+  int width = 0;
+  el_get(el_, EL_GETTC, "co", &width, nullptr);
+  const size_t column =
+      display_columns(std::string_view(line->buffer, static_cast<size_t>(line->cursor - line->buffer)));
+  write_fully(out_fd_, erase_input(column, width > 0 ? static_cast<size_t>(width) : 80));
+  for (const auto& p : ready) write_fully(p.fd, p.text);
+  el_set(el_, EL_REFRESH);
+}
+
+void LineEditor::handle_signals() {
+  char drain[64];
+  while (::read(wake_[0], drain, sizeof drain) > 0) {
+  }
+  if (g_resize.exchange(false)) {
+    el_resize(el_);
+    el_set(el_, EL_REFRESH);
+  }
+  if (g_leave.exchange(false)) interrupted_ = true;
+}
+
+std::optional<std::string> LineEditor::next(const std::function<bool()>& stop) {
+  if (ended_) return std::nullopt;
+  {
+    MutexLock lock(mutex_);
+    for (const auto& p : pending_) write_fully(p.fd, p.text);
+    pending_.clear();
+    reading_ = true;
+  }
+  start_line();
+  std::optional<std::string> result;
+  bool done = false;
+  while (!done) {
+    handle_signals();
+    if (interrupted_ || stop()) break;
+    show_pending();
+    pollfd fds[2] = {{in_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    const int n = ::poll(fds, 2, 200);
+    if (n < 0 && errno != EINTR) break;
+    if (n <= 0 || (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+    int count = 0;
+    const char* got = el_gets(el_, &count);
+    if (got == nullptr || count <= 0) {
+      if (count < 0 && errno != EINTR) break;  // the terminal went away
+      continue;
+    }
+    std::string text(got, static_cast<size_t>(count));
+    if (text == "\x04") break;                                 // ^D on an empty line: the end of input
+    if (text.back() != '\n' && text.back() != '\r') continue;  // still typing
+    text.pop_back();
+    if (!text.empty()) {
+      HistEvent ev;
+      history(history_, &ev, H_ENTER, text.c_str());
+    }
+    result = std::move(text);
+    done = true;
+  }
+  end_line();
+  if (interrupted_) write_fully(out_fd_, "\n");  // off the line that was being typed
+  {
+    MutexLock lock(mutex_);
+    reading_ = false;
+    for (const auto& p : pending_) write_fully(p.fd, p.text);
+    pending_.clear();
+  }
+  if (!result) ended_ = true;
+  return result;
+}
+
+}  // namespace ftx::client

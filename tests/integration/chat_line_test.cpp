@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// The real `ftx chat` at a terminal drawn by tmux, as a person sees it: a message that
+// arrives while a line is half typed prints above it and leaves the typed text on the
+// input line; a pasted line longer than a terminal's canonical limit arrives whole; an
+// earlier line comes back with the up arrow.
+#include <regex>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "chat_clients.h"
+#include "temp_dir.h"
+#include "test_env.h"
+#include "test_server.h"
+#include "tmux_session.h"
+
+namespace ftx {
+namespace {
+
+using testing::ChatClient;
+using testing::TempDir;
+using testing::TestServer;
+using testing::TmuxSession;
+
+class ChatLine : public ::testing::Test {
+ protected:
+  server::ServerConfig config() {
+    server::ServerConfig c;
+    c.dir = tmp_ / "inbox";
+    return c;
+  }
+  // `ftx chat` as `name` in a fresh terminal, joined (the peer saw it come in).
+  std::unique_ptr<TmuxSession> start_chat(uint16_t port, const std::string& name, ChatClient& peer) {
+    auto tty = std::make_unique<TmuxSession>(
+        std::vector<std::string>{testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(port), "--name",
+                                 name},
+        std::vector<std::string>{"XDG_CONFIG_HOME=" + (tmp_ / "config").string()}, tmp_.path());
+    EXPECT_TRUE(tty->wait_for("as " + name + "; /help for commands")) << tty->screen();
+    EXPECT_TRUE(peer.await_notice(name + " joined"));
+    return tty;
+  }
+  TempDir tmp_;
+};
+
+TEST_F(ChatLine, AMessageArrivingMidTypingLeavesTheTypedTextOnTheInputLine) {
+  if (auto why = TmuxSession::unavailable()) GTEST_SKIP() << *why;
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  auto tty = start_chat(server.port(), "typist", peer);
+
+  tty->type("partial typing here");
+  ASSERT_TRUE(tty->wait_for("partial typing here")) << tty->screen();
+  peer.say("interrupting");
+  ASSERT_TRUE(tty->wait_for("<peer> interrupting")) << tty->screen();
+
+  // The message has a row of its own, and the cursor's row holds the typed text alone.
+  const std::regex message_row(R"(^\d\d:\d\d:\d\d <peer> interrupting$)");
+  bool message_alone = false;
+  for (const auto& row : tty->rows()) message_alone |= std::regex_match(row, message_row);
+  EXPECT_TRUE(message_alone) << tty->screen();
+  EXPECT_EQ(tty->cursor_line(), "partial typing here") << tty->screen();
+
+  tty->press("Enter");
+  const auto got = peer.collect(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].sender, "typist");
+  EXPECT_EQ(got[0].text, "partial typing here");
+}
+
+TEST_F(ChatLine, APastedLineOfFiveThousandCharactersArrivesWhole) {
+  if (auto why = TmuxSession::unavailable()) GTEST_SKIP() << *why;
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  auto tty = start_chat(server.port(), "paster", peer);
+
+  std::string line;
+  for (int i = 0; line.size() < 5000; ++i) line += std::to_string(i) + ",";
+  line.resize(5000);
+  tty->paste(line);
+  tty->press("Enter");
+  const auto got = peer.collect(1);
+  ASSERT_EQ(got.size(), 1u) << tty->screen();
+  EXPECT_EQ(got[0].text.size(), line.size());
+  EXPECT_EQ(got[0].text, line);
+}
+
+TEST_F(ChatLine, UpArrowRecallsAnEarlierLine) {
+  if (auto why = TmuxSession::unavailable()) GTEST_SKIP() << *why;
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  auto tty = start_chat(server.port(), "recaller", peer);
+
+  tty->type("the first line");
+  tty->press("Enter");
+  tty->type("the second line");
+  tty->press("Enter");
+  tty->press("Up");
+  tty->press("Up");
+  tty->press("Enter");
+  const auto got = peer.collect(3);
+  ASSERT_EQ(got.size(), 3u) << tty->screen();
+  EXPECT_EQ(got[0].text, "the first line");
+  EXPECT_EQ(got[1].text, "the second line");
+  EXPECT_EQ(got[2].text, "the first line");
+}
+
+}  // namespace
+}  // namespace ftx

@@ -13,6 +13,7 @@
 #include <clocale>
 #include <csignal>
 #include <cwchar>
+#include <cwctype>
 #include <stdexcept>
 
 #include "util/sys_error.h"
@@ -27,11 +28,14 @@ constexpr int kHistoryLines = 1000;
 std::atomic<int> g_wake_fd{-1};
 std::atomic<bool> g_leave{false};
 std::atomic<bool> g_resize{false};
+std::atomic<bool> g_suspend{false};
 
 extern "C" void on_editor_signal(int sig) {
   const int saved = errno;
   if (sig == SIGWINCH) {
     g_resize = true;
+  } else if (sig == SIGTSTP) {
+    g_suspend = true;
   } else {
     g_leave = true;
   }
@@ -51,7 +55,36 @@ void write_fully(int fd, std::string_view text) {
   }
 }
 
+// Runs shorter than this are typed keys: libedit draws them itself, a key at a time.
+constexpr size_t kPasteRun = 16;
+
 }  // namespace
+
+// libedit's key source: the keys already read, then the terminal (blocking, for the rest of
+// a key sequence).
+int read_key(EditLine* el, wchar_t* out) {
+  void* self = nullptr;
+  el_get(el, EL_CLIENTDATA, &self);
+  return static_cast<LineEditor*>(self)->read_key(out);
+}
+
+size_t plain_run(std::string_view text, size_t from) {
+  std::mbstate_t state{};
+  size_t at = from;
+  while (at < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[at]);
+    if (byte < 0x20 || byte == 0x7f) break;
+    if (byte < 0x80) {
+      ++at;
+      continue;
+    }
+    wchar_t wc = 0;
+    const size_t n = std::mbrtowc(&wc, text.data() + at, text.size() - at, &state);
+    if (n == static_cast<size_t>(-1) || n == static_cast<size_t>(-2) || n == 0 || !std::iswprint(wc)) break;
+    at += n;
+  }
+  return at - from;
+}
 
 size_t display_columns(std::string_view text) {
   std::mbstate_t state{};
@@ -102,6 +135,8 @@ LineEditor::LineEditor(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {
   el_set(el_, EL_HIST, history, history_);
   el_set(el_, EL_EDITOR, "emacs");
   el_set(el_, EL_PROMPT, empty_prompt);
+  el_set(el_, EL_CLIENTDATA, static_cast<void*>(this));
+  el_set(el_, EL_GETCFN, &client::read_key);
   el_set(el_, EL_SIGNAL, 0);  // the handlers below, for the whole session, not libedit's per call
   el_source(el_, nullptr);    // the user's ~/.editrc, as every libedit program reads it
 
@@ -111,6 +146,7 @@ LineEditor::LineEditor(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGWINCH, &sa, nullptr);
+  sigaction(SIGTSTP, &sa, nullptr);
   // A signal the shell made the process ignore (SIGINT of a background job) stays ignored.
   sa.sa_flags |= SA_RESETHAND;
   for (int sig : {SIGINT, SIGTERM}) {
@@ -124,7 +160,7 @@ LineEditor::~LineEditor() { release(); }
 
 void LineEditor::release() {
   end_line();
-  for (int sig : {SIGINT, SIGTERM, SIGWINCH}) {
+  for (int sig : {SIGINT, SIGTERM, SIGWINCH, SIGTSTP}) {
     struct sigaction old {};
     sigaction(sig, nullptr, &old);
     if (old.sa_handler == on_editor_signal) std::signal(sig, SIG_DFL);
@@ -170,6 +206,95 @@ void LineEditor::print(int fd, std::string text) {
   [[maybe_unused]] const ssize_t n = ::write(wake_[1], &byte, 1);  // full: a wake-up is due anyway
 }
 
+int LineEditor::read_key(wchar_t* out) {
+  while (true) {
+    if (keys_pos_ < keys_.size()) {
+      std::mbstate_t state{};
+      const size_t n = std::mbrtowc(out, keys_.data() + keys_pos_, keys_.size() - keys_pos_, &state);
+      if (n != static_cast<size_t>(-2)) {
+        if (n == static_cast<size_t>(-1) || n == 0) {
+          *out = static_cast<unsigned char>(keys_[keys_pos_]);  // NUL, or a byte of no character
+          ++keys_pos_;
+        } else {
+          keys_pos_ += n;
+        }
+        return 1;
+      }
+    }
+    // The rest of a character or of a key sequence: it is on its way.
+    char buf[4096];
+    const ssize_t got = ::read(in_fd_, buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return got == 0 ? 0 : -1;
+    keys_.erase(0, keys_pos_);
+    keys_pos_ = 0;
+    keys_.append(buf, static_cast<size_t>(got));
+  }
+}
+
+size_t LineEditor::cursor_column() const {
+  const LineInfo* line = el_line(el_);
+  return display_columns(std::string_view(line->buffer, static_cast<size_t>(line->cursor - line->buffer)));
+}
+
+// From the cursor at `column` of the line: back to the line's start, and the whole line
+// (prompt, text, cursor) drawn again from there.
+void LineEditor::redraw(size_t column) {
+  erase(column);
+  el_set(el_, EL_REFRESH);
+}
+
+void LineEditor::erase(std::optional<size_t> column) {
+  int width = 0;
+  el_get(el_, EL_GETTC, "co", &width, nullptr);
+  write_fully(out_fd_,
+              erase_input(column.value_or(cursor_column()), width > 0 ? static_cast<size_t>(width) : 80));
+}
+
+// A pasted run of text, in at once and drawn once.
+void LineEditor::insert(std::string_view text) {
+  const size_t column = cursor_column();
+  el_insertstr(el_, std::string(text).c_str());
+  redraw(column);
+}
+
+// Takes the keys read so far, pasted text by runs and the rest a key at a time; a whole
+// line when one ends here (the keys after it wait for the next line), else nothing.
+std::optional<std::string> LineEditor::take_keys() {
+  while (keys_pos_ < keys_.size()) {
+    const size_t run = plain_run(keys_, keys_pos_);
+    if (run >= kPasteRun) {
+      insert(std::string_view(keys_).substr(keys_pos_, run));
+      keys_pos_ += run;
+      continue;
+    }
+    int count = 0;
+    const char* got = el_gets(el_, &count);
+    if (got == nullptr || count <= 0) {
+      if (count < 0) {
+        ended_ = true;  // the terminal went away
+        return std::nullopt;
+      }
+      continue;
+    }
+    std::string text(got, static_cast<size_t>(count));
+    if (text == "\x04") {  // ^D on an empty line: the end of input
+      ended_ = true;
+      return std::nullopt;
+    }
+    if (text.back() != '\n' && text.back() != '\r') continue;  // still typing
+    text.pop_back();
+    if (!text.empty()) {
+      HistEvent ev;
+      history(history_, &ev, H_ENTER, text.c_str());
+    }
+    return text;
+  }
+  keys_.clear();
+  keys_pos_ = 0;
+  return std::nullopt;
+}
+
 // Takes the line off the screen, prints what waited, and draws the line again below it.
 void LineEditor::show_pending() {
   std::vector<Pending> ready;
@@ -178,12 +303,7 @@ void LineEditor::show_pending() {
     ready.swap(pending_);
   }
   if (ready.empty()) return;
-  const LineInfo* line = el_line(el_);
-  int width = 0;
-  el_get(el_, EL_GETTC, "co", &width, nullptr);
-  const size_t column =
-      display_columns(std::string_view(line->buffer, static_cast<size_t>(line->cursor - line->buffer)));
-  write_fully(out_fd_, erase_input(column, width > 0 ? static_cast<size_t>(width) : 80));
+  erase();
   for (const auto& p : ready) write_fully(p.fd, p.text);
   el_set(el_, EL_REFRESH);
 }
@@ -196,8 +316,28 @@ void LineEditor::handle_signals() {
     el_resize(el_);
     el_set(el_, EL_REFRESH);
   }
+  if (g_suspend.exchange(false)) suspend();
   if (g_leave.exchange(false)) interrupted_ = true;
 }
+
+// ^Z: the terminal goes back to the shell as it was, the process stops; on `fg` the line
+// is drawn again, as it was, on the raw terminal.
+void LineEditor::suspend() {
+  erase();
+  el_set(el_, EL_PREP_TERM, 0);
+  struct sigaction sa {
+  }, mine{};
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTSTP, &sa, &mine);
+  ::raise(SIGTSTP);  // stops here until SIGCONT
+  sigaction(SIGTSTP, &mine, nullptr);
+  el_set(el_, EL_PREP_TERM, 1);
+  el_resize(el_);
+  el_set(el_, EL_REFRESH);
+}
+
+bool LineEditor::line_ready() const { return keys_.find_first_of("\r\n", keys_pos_) != std::string::npos; }
 
 std::optional<std::string> LineEditor::next(const std::function<bool()>& stop) {
   if (ended_) return std::nullopt;
@@ -209,31 +349,21 @@ std::optional<std::string> LineEditor::next(const std::function<bool()>& stop) {
   }
   start_line();
   std::optional<std::string> result;
-  bool done = false;
-  while (!done) {
+  while (!result && !ended_) {
     handle_signals();
     if (interrupted_ || stop()) break;
     show_pending();
+    result = take_keys();
+    if (result || ended_) break;
     pollfd fds[2] = {{in_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     const int n = ::poll(fds, 2, 200);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0 || (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-    int count = 0;
-    const char* got = el_gets(el_, &count);
-    if (got == nullptr || count <= 0) {
-      if (count < 0 && errno != EINTR) break;  // the terminal went away
-      continue;
-    }
-    std::string text(got, static_cast<size_t>(count));
-    if (text == "\x04") break;                                 // ^D on an empty line: the end of input
-    if (text.back() != '\n' && text.back() != '\r') continue;  // still typing
-    text.pop_back();
-    if (!text.empty()) {
-      HistEvent ev;
-      history(history_, &ev, H_ENTER, text.c_str());
-    }
-    result = std::move(text);
-    done = true;
+    char buf[65536];
+    const ssize_t got = ::read(in_fd_, buf, sizeof buf);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got <= 0) break;  // the terminal hung up
+    keys_.append(buf, static_cast<size_t>(got));
   }
   end_line();
   if (interrupted_) write_fully(out_fd_, "\n");  // off the line that was being typed

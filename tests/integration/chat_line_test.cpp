@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The real `ftx chat` at a terminal drawn by tmux, as a person sees it: a message that
 // arrives while a line is half typed prints above it and leaves the typed text on the
-// input line; a pasted line longer than a terminal's canonical limit arrives whole; an
-// earlier line comes back with the up arrow.
+// input line; a pasted line longer than a terminal's canonical limit arrives whole, one
+// over the protocol's limit is refused at the terminal; an earlier line comes back with the
+// up arrow.
 #include <regex>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "chat_clients.h"
+#include "proto/limits.h"
 #include "temp_dir.h"
 #include "test_env.h"
 #include "test_server.h"
@@ -82,6 +84,26 @@ TEST_F(ChatLine, APastedLineOfFiveThousandCharactersArrivesWhole) {
   ASSERT_EQ(got.size(), 1u) << tty->screen();
   EXPECT_EQ(got[0].text.size(), line.size());
   EXPECT_EQ(got[0].text, line);
+}
+
+// One byte over the protocol's limit: said so at the terminal, nothing sent; the next line
+// goes as usual.
+TEST_F(ChatLine, ALineOverTheLimitIsRefusedWithAWordAndNotSent) {
+  if (auto why = TmuxSession::unavailable()) GTEST_SKIP() << *why;
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  auto tty = start_chat(server.port(), "verbose", peer);
+
+  tty->paste(std::string(proto::kMaxMessage + 1, 'x'));
+  tty->press("Enter");
+  EXPECT_TRUE(tty->wait_for("line of " + std::to_string(proto::kMaxMessage + 1) +
+                            " bytes not sent: the limit is " + std::to_string(proto::kMaxMessage)))
+      << tty->screen();
+  tty->type("short");
+  tty->press("Enter");
+  const auto got = peer.collect(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].text, "short");
 }
 
 TEST_F(ChatLine, UpArrowRecallsAnEarlierLine) {

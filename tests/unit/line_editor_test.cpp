@@ -32,6 +32,21 @@ TEST_F(Utf8Locale, ABrokenSequenceShowsAsAnOctalEscape) {
   EXPECT_EQ(display_columns("a\xc3"), 5u);  // cut in the middle of a character
 }
 
+TEST_F(Utf8Locale, APlainRunStopsAtAControlOrAnUnfinishedCharacter) {
+  EXPECT_EQ(plain_run("hello world", 0), 11u);
+  EXPECT_EQ(plain_run("hello world", 6), 5u);
+  EXPECT_EQ(plain_run("abc\rdef", 0), 3u);      // Enter is a key for the editor
+  EXPECT_EQ(plain_run("ab\x1b[A", 0), 2u);      // so is an arrow's sequence
+  EXPECT_EQ(plain_run("ab\x7f", 0), 2u);        // and DEL
+  EXPECT_EQ(plain_run("caf\xc3\xa9!", 0), 6u);  // é is plain text
+  EXPECT_EQ(plain_run("caf\xc3", 0), 3u);       // half of it waits for the rest
+  EXPECT_EQ(plain_run("a\xff"
+                      "b",
+                      0),
+            1u);  // a byte of no character: the editor's
+  EXPECT_EQ(plain_run("x", 1), 0u);
+}
+
 TEST(EraseInput, OnTheFirstRowOnlyReturnsAndClears) {
   EXPECT_EQ(erase_input(0, 80), "\r\x1b[J");
   EXPECT_EQ(erase_input(79, 80), "\r\x1b[J");

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <histedit.h>
 #include <poll.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,11 @@ std::atomic<int> g_wake_fd{-1};
 std::atomic<bool> g_leave{false};
 std::atomic<bool> g_resize{false};
 std::atomic<bool> g_suspend{false};
+std::atomic<int> g_leaves{0};
+// The terminal's modes before the editor changed them, for a second SIGINT or SIGTERM that
+// ends the process at once (the first asks it to leave, which may wait on the server).
+int g_tty_fd = -1;
+termios g_tty_modes{};
 
 extern "C" void on_editor_signal(int sig) {
   const int saved = errno;
@@ -36,8 +42,15 @@ extern "C" void on_editor_signal(int sig) {
     g_resize = true;
   } else if (sig == SIGTSTP) {
     g_suspend = true;
-  } else {
+  } else if (g_leaves++ == 0) {
     g_leave = true;
+  } else {
+    if (g_tty_fd >= 0) ::tcsetattr(g_tty_fd, TCSANOW, &g_tty_modes);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, nullptr);
+    ::raise(sig);  // delivered when this handler returns
   }
   const char byte = 1;
   [[maybe_unused]] const ssize_t n = ::write(g_wake_fd.load(), &byte, 1);
@@ -141,6 +154,8 @@ LineEditor::LineEditor(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {
   el_source(el_, nullptr);    // the user's ~/.editrc, as every libedit program reads it
 
   g_wake_fd = wake_[1];
+  g_leaves = 0;
+  g_tty_fd = ::tcgetattr(in_fd, &g_tty_modes) == 0 ? in_fd : -1;
   struct sigaction sa {};
   sa.sa_handler = on_editor_signal;
   sa.sa_flags = SA_RESTART;
@@ -148,7 +163,6 @@ LineEditor::LineEditor(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {
   sigaction(SIGWINCH, &sa, nullptr);
   sigaction(SIGTSTP, &sa, nullptr);
   // A signal the shell made the process ignore (SIGINT of a background job) stays ignored.
-  sa.sa_flags |= SA_RESETHAND;
   for (int sig : {SIGINT, SIGTERM}) {
     struct sigaction old {};
     sigaction(sig, nullptr, &old);
@@ -166,6 +180,7 @@ void LineEditor::release() {
     if (old.sa_handler == on_editor_signal) std::signal(sig, SIG_DFL);
   }
   g_wake_fd = -1;
+  g_tty_fd = -1;
   if (el_) el_end(el_);  // puts the terminal back as it found it
   el_ = nullptr;
   if (history_) history_end(history_);
@@ -314,7 +329,7 @@ void LineEditor::handle_signals() {
   }
   if (g_resize.exchange(false)) {
     el_resize(el_);
-    el_set(el_, EL_REFRESH);
+    redraw(cursor_column());
   }
   if (g_suspend.exchange(false)) suspend();
   if (g_leave.exchange(false)) interrupted_ = true;

@@ -35,7 +35,8 @@ size_t plain_run(std::string_view text, size_t from);
 
 /// Lines typed at a terminal. Construct only when both in_fd and out_fd are terminals;
 /// throws std::runtime_error when libedit cannot start. While it lives, SIGINT and SIGTERM
-/// end the input (next() returns nullopt; a second one then acts as usual), SIGWINCH
+/// end the input (next() returns nullopt; a second one puts the terminal back and ends the
+/// process as it would have without the editor), SIGWINCH
 /// resizes the line, and ^Z (SIGTSTP) gives the terminal back as it was until `fg`. The terminal's modes and
 /// the signal handlers are restored when the input ends and when it is destroyed, whatever the way out.
 class LineEditor : public LineSource {

@@ -3,9 +3,11 @@
 // arrives while a line is half typed prints above it and leaves the typed text on the
 // input line; a pasted line longer than a terminal's canonical limit arrives whole, one
 // over the protocol's limit is refused at the terminal; an earlier line comes back with the
-// up arrow.
+// up arrow; Ctrl-C leaves and puts the terminal back.
+#include <chrono>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -124,6 +126,37 @@ TEST_F(ChatLine, UpArrowRecallsAnEarlierLine) {
   EXPECT_EQ(got[0].text, "the first line");
   EXPECT_EQ(got[1].text, "the second line");
   EXPECT_EQ(got[2].text, "the first line");
+}
+
+// Ctrl-C leaves as /quit does (exit 0, the half-typed line not sent) and the terminal is
+// back in the modes it had before, as the shell that started the client sees them.
+TEST_F(ChatLine, CtrlCLeavesAndPutsTheTerminalBack) {
+  if (auto why = TmuxSession::unavailable()) GTEST_SKIP() << *why;
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  const auto dir = tmp_.path().string();
+  // The shell outlives the Ctrl-C (its process group gets it too) to say what it sees after.
+  const std::string script =
+      "trap : INT; stty -g > " + dir + "/before; \"$0\" chat 127.0.0.1:" + std::to_string(server.port()) +
+      " --name quitter; echo $? > " + dir + "/code; stty -g > " + dir + "/after; sleep 60";
+  TmuxSession tty({"/bin/sh", "-c", script, testing::ftx_binary()}, {"XDG_CONFIG_HOME=" + dir + "/config"},
+                  tmp_.path());
+  ASSERT_TRUE(tty.wait_for("as quitter; /help for commands")) << tty.screen();
+  ASSERT_TRUE(peer.await_notice("quitter joined"));
+  tty.type("never sent");
+  ASSERT_TRUE(tty.wait_for("never sent")) << tty.screen();
+  tty.press("C-c");
+  EXPECT_TRUE(peer.await_notice("quitter left"));
+  auto text = [&](const char* name) {
+    std::error_code ec;
+    return std::filesystem::exists(tmp_ / name, ec) ? testing::read_file(tmp_ / name) : std::string();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(10));
+  while (text("after").empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(text("code"), "0\n") << tty.screen();
+  EXPECT_FALSE(text("before").empty());
+  EXPECT_EQ(text("after"), text("before"));
 }
 
 }  // namespace

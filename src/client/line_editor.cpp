@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <histedit.h>
+#include <langinfo.h>
 #include <poll.h>
 #include <termios.h>
 #include <unistd.h>
@@ -58,6 +59,15 @@ extern "C" void on_editor_signal(int sig) {
 }
 
 const char* empty_prompt(EditLine*) { return ""; }
+
+// A stdio stream of its own on a copy of fd (libedit wants FILEs; closing them leaves fd).
+std::FILE* reopen(int fd, const char* mode) {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) return nullptr;
+  std::FILE* f = ::fdopen(copy, mode);
+  if (!f) ::close(copy);
+  return f;
+}
 
 void write_fully(int fd, std::string_view text) {
   while (!text.empty()) {
@@ -129,13 +139,14 @@ std::string erase_input(size_t column, size_t width) {
 
 LineEditor::LineEditor(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {
   if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) throw_sys("pipe2");
-  // libedit decodes keys and measures characters by the locale's LC_CTYPE (UTF-8 mostly).
+  // libedit decodes keys and measures characters by LC_CTYPE. Chat text is UTF-8 whatever
+  // the environment says: in the C locale (LANG unset, as in many containers) libedit would
+  // drop every non-ASCII key.
   if (const char* old = std::setlocale(LC_CTYPE, nullptr)) old_locale_ = old;
   std::setlocale(LC_CTYPE, "");
-  const int in_copy = ::fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
-  const int out_copy = ::fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
-  in_ = in_copy >= 0 ? ::fdopen(in_copy, "r") : nullptr;
-  out_ = out_copy >= 0 ? ::fdopen(out_copy, "w") : nullptr;
+  if (std::string_view(::nl_langinfo(CODESET)) != "UTF-8") std::setlocale(LC_CTYPE, "C.UTF-8");
+  in_ = reopen(in_fd, "r");
+  out_ = reopen(out_fd, "w");
   if (in_ && out_) el_ = el_init("ftx", in_, out_, out_);
   history_ = history_init();
   if (!el_ || !history_) {

@@ -34,11 +34,13 @@ class ChatLine : public ::testing::Test {
     return c;
   }
   // `ftx chat` as `name` in a fresh terminal, joined (the peer saw it come in).
-  std::unique_ptr<TmuxSession> start_chat(uint16_t port, const std::string& name, ChatClient& peer) {
+  std::unique_ptr<TmuxSession> start_chat(uint16_t port, const std::string& name, ChatClient& peer,
+                                          std::vector<std::string> env = {}) {
+    env.push_back("XDG_CONFIG_HOME=" + (tmp_ / "config").string());
     auto tty = std::make_unique<TmuxSession>(
         std::vector<std::string>{testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(port), "--name",
                                  name},
-        std::vector<std::string>{"XDG_CONFIG_HOME=" + (tmp_ / "config").string()}, tmp_.path());
+        env, tmp_.path());
     EXPECT_TRUE(tty->wait_for("as " + name + "; /help for commands")) << tty->screen();
     EXPECT_TRUE(peer.await_notice(name + " joined"));
     return tty;
@@ -106,6 +108,21 @@ TEST_F(ChatLine, ALineOverTheLimitIsRefusedWithAWordAndNotSent) {
   const auto got = peer.collect(1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].text, "short");
+}
+
+// Chat text is UTF-8 even where the environment's locale is C (LANG unset, as in many
+// containers): the keys of é and 日本 reach the room.
+TEST_F(ChatLine, TypedUtf8ArrivesWholeUnderTheCLocale) {
+  if (auto why = TmuxSession::unavailable()) GTEST_SKIP() << *why;
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  auto tty = start_chat(server.port(), "writer", peer, {"LC_ALL=C", "LANG=C"});
+
+  tty->type("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac");
+  tty->press("Enter");
+  const auto got = peer.collect(1);
+  ASSERT_EQ(got.size(), 1u) << tty->screen();
+  EXPECT_EQ(got[0].text, "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac");
 }
 
 TEST_F(ChatLine, UpArrowRecallsAnEarlierLine) {

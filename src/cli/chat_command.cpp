@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <string_view>
 
 #include <cxxopts.hpp>
 
@@ -206,7 +208,9 @@ int chat_main(int argc, char** argv) {
     return usage_error(e.what());
   }
   client::ChatResult result;
-  if (chat.interactive && ::isatty(STDOUT_FILENO)) {
+  const char* term = std::getenv("TERM");
+  const bool can_edit = term && *term && std::string_view(term) != "dumb";  // not Emacs' shell, say
+  if (chat.interactive && ::isatty(STDOUT_FILENO) && can_edit) {
     // A person at a terminal: an input line that messages do not break into.
     std::optional<client::LineEditor> editor;
     try {

@@ -61,10 +61,16 @@ TEST_F(ChatLine, AMessageArrivingMidTypingLeavesTheTypedTextOnTheInputLine) {
 
   // The message has a row of its own, and the cursor's row holds the typed text alone.
   const std::regex message_row(R"(^\d\d:\d\d:\d\d <peer> interrupting$)");
-  bool message_alone = false;
-  for (const auto& row : tty->rows()) message_alone |= std::regex_match(row, message_row);
-  EXPECT_TRUE(message_alone) << tty->screen();
-  EXPECT_EQ(tty->cursor_line(), "partial typing here") << tty->screen();
+  auto message_alone = [&] {
+    for (const auto& row : tty->rows()) {
+      if (std::regex_match(row, message_row)) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(tty->wait_until(message_alone)) << tty->screen();
+  EXPECT_TRUE(tty->wait_until([&] { return tty->cursor_line() == "partial typing here"; }))
+      << "cursor on: " << tty->cursor_line() << "\n"
+      << tty->screen();
 
   tty->press("Enter");
   const auto got = peer.collect(1);

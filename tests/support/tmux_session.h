@@ -105,9 +105,15 @@ class TmuxSession {
 
   /// Waits (bounded) until the screen shows `text`; true if it did.
   bool wait_for(const std::string& text, std::chrono::milliseconds limit = scaled(std::chrono::seconds(10))) {
+    return wait_until([&] { return screen().find(text) != std::string::npos; }, limit);
+  }
+  /// Waits (bounded) until `done()` (which looks at the screen) is true; true if it was. A
+  /// program draws in several writes: what a test checks, it waits for.
+  template <typename Done>
+  bool wait_until(Done done, std::chrono::milliseconds limit = scaled(std::chrono::seconds(10))) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (true) {
-      if (screen().find(text) != std::string::npos) return true;
+      if (done()) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

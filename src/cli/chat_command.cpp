@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <string_view>
 
 #include <cxxopts.hpp>
 
@@ -18,6 +20,7 @@
 #include "cli/token.h"
 #include "client/chat.h"
 #include "client/identity.h"
+#include "client/line_editor.h"
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "proto/text.h"
@@ -105,10 +108,11 @@ class LeaveOnSignal {
 };
 
 // Messages to stdout, one per line (so `ftx chat h:p > log` records the room); status to
-// stderr. Both threads of the client print here.
+// stderr. Every thread of the client prints here; with a line editor, above its input line.
 class TerminalDisplay : public client::ChatDisplay {
  public:
-  TerminalDisplay(bool notices, bool messages) : notices_(notices), messages_(messages) {}
+  TerminalDisplay(bool notices, bool messages, client::LineEditor* editor)
+      : notices_(notices), messages_(messages), editor_(editor) {}
   void message(const proto::Msg& msg) override {
     if (msg.sender.empty() ? !notices_ : !messages_) return;
     MutexLock lock(mutex_);
@@ -125,19 +129,30 @@ class TerminalDisplay : public client::ChatDisplay {
     MutexLock lock(mutex_);
     // What the room said before this line appears before it, where both go to one terminal.
     write_pending();
-    std::fprintf(stderr, "ftx chat: %s\n", printable(line).c_str());
+    const std::string text = "ftx chat: " + printable(line) + "\n";
+    if (editor_) {
+      editor_->print(STDERR_FILENO, text);
+    } else {
+      std::fputs(text.c_str(), stderr);
+    }
   }
 
  private:
   bool notices_;
   bool messages_;
+  client::LineEditor* editor_;
   Mutex mutex_;
   // A busy room would cost a write(2) per line; lines are gathered and written a burst at
   // a time (at most this much), and whenever the client waits for more (caught_up).
   static constexpr size_t kPendingBytes = 64 << 10;
   void write_pending() REQUIRES(mutex_) {
-    std::fwrite(pending_.data(), 1, pending_.size(), stdout);
-    std::fflush(stdout);
+    if (pending_.empty()) return;
+    if (editor_) {
+      editor_->print(STDOUT_FILENO, std::move(pending_));
+    } else {
+      std::fwrite(pending_.data(), 1, pending_.size(), stdout);
+      std::fflush(stdout);
+    }
     pending_.clear();
   }
 
@@ -157,6 +172,9 @@ int chat_main(int argc, char** argv) {
       std::cout << options.help()
                 << "\nInteractive commands: /send PATH..., /who, /quit, /help; "
                    "'//text' says '/text'.\n"
+                   "At a terminal the input line is edited (libedit: emacs keys, ~/.editrc): messages\n"
+                   "print above it, lines up to 64 KiB, the up arrow recalls earlier lines, /send runs\n"
+                   "beside the chat, Ctrl-C leaves.\n"
                 << std::endl;
       return kExitOk;
     }
@@ -189,9 +207,22 @@ int chat_main(int argc, char** argv) {
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());
   }
-  TerminalDisplay display(chat.show_notices, chat.show_messages);
   client::ChatResult result;
-  if (receive_only) {
+  const char* term = std::getenv("TERM");
+  const bool can_edit = term && *term && std::string_view(term) != "dumb";  // not Emacs' shell, say
+  if (chat.interactive && ::isatty(STDOUT_FILENO) && can_edit) {
+    // A person at a terminal: an input line that messages do not break into.
+    std::optional<client::LineEditor> editor;
+    try {
+      editor.emplace(STDIN_FILENO, STDOUT_FILENO);
+    } catch (const std::exception& e) {
+      print_error("chat", e.what());
+      return kExitFailed;
+    }
+    TerminalDisplay display(chat.show_notices, chat.show_messages, &*editor);
+    result = client::run_chat(chat, *editor, display);
+  } else if (receive_only) {
+    TerminalDisplay display(chat.show_notices, chat.show_messages, nullptr);
     std::optional<LeaveOnSignal> leave;
     try {
       leave.emplace();
@@ -202,6 +233,7 @@ int chat_main(int argc, char** argv) {
     client::NoLines input(leave->wake_fd());
     result = client::run_chat(chat, input, display);
   } else {
+    TerminalDisplay display(chat.show_notices, chat.show_messages, nullptr);
     client::FdLines input(STDIN_FILENO, proto::kMaxMessage);
     result = client::run_chat(chat, input, display);
   }

@@ -16,6 +16,7 @@
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "util/mutex.h"
+#include "util/units.h"
 #include "wire/channel.h"
 
 namespace ftx::client {
@@ -77,19 +78,47 @@ std::vector<std::string> split_words(const std::string& text) {
   return out;
 }
 
-void upload(const ChatOptions& options, const std::string& args, ChatDisplay& display) {
+// What a /send running beside the chat says: each file as it starts, how far it is every
+// few seconds, retries and warnings; the results follow from the report.
+class UploadProgress : public SendObserver {
+ public:
+  explicit UploadProgress(ChatDisplay& display) : display_(display) {}
+  void warning(const std::string& text) override { display_.status("/send: " + text); }
+  void file_started(const std::string& name, uint64_t size) override {
+    name_ = name;
+    size_ = size;
+    last_ = std::chrono::steady_clock::now();
+    display_.status("/send: sending " + name + " (" + format_bytes(size) + ")");
+  }
+  void file_progress(uint64_t done) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (size_ == 0 || now - last_ < kEvery) return;
+    last_ = now;
+    display_.status("/send: " + name_ + " " + std::to_string(done * 100 / size_) + "% of " +
+                    format_bytes(size_));
+  }
+  void retrying(const std::string& why, int attempt, int of, std::chrono::milliseconds) override {
+    display_.status("/send: " + why + "; retrying (" + std::to_string(attempt) + " of " + std::to_string(of) +
+                    ")");
+  }
+
+ private:
+  static constexpr std::chrono::seconds kEvery{2};
+  ChatDisplay& display_;
+  std::string name_;
+  uint64_t size_ = 0;
+  std::chrono::steady_clock::time_point last_;
+};
+
+void upload(const ChatOptions& options, std::vector<std::string> paths, ChatDisplay& display) {
   SendOptions send;
   send.server = options.server;
   send.client_name = options.name;
   send.token = options.token;
   send.tls = options.tls;
-  send.paths = split_words(args);
-  if (send.paths.empty()) {
-    display.status("usage: /send PATH...");
-    return;
-  }
-  SendObserver quiet;
-  const SendReport report = send_files(send, quiet);
+  send.paths = std::move(paths);
+  UploadProgress progress(display);
+  const SendReport report = send_files(send, progress);
   for (const auto& f : report.files) {
     if (f.status == FileStatus::Saved) {
       display.status("/send: saved " + f.path + " as " + f.saved_as + " (" + std::to_string(f.bytes) +
@@ -98,11 +127,19 @@ void upload(const ChatOptions& options, const std::string& args, ChatDisplay& di
       display.status("/send: " + f.path + ": " + explain(f));
     }
   }
+  if (report.files.empty() && !report.connection_error.empty())
+    display.status("/send: " + report.connection_error);
 }
+
+// Uploads started with /send, each on its own thread and connection, so typing goes on.
+struct Uploads {
+  std::atomic<int> active{0};
+  std::vector<std::jthread> running;
+};
 
 // A line that starts with "/" at a terminal: true when it says to leave.
 bool run_command(const std::string& line, const ChatOptions& options, wire::Channel& channel,
-                 ChatDisplay& display, ChatResult& result) {
+                 ChatDisplay& display, ChatResult& result, Uploads& uploads) {
   const size_t space = line.find(' ');
   const std::string cmd = line.substr(0, space);
   const std::string args = space == std::string::npos ? "" : line.substr(space + 1);
@@ -112,8 +149,20 @@ bool run_command(const std::string& line, const ChatOptions& options, wire::Chan
   } else if (cmd == "/who") {
     channel.send(proto::Who{});
   } else if (cmd == "/send") {
-    channel.flush();
-    upload(options, args, display);
+    std::vector<std::string> paths = split_words(args);
+    if (paths.empty()) {
+      display.status("usage: /send PATH...");
+    } else {
+      ++uploads.active;
+      uploads.running.emplace_back([&options, &display, &uploads, paths = std::move(paths)]() mutable {
+        try {
+          upload(options, std::move(paths), display);
+        } catch (const std::exception& e) {
+          display.status(std::string("/send: ") + e.what());
+        }
+        --uploads.active;
+      });
+    }
   } else if (!line.starts_with("//")) {
     display.status("unknown command " + cmd + "; " + kHelp);
   } else {
@@ -176,6 +225,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
     return in.closed;
   };
 
+  Uploads uploads;
   bool quit = false;
   try {
     while (!quit && !gone()) {
@@ -186,7 +236,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
       std::string& line = *next;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (options.interactive && line.starts_with("/")) {
-        quit = run_command(line, options, channel, display, result);
+        quit = run_command(line, options, channel, display, result, uploads);
         continue;
       }
       if (line.empty() && options.interactive) continue;
@@ -205,6 +255,8 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   }
   await_goodbye(in, options, peer, result);
   link.shut_down();  // ends the reader if it still waits
+  if (uploads.active > 0) display.status("waiting for /send to finish");
+  uploads.running.clear();  // joins each
   return result;
 }
 

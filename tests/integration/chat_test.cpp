@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -18,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "chat_clients.h"
+#include "client/chat.h"
 #include "client/handshake.h"
 #include "digests.h"
 #include "net/socket.h"
@@ -218,6 +221,72 @@ TEST_F(Chat, TheRealClientAtATerminal) {
   tty.type("/quit\n");
   EXPECT_EQ(tty.wait(testing::scaled(std::chrono::seconds(15))), 0) << tty.screen();
   EXPECT_TRUE(peer.await_notice("typist left"));
+}
+
+// /send at a terminal runs beside the chat: while the file goes up, the next typed line is
+// read and said. The display holds the upload at its first status line ("sending") until
+// the chat has read that next line: a /send that held the input up would never get there.
+TEST_F(Chat, SlashSendRunsBesideTheChat) {
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  testing::write_file(tmp_ / "beside.txt", "sent beside the chat\n");
+  const auto limit = testing::scaled(std::chrono::seconds(30));
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool second_line_read = false;
+    bool upload_ended = false;
+  } shared;
+  struct Script : client::LineSource {
+    Shared& s;
+    std::vector<std::string> lines;
+    std::chrono::milliseconds limit;
+    size_t at = 0;
+    Script(Shared& shared_state, std::vector<std::string> l, std::chrono::milliseconds lim)
+        : s(shared_state), lines(std::move(l)), limit(lim) {}
+    std::optional<std::string> next(const std::function<bool()>&) override {
+      std::unique_lock lock(s.mutex);
+      if (at == 1) {
+        s.second_line_read = true;
+        s.changed.notify_all();
+      }
+      if (at == lines.size()) s.changed.wait_for(lock, limit, [&] { return s.upload_ended; });
+      if (at == lines.size()) return std::nullopt;  // the end of input, once the file is up
+      return lines[at++];
+    }
+  } input(shared, {"/send " + (tmp_ / "beside.txt").string(), "said while sending"}, limit);
+  struct Display : client::ChatDisplay {
+    Shared& s;
+    std::chrono::milliseconds limit;
+    std::atomic<bool> read_while_sending{false};
+    std::vector<std::string> statuses;
+    Display(Shared& shared_state, std::chrono::milliseconds lim) : s(shared_state), limit(lim) {}
+    void message(const proto::Msg&) override {}
+    void status(const std::string& line) override {
+      std::unique_lock lock(s.mutex);
+      statuses.push_back(line);
+      if (line.starts_with("/send: sending "))
+        read_while_sending = s.changed.wait_for(lock, limit, [&] { return s.second_line_read; });
+      if (line.starts_with("/send: saved ") || line.starts_with("/send: /")) {
+        s.upload_ended = true;
+        s.changed.notify_all();
+      }
+    }
+  } display(shared, limit);
+  client::ChatOptions o;
+  o.server = {"127.0.0.1", server.port()};
+  o.name = "sender";
+  o.interactive = true;
+  const auto result = client::run_chat(o, input, display);
+  EXPECT_TRUE(result.confirmed) << result.error;
+  std::string said;
+  for (const auto& s : display.statuses) said += s + "\n";
+  EXPECT_TRUE(display.read_while_sending) << said;
+  EXPECT_NE(said.find("/send: saved "), std::string::npos) << said;
+  EXPECT_EQ(testing::read_file(tmp_ / "inbox" / "beside.txt"), "sent beside the chat\n");
+  const auto got = peer.collect(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].text, "said while sending");
 }
 
 TEST_F(Chat, TheRealClientPrintsEveryLineItHears) {

@@ -50,6 +50,12 @@ class TmuxSession {
     name_ = "tmux-" + std::to_string(counter++);
     socket_ = (out_dir / (name_ + ".sock")).string();
     std::string command = "exec env";
+    // The program's sanitizer reports go to files this object reads when it goes (tmux's
+    // server, not this process, is the program's parent).
+    sanitizer_log_ = out_dir / (name_ + ".sanitizer");
+    for (const auto& e : child_environment(sanitizer_log_)) {
+      if (e.find("SAN_OPTIONS=") != std::string::npos) command += " '" + e + "'";
+    }
     for (const auto& e : env) command += " '" + e + "'";
     for (const auto& a : args) command += " '" + a + "'";
     // -f /dev/null: none of the user's settings; the session ends with the program.
@@ -58,8 +64,14 @@ class TmuxSession {
   }
   ~TmuxSession() {
     run({"kill-server"}, /*check=*/false);
-    std::error_code ignored;
-    std::filesystem::remove(socket_, ignored);
+    std::error_code ec;
+    std::filesystem::remove(socket_, ec);
+    const std::string prefix = sanitizer_log_.filename().string() + ".";
+    for (std::filesystem::directory_iterator it(out_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().filename().string().starts_with(prefix))
+        ADD_FAILURE() << "the program in tmux left a sanitizer report in " << it->path() << ":\n"
+                      << read_file(it->path());
+    }
   }
   TmuxSession(const TmuxSession&) = delete;
   TmuxSession& operator=(const TmuxSession&) = delete;
@@ -134,6 +146,7 @@ class TmuxSession {
   std::string tmux_;
   std::string name_;
   std::string socket_;
+  std::filesystem::path sanitizer_log_;
   int commands_ = 0;
 };
 

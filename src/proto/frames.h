@@ -189,9 +189,11 @@ struct Saved {
   bool operator==(const Saved&) const = default;
 };
 
-/// Version 3, instead of READY: the file at the FILE_BEGIN's name already has its size (and
-/// mtime), and this digest. The sender answers FILE_END with the digest of its own file;
-/// the server answers UNCHANGED when they are equal, READY otherwise (the upload goes on).
+/// Version 3, instead of READY: a file of the FILE_BEGIN's name, size (and mtime) is already
+/// there, and the server knows its digest. The sender answers FILE_END with the digest of
+/// its own file (in this algorithm); the server answers UNCHANGED when they are equal, READY
+/// otherwise (the upload goes on). The server's digest is not sent: a client learns only
+/// whether its own file is the one there.
 struct Have {
   static constexpr FrameType kType = FrameType::Have;
   static constexpr std::string_view kName = "HAVE";
@@ -199,10 +201,8 @@ struct Have {
   template <typename Self, typename Wire>
   static void layout(Self& f, Wire& w) {
     w.algo(f.algo);
-    w.str(f.digest, kMaxDigest);
   }
-  DigestAlgo algo = DigestAlgo::Xxh128;
-  std::string digest;  ///< raw digest bytes of the file the server has
+  DigestAlgo algo = DigestAlgo::Xxh128;  ///< the server's (WELCOME's)
   bool operator==(const Have&) const = default;
 };
 

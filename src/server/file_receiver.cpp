@@ -97,14 +97,17 @@ bool FileReceiver::offer_existing(IncomingFile& file, const proto::FileBegin& be
   const auto existing = file.offer();
   if (!existing) return false;
   const DigestAlgo algo = conn_.ctx.config.hash;
-  channel_.send(proto::Have{algo, existing->digest});
+  channel_.send(proto::Have{algo});
   proto::Frame frame = channel_.receive();
   auto* end = std::get_if<proto::FileEnd>(&frame);
   if (!end) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "after HAVE (expected FILE_END)"));
   // A different file of the same name: its upload goes on from READY.
   if (end->algo != algo || end->digest != existing->digest) return false;
-  const std::string path = file.keep_existing(*existing);
-  channel_.send(proto::Unchanged{path, begin.size, algo, existing->digest});
+  // Still the same file there? (Remembered, so this costs a stat unless it changed.)
+  const auto now = file.offer();
+  if (!now || now->digest != existing->digest || now->path != existing->path) return false;
+  const std::string path = file.keep_existing(*now);
+  channel_.send(proto::Unchanged{path, begin.size, algo, now->digest});
   return true;
 }
 

@@ -28,9 +28,9 @@ class FileReceiver {
   void make_directory(const proto::FileBegin& begin);
   /// A version 3 client: a file already there is answered UNCHANGED instead of saved again.
   bool knows_unchanged() const;
-  /// When the file at the name matches the announced size and mtime: HAVE with its digest,
-  /// and the sender's FILE_END. True when the digests matched (answered UNCHANGED, logged);
-  /// false when the upload goes on as usual (no offer, or a different file).
+  /// When the file at the name matches the announced size and mtime (and its digest is
+  /// known): HAVE, and the sender's FILE_END with its digest. True when the digests matched (answered
+  /// UNCHANGED, logged); false when the upload goes on as usual (no offer, or a different file).
   bool offer_existing(IncomingFile& file, const proto::FileBegin& begin);
   void flush_batch();
   /// FILE_END must follow the data; its digest decides. Returns the error to answer, if any.

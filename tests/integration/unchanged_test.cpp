@@ -341,11 +341,11 @@ TEST_F(UnchangedProtocol, VersionThreeGetsHaveThenUnchangedOrReady) {
   EXPECT_EQ(c.handshake("v3").version, 3);
   const std::string data(1000, 'a');
   ASSERT_TRUE(std::holds_alternative<proto::Saved>(upload(c, "x.bin", data, kMtime)));
-  // Same name, size and mtime: HAVE with the digest of the file there.
+  // Same name, size and mtime: HAVE (the server's algorithm, not its digest).
   std::optional<proto::Frame> first;
   const proto::Frame same = upload(c, "x.bin", data, kMtime, &first);
   ASSERT_TRUE(first && std::holds_alternative<proto::Have>(*first));
-  EXPECT_EQ(std::get<proto::Have>(*first).digest, raw_digest(data));
+  EXPECT_EQ(std::get<proto::Have>(*first).algo, proto::DigestAlgo::Xxh128);
   ASSERT_TRUE(std::holds_alternative<proto::Unchanged>(same));
   EXPECT_EQ(std::get<proto::Unchanged>(same).name, "x.bin");
   // Same size and mtime, other bytes: HAVE, then READY for the sender's different digest.

@@ -38,10 +38,9 @@ std::string format_summary_line(const SendTally& tally);
 /// The line for a file that failed: "PATH: code: message".
 std::string format_failed_line(const client::FileOutcome& outcome);
 
-/// 0 when every file was saved and verified; else, in this order of precedence: 3 when the
-/// connection failed (and the server did not refuse it with a code), 1 when the server
-/// refused the connection or a file, or a file failed verification, 4 when a local file
-/// was unreadable.
+/// 0 when every file was saved and verified (or was there unchanged); else, in this order of precedence: 3
+/// when the connection failed (and the server did not refuse it with a code), 1 when the server refused the
+/// connection or a file, or a file failed verification, 4 when a local file was unreadable.
 int send_exit_code(const client::SendReport& report);
 
 /// 0 when the server confirmed every line; 3 when the connection failed or was lost before

@@ -15,7 +15,8 @@
 namespace ftx::cli {
 
 std::string format_outcome_json(const client::FileOutcome& out) {
-  const bool ok = out.status == client::FileStatus::Saved;
+  const bool unchanged = out.status == client::FileStatus::Unchanged;
+  const bool ok = out.status == client::FileStatus::Saved || unchanged;
   nlohmann::ordered_json j = {
       {"path", out.path},
       {"name", out.name},
@@ -25,8 +26,11 @@ std::string format_outcome_json(const client::FileOutcome& out) {
       {"resumed_from", out.resumed_from},
       {"digest", out.digest},
       {"duration_ms", static_cast<int64_t>(std::llround(out.seconds * 1000.0))},
-      {"mbps", mbps_field(out.bytes, out.resumed_from, out.seconds)},
-      {"status", ok ? "ok" : "error"},
+      // Nothing was saved of an unchanged file: no rate.
+      {"mbps", unchanged ? 0.0 : mbps_field(out.bytes, out.resumed_from, out.seconds)},
+      {"status", unchanged ? "unchanged"
+                 : ok      ? "ok"
+                           : "error"},
   };
   if (!ok) {
     std::string code = "not_sent";
@@ -53,6 +57,35 @@ std::string format_saved_line(const client::FileOutcome& out) {
   line += ", " + format_rate(out.bytes - std::min(out.bytes, out.resumed_from), out.seconds) + ", " +
           out.digest + ")";
   return line;
+}
+
+std::string format_unchanged_line(const client::FileOutcome& out) {
+  const std::string what = out.path == "-" ? "standard input" : printable(out.path);
+  return "unchanged " + what + ", already on the server as " + printable(out.saved_as) + " (" +
+         format_bytes(out.bytes) + ", " + out.digest + ")";
+}
+
+void SendTally::add(const client::FileOutcome& out) {
+  switch (out.status) {
+    case client::FileStatus::Saved:
+      out.directory ? ++directories : ++saved;
+      saved_bytes += out.bytes;
+      break;
+    case client::FileStatus::Unchanged:
+      ++unchanged;
+      break;
+    default:
+      ++failed;
+  }
+}
+
+std::string format_summary_line(const SendTally& t) {
+  std::string line = "saved " + std::to_string(t.saved) + ", unchanged " + std::to_string(t.unchanged) +
+                     ", failed " + std::to_string(t.failed) + " (in " + std::to_string(t.directories) +
+                     (t.directories == 1 ? " directory" : " directories");
+  if (t.saved_bytes > 0)
+    line += ", " + format_bytes(t.saved_bytes) + " at " + format_rate(t.saved_bytes, t.seconds);
+  return line + ")";
 }
 
 std::string format_failed_line(const client::FileOutcome& out) {

@@ -25,7 +25,10 @@
 namespace ftx::cli {
 
 cxxopts::Options send_options() {
-  cxxopts::Options o("ftx send", "Upload files to an ftx server and verify each one end to end.");
+  cxxopts::Options o("ftx send",
+                     "Upload files to an ftx server and verify each one end to end. A file whose content "
+                     "the server already has under its name is reported unchanged and not sent again; "
+                     "a different one follows the server's --overwrite.");
   o.custom_help("HOST:PORT PATH... [OPTIONS]   (PATH: a file, a directory, or - for stdin with --as)");
   o.positional_help("");
   // clang-format off
@@ -89,13 +92,11 @@ class TerminalObserver : public client::SendObserver {
   }
 
   void file_done(const client::FileOutcome& out) override {
-    const bool ok = out.status == client::FileStatus::Saved;
+    const bool unchanged = out.status == client::FileStatus::Unchanged;
+    const bool ok = out.status == client::FileStatus::Saved || unchanged;
     bar_.state().file_done(out.name, out.bytes, out.directory);
-    if (ok && out.in_tree) {
-      out.directory ? ++tree_dirs_ : ++tree_files_;
-      tree_bytes_ += out.bytes;
-    }
-    if (!ok) ++failed_;
+    tally_.add(out);
+    tree_ = tree_ || out.in_tree;
     const bool prints = json_ || !ok || !out.in_tree;
     if (prints) bar_.finish();  // the result line starts on a clean line
     if (json_) {
@@ -104,30 +105,24 @@ class TerminalObserver : public client::SendObserver {
       std::cerr << "ftx send: " << format_failed_line(out) << std::endl;
     } else if (!out.in_tree) {
       // Files named on the command line get a line each; trees get a summary at the end.
-      std::cout << format_saved_line(out) << std::endl;
+      std::cout << (unchanged ? format_unchanged_line(out) : format_saved_line(out)) << std::endl;
     }
     if (!bar_.state().finished()) bar_.tick();
   }
 
-  // The tree summary, once everything is answered.
+  // The summary of a job with a tree in it, once everything is answered.
   void summarize() {
     bar_.finish();
-    if (json_ || tree_files_ + tree_dirs_ == 0) return;
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    std::cout << "saved " << tree_files_ << (tree_files_ == 1 ? " file" : " files") << " in " << tree_dirs_
-              << (tree_dirs_ == 1 ? " directory" : " directories") << " (" << format_bytes(tree_bytes_)
-              << ", " << format_rate(tree_bytes_, secs) << ")";
-    if (failed_ > 0) std::cout << "; " << failed_ << " failed (listed above)";
-    std::cout << std::endl;
+    if (json_ || !tree_) return;
+    tally_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    std::cout << format_summary_line(tally_) << std::endl;
   }
 
  private:
   bool json_;
   client::ProgressBar bar_;
-  size_t tree_files_ = 0;
-  size_t tree_dirs_ = 0;
-  uint64_t tree_bytes_ = 0;
-  size_t failed_ = 0;
+  SendTally tally_;
+  bool tree_ = false;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -57,7 +57,8 @@ cxxopts::Options serve_options() {
        cxxopts::value<std::string>()->default_value("16"), "N")
       ("max-size", "largest file accepted, with K/M/G/T suffixes (default: no limit)",
        cxxopts::value<std::string>(), "SIZE")
-      ("overwrite", "when a name is taken: rename (a (1).txt), replace or refuse",
+      ("overwrite", "when a name is taken by a different file: rename (a (1).txt), replace or refuse "
+       "(the same content is kept and reported unchanged)",
        cxxopts::value<std::string>()->default_value("rename"), "POLICY")
       ("idle-timeout", "close a client silent this long; also bounds the wait for HELLO and a TLS handshake",
        cxxopts::value<std::string>()->default_value("60"), "SECONDS")

@@ -123,6 +123,9 @@ void upload(const ChatOptions& options, std::vector<std::string> paths, ChatDisp
     if (f.status == FileStatus::Saved) {
       display.status("/send: saved " + f.path + " as " + f.saved_as + " (" + std::to_string(f.bytes) +
                      " bytes, " + f.digest + ")");
+    } else if (f.status == FileStatus::Unchanged) {
+      display.status("/send: unchanged " + f.path + ", already on the server as " + f.saved_as + " (" +
+                     std::to_string(f.bytes) + " bytes, " + f.digest + ")");
     } else {
       display.status("/send: " + f.path + ": " + explain(f));
     }
@@ -194,9 +197,10 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   ChatResult result;
   std::optional<ServerLink> opened;
   try {
-    opened.emplace(ServerLink::open(
+    // Chat is the same in versions 2 and 3: an older server is spoken to in its version.
+    opened.emplace(ServerLink::open_newest(
         LinkOptions{options.server, options.connect_timeout, options.connect_timeout, options.tls},
-        proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token}));
+        proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token}, /*oldest=*/2));
   } catch (const ConnectionLost& e) {
     result.untrusted = dynamic_cast<const UntrustedServer*>(&e) != nullptr;
     result.refused = e.code();

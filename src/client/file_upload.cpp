@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -65,20 +66,41 @@ FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::
     const auto started = Clock::now();
     link.send(begin);
     proto::Frame reply = link.receive();
+    // Version 3: the server has a file of this name, size and mtime. Same digest: nothing
+    // to send (UNCHANGED); another: READY, and it goes as usual.
+    std::optional<std::string> known;
+    if (std::holds_alternative<proto::Have>(reply)) {
+      if (round == 0) observer.file_started(begin.name, begin.size);
+      try {
+        known = digest::digest_file(fd, algo, begin.size);
+      } catch (const std::exception& e) {
+        // The server waits for a digest this side cannot give: this stream is unusable.
+        throw ConnectionLost(std::string("reading ") + out.path + " failed: " + e.what(), std::nullopt);
+      }
+      out.digest = digest::labelled(algo, *known);
+      link.send(proto::FileEnd{algo, *known});
+      reply = link.receive();
+      if (std::holds_alternative<proto::Unchanged>(reply)) {
+        out.seconds = seconds_since(started);
+        judge_answer(out, reply, algo, *known);
+        return out;
+      }
+    }
     if (auto* e = std::get_if<proto::Error>(&reply)) return refused(out, *e);
     auto* ready = std::get_if<proto::Ready>(&reply);
     if (!ready || ready->offset > begin.size)
       throw ConnectionLost("protocol error: expected READY", std::nullopt);
     const uint64_t offset = ready->offset;
     out.resumed_from = offset;
-    if (round == 0) observer.file_started(begin.name, begin.size);
+    if (round == 0 && !known) observer.file_started(begin.name, begin.size);
     observer.file_resumed(offset);
-    BackgroundDigest digest(fd, algo, begin.size);
+    std::optional<BackgroundDigest> digest;
+    if (!known) digest.emplace(fd, algo, begin.size);
     link.send_file(fd, offset, begin.size - offset,
                    [&observer, offset](uint64_t sent) { observer.file_progress(offset + sent); });
     std::string raw;
     try {
-      raw = digest.get();
+      raw = known ? *known : digest->get();
     } catch (const std::exception& e) {
       // The server has the bytes but cannot be told the digest: this stream is unusable.
       throw ConnectionLost(std::string("reading ") + out.path + " failed: " + e.what(), std::nullopt);

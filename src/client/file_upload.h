@@ -10,7 +10,9 @@
 
 namespace ftx::client {
 
-/// FILE_BEGIN with a transfer id, READY (the offset a broken attempt's partial ends at: the
+/// FILE_BEGIN with a transfer id; from a version 3 server maybe HAVE (it has a file of that
+/// name, size and mtime), answered with FILE_END of the local digest, then UNCHANGED (the
+/// outcome: nothing sent) or READY; READY (the offset a broken attempt's partial ends at: the
 /// rest is all that is sent), the bytes by sendfile while a thread hashes the whole file,
 /// FILE_END, SAVED. If the kept prefix proves wrong (integrity), the file goes once more
 /// from 0. Throws ConnectionLost.

@@ -4,6 +4,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "client/handshake.h"
 #include "client/trust.h"
 #include "net/socket.h"
@@ -82,7 +84,19 @@ ServerLink ServerLink::open(const LinkOptions& options, const proto::Hello& hell
     throw ConnectionLost("refused by the server: " + proto::describe(e->code, e->message), e->code);
   }
   link.welcome_ = std::get<proto::Welcome>(answer);
+  link.version_ = std::min(hello.version, link.welcome_.version);
   return link;
+}
+
+ServerLink ServerLink::open_newest(const LinkOptions& options, proto::Hello hello, uint16_t oldest) {
+  while (true) {
+    try {
+      return open(options, hello);
+    } catch (const ConnectionLost& e) {
+      if (e.code() != proto::ErrorCode::UnsupportedVersion || hello.version <= oldest) throw;
+      --hello.version;  // an older server: it serves what that version has
+    }
+  }
 }
 
 ServerLink::~ServerLink() = default;

@@ -72,11 +72,18 @@ class ServerLink {
   /// for the network or a peer that is not an ftx server (or not a TLS one).
   static ServerLink open(const LinkOptions& options, const proto::Hello& hello);
 
+  /// open() with hello's version, and when the server refuses it as unsupported, again
+  /// with each older version down to `oldest` (a new connection each time): the newest
+  /// version both speak. version() says which.
+  static ServerLink open_newest(const LinkOptions& options, proto::Hello hello, uint16_t oldest);
+
   ServerLink(ServerLink&&) noexcept = default;
   ServerLink& operator=(ServerLink&&) noexcept = default;
   ~ServerLink();
 
   const proto::Welcome& welcome() const { return welcome_; }
+  /// The protocol version of this conversation: the lower of HELLO's and WELCOME's.
+  uint16_t version() const { return version_; }
   const std::string& peer() const { return stream_->peer(); }
   /// True over TLS.
   bool encrypted() const { return encrypted_; }
@@ -110,6 +117,7 @@ class ServerLink {
   std::unique_ptr<net::Stream> stream_;
   std::unique_ptr<wire::Channel> channel_;
   proto::Welcome welcome_;
+  uint16_t version_ = 0;
   bool encrypted_ = false;
 };
 

@@ -167,9 +167,12 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
   bool connected_once = false;
   while (true) {
     try {
-      ServerLink link = ServerLink::open(
+      // A version 2 server takes files too (it just saves again what it has); a version 1
+      // one is refused, as ftx did before version 3.
+      ServerLink link = ServerLink::open_newest(
           LinkOptions{options.server, options.connect_timeout, options.io_timeout, options.tls},
-          proto::Hello{proto::kProtocolVersion, proto::Role::Send, options.client_name, options.token});
+          proto::Hello{proto::kProtocolVersion, proto::Role::Send, options.client_name, options.token},
+          /*oldest=*/2);
       connected_once = true;
       Job(options, observer, results, link).run(plan.items);
       break;

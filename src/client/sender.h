@@ -31,6 +31,7 @@ struct SendOptions {
 
 enum class FileStatus {
   Saved,       ///< saved and verified
+  Unchanged,   ///< the same content was already on the server there (saved_as): nothing written
   Refused,     ///< the server answered ERROR for this file
   Unreadable,  ///< the local file could not be read or is not a regular file
   NotSent,     ///< the connection failed before or during this file

@@ -36,17 +36,23 @@ void judge_answer(FileOutcome& out, const proto::Frame& answer, DigestAlgo algo,
     refused(out, *e);
     return;
   }
-  auto* saved = std::get_if<proto::Saved>(&answer);
-  if (!saved) throw ConnectionLost("protocol error: expected SAVED or ERROR", std::nullopt);
-  out.saved_as = saved->name;
-  if (!out.directory && (saved->bytes != out.bytes || saved->algo != algo || saved->digest != raw_digest)) {
+  // SAVED and UNCHANGED carry the same fields: the file on the server, as it is there.
+  const proto::Saved* saved = std::get_if<proto::Saved>(&answer);
+  const proto::Unchanged* unchanged = std::get_if<proto::Unchanged>(&answer);
+  if (!saved && !unchanged) throw ConnectionLost("protocol error: expected SAVED or ERROR", std::nullopt);
+  const std::string& name = saved ? saved->name : unchanged->name;
+  const uint64_t bytes = saved ? saved->bytes : unchanged->bytes;
+  const DigestAlgo their_algo = saved ? saved->algo : unchanged->algo;
+  const std::string& digest = saved ? saved->digest : unchanged->digest;
+  out.saved_as = name;
+  if (!out.directory && (bytes != out.bytes || their_algo != algo || digest != raw_digest)) {
     out.status = FileStatus::Refused;
     out.code = proto::ErrorCode::Integrity;
-    out.error = "the server saved " + std::to_string(saved->bytes) + " bytes with digest " +
-                digest::labelled(saved->algo, saved->digest) + ", expected " + out.digest;
+    out.error = std::string("the server ") + (saved ? "saved " : "has ") + std::to_string(bytes) +
+                " bytes with digest " + digest::labelled(their_algo, digest) + ", expected " + out.digest;
     return;
   }
-  out.status = FileStatus::Saved;
+  out.status = saved ? FileStatus::Saved : FileStatus::Unchanged;
 }
 
 }  // namespace ftx::client

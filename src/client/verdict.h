@@ -21,9 +21,9 @@ FileOutcome& refused(FileOutcome& out, const proto::Error& e);
 std::string explain(const FileOutcome& out);
 
 /// Judges the server's answer to a finished file or directory: SAVED with the size and the
-/// digest the sender computed (raw_digest) is saved; SAVED with anything else is an
-/// integrity failure; ERROR is a refusal. Throws ConnectionLost for any other frame (the
-/// conversation is out of step).
+/// digest the sender computed (raw_digest) is saved, UNCHANGED with them is unchanged; SAVED or UNCHANGED
+/// with anything else is an integrity failure; ERROR is a refusal. Throws ConnectionLost for any other frame
+/// (the conversation is out of step).
 void judge_answer(FileOutcome& out, const proto::Frame& answer, DigestAlgo algo,
                   const std::string& raw_digest);
 

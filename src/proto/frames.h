@@ -16,9 +16,12 @@ namespace ftx::proto {
 
 /// First four payload bytes of HELLO.
 inline constexpr std::array<uint8_t, 4> kMagic = {'F', 'T', 'X', 'P'};
-/// Version 2: TLS on the same port, error code tls_required. A server speaks to version 1
-/// clients too (they never use what version 2 added); see man/ftx-protocol.7.
-inline constexpr uint16_t kProtocolVersion = 2;
+/// Version 2: TLS on the same port, error code tls_required. Version 3: HAVE and UNCHANGED,
+/// so a file already on the server is not sent again. A server speaks to older clients too
+/// (they never get what later versions added); see man/ftx-protocol.7.
+inline constexpr uint16_t kProtocolVersion = 3;
+/// The first version with HAVE and UNCHANGED.
+inline constexpr uint16_t kUnchangedVersion = 3;
 inline constexpr uint16_t kOldestProtocolVersion = 1;
 
 /// Frame header: type (u8) then payload length (u32, big-endian).
@@ -33,6 +36,8 @@ enum class FrameType : uint8_t {
   Ready = 0x11,
   FileEnd = 0x12,
   Saved = 0x13,
+  Have = 0x14,
+  Unchanged = 0x15,
   Msg = 0x20,
   Who = 0x21,
 };
@@ -184,6 +189,43 @@ struct Saved {
   bool operator==(const Saved&) const = default;
 };
 
+/// Version 3, instead of READY: a file of the FILE_BEGIN's name, size (and mtime) is already
+/// there, and the server knows its digest. The sender answers FILE_END with the digest of
+/// its own file (in this algorithm); the server answers UNCHANGED when they are equal, READY
+/// otherwise (the upload goes on). The server's digest is not sent: a client learns only
+/// whether its own file is the one there.
+struct Have {
+  static constexpr FrameType kType = FrameType::Have;
+  static constexpr std::string_view kName = "HAVE";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.algo(f.algo);
+  }
+  DigestAlgo algo = DigestAlgo::Xxh128;  ///< the server's (WELCOME's)
+  bool operator==(const Have&) const = default;
+};
+
+/// Version 3, instead of SAVED: the file's content is already on the server under name, so
+/// nothing was written (what arrived of it was dropped). Fields as SAVED's.
+struct Unchanged {
+  static constexpr FrameType kType = FrameType::Unchanged;
+  static constexpr std::string_view kName = "UNCHANGED";
+  /// The payload, field by field: the codec encodes and decodes by walking this list.
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.name, kMaxPathBytes);
+    w.num(f.bytes);
+    w.algo(f.algo);
+    w.str(f.digest, kMaxDigest);
+  }
+  std::string name;  ///< the path on the server, relative to its directory
+  uint64_t bytes = 0;
+  DigestAlgo algo = DigestAlgo::Xxh128;
+  std::string digest;  ///< raw digest bytes
+  bool operator==(const Unchanged&) const = default;
+};
+
 /// Chat text. From the server, an empty sender marks a notice (joins, leaves, WHO answers).
 struct Msg {
   static constexpr FrameType kType = FrameType::Msg;
@@ -214,7 +256,8 @@ struct Who {
 
 /// Every frame of the protocol. Adding one: its FrameType value, a struct with kType, kName
 /// and layout(), and its place in this list; the codec is generated from these.
-using Frame = std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Msg, Who>;
+using Frame =
+    std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Have, Unchanged, Msg, Who>;
 
 /// Wire type of a frame.
 FrameType frame_type(const Frame& frame);

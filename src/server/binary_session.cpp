@@ -39,11 +39,12 @@ proto::Hello handshake(Connection& conn, wire::Channel& channel, std::stop_token
   proto::Frame frame = channel.receive();
   auto* hello = std::get_if<proto::Hello>(&frame);
   if (!hello) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "before HELLO"));
-  if (hello->version < proto::kOldestProtocolVersion || hello->version > proto::kProtocolVersion) {
+  const uint16_t newest = conn.ctx.config.protocol_version;
+  if (hello->version < proto::kOldestProtocolVersion || hello->version > newest) {
     throw ProtocolError(ErrorCode::UnsupportedVersion, "this server speaks protocol versions " +
                                                            std::to_string(proto::kOldestProtocolVersion) +
-                                                           " to " + std::to_string(proto::kProtocolVersion) +
-                                                           ", the client " + std::to_string(hello->version));
+                                                           " to " + std::to_string(newest) + ", the client " +
+                                                           std::to_string(hello->version));
   }
   check_token(conn.ctx, conn.peer(), hello->token, stop);
   if (!hello->name.empty()) {
@@ -121,6 +122,7 @@ void serve_chat(Connection& conn, wire::Channel& channel) {
 
 proto::Welcome welcome_for(const SessionContext& ctx, const std::string& name) {
   proto::Welcome w;
+  w.version = ctx.config.protocol_version;
   w.digest = ctx.config.hash;
   w.max_payload = proto::kMaxPayload;
   w.max_message = proto::kMaxMessage;

@@ -57,6 +57,9 @@ struct ServerConfig {
   std::optional<std::filesystem::path> cert_path;
   /// Refuse plain connections, each in its own language (--require-tls).
   bool require_tls = false;
+  /// The newest protocol version spoken (WELCOME's, and the highest HELLO accepted); not an
+  /// option: tests set an older one to play an older server.
+  uint16_t protocol_version = proto::kProtocolVersion;
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };

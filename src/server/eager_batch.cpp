@@ -37,6 +37,10 @@ EagerBatch::Published EagerBatch::flush(wire::Channel& channel) {
     }
     try {
       const std::string saved = entry.file->publish(/*synced=*/true);
+      if (entry.file->unchanged()) {
+        channel.queue(proto::Unchanged{saved, entry.file->size(), ctx_.config.hash, entry.file->digest()});
+        continue;
+      }
       published = true;
       ++out.files;
       out.bytes += entry.file->size();

@@ -51,6 +51,10 @@ void FileReceiver::receive_file(const proto::FileBegin& begin) {
   const bool stream = begin.flags & proto::kFlagStream;
   IncomingFile file(conn_.ctx, conn_.peer(), conn_.client, begin.name, begin.size, begin.mode,
                     begin.mtime_ns);
+  if (knows_unchanged()) {
+    file.detect_unchanged();
+    if (!stream && offer_existing(file, begin)) return;
+  }
   // Refusals before READY leave the stream in step: the sender skips this file only.
   uint64_t offset = 0;
   try {
@@ -78,9 +82,33 @@ void FileReceiver::receive_file(const proto::FileBegin& begin) {
     channel_.send(proto::Error{e.code(), e.what()});
     return;
   }
+  if (file.unchanged()) {
+    channel_.send(proto::Unchanged{saved, file.size(), conn_.ctx.config.hash, file.digest()});
+    return;
+  }
   ++conn_.files;
   conn_.bytes += file.size();
   channel_.send(proto::Saved{saved, file.size(), conn_.ctx.config.hash, file.digest()});
+}
+
+bool FileReceiver::knows_unchanged() const { return conn_.protocol_version >= proto::kUnchangedVersion; }
+
+bool FileReceiver::offer_existing(IncomingFile& file, const proto::FileBegin& begin) {
+  const auto existing = file.offer();
+  if (!existing) return false;
+  const DigestAlgo algo = conn_.ctx.config.hash;
+  channel_.send(proto::Have{algo});
+  proto::Frame frame = channel_.receive();
+  auto* end = std::get_if<proto::FileEnd>(&frame);
+  if (!end) throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "after HAVE (expected FILE_END)"));
+  // A different file of the same name: its upload goes on from READY.
+  if (end->algo != algo || end->digest != existing->digest) return false;
+  // Still the same file there? (Remembered, so this costs a stat unless it changed.)
+  const auto now = file.offer();
+  if (!now || now->digest != existing->digest || now->path != existing->path) return false;
+  const std::string path = file.keep_existing(*now);
+  channel_.send(proto::Unchanged{path, begin.size, algo, now->digest});
+  return true;
 }
 
 void FileReceiver::receive_eager(const proto::FileBegin& begin) {
@@ -90,6 +118,7 @@ void FileReceiver::receive_eager(const proto::FileBegin& begin) {
   }
   auto file = std::make_unique<IncomingFile>(conn_.ctx, conn_.peer(), conn_.client, begin.name, begin.size,
                                              begin.mode, begin.mtime_ns);
+  if (knows_unchanged()) file->detect_unchanged();  // compared when the batch is published
   try {
     file->start();
   } catch (const ProtocolError& e) {

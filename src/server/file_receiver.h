@@ -20,12 +20,18 @@ class FileReceiver {
   void serve(std::stop_token stop);
 
  private:
-  /// FILE_BEGIN, READY (the offset a resume starts from), the data (raw, or chunked for a
-  /// stream), FILE_END, SAVED.
+  /// FILE_BEGIN, (HAVE and FILE_END,) READY (the offset a resume starts from), the data (raw, or chunked for
+  /// a stream), FILE_END, SAVED.
   void receive_file(const proto::FileBegin& begin);
   /// An eager FILE_BEGIN: data and FILE_END follow at once; the verdict joins the batch.
   void receive_eager(const proto::FileBegin& begin);
   void make_directory(const proto::FileBegin& begin);
+  /// A version 3 client: a file already there is answered UNCHANGED instead of saved again.
+  bool knows_unchanged() const;
+  /// When the file at the name matches the announced size and mtime (and its digest is
+  /// known): HAVE, and the sender's FILE_END with its digest. True when the digests matched (answered
+  /// UNCHANGED, logged); false when the upload goes on as usual (no offer, or a different file).
+  bool offer_existing(IncomingFile& file, const proto::FileBegin& begin);
   void flush_batch();
   /// FILE_END must follow the data; its digest decides. Returns the error to answer, if any.
   std::optional<proto::Error> check_file_end(IncomingFile& file);

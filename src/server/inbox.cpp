@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "digest/digest.h"
 #include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/names.h"
@@ -595,6 +596,96 @@ void Inbox::make_directory(std::string_view name, uint32_t mode, int64_t mtime_n
   if (::fchmod(dir.get(), mode & 0777 & ~umask_) < 0) throw_sys("fchmod " + prefix);
   const timespec times[2] = {{0, UTIME_NOW}, to_timespec(mtime_ns)};
   if (::futimens(dir.get(), times) < 0) throw_sys("futimens " + prefix);
+}
+
+namespace {
+
+FileIdentity identity_of(const struct stat& st) {
+  return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                      static_cast<uint64_t>(st.st_size),
+                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                      static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
+// The digest of the first size bytes of fd, or nullopt when that takes past deadline.
+std::optional<std::string> hash_until(int fd, uint64_t size, DigestAlgo algo,
+                                      std::chrono::steady_clock::time_point deadline) {
+  digest::Hasher hasher(algo);
+  std::vector<uint8_t> buf(1 << 20);
+  for (uint64_t at = 0; at < size;) {
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    const ssize_t n = ::pread(fd, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), size - at)),
+                              static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;  // shrank or unreadable: not the file asked about
+    hasher.update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+    at += static_cast<uint64_t>(n);
+  }
+  return hasher.finish();
+}
+
+}  // namespace
+
+std::optional<net::UniqueFd> Inbox::open_existing(std::string_view name, std::string& path) const {
+  if (proto::check_name(name)) return std::nullopt;
+  const std::vector<std::string> parts = proto::split_path(name);
+  net::UniqueFd holder;
+  int parent = dir_fd_.get();
+  path.clear();
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    holder.reset(::openat(parent, parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!holder) return std::nullopt;
+    parent = holder.get();
+    path += parts[i] + "/";
+  }
+  path += parts.back();
+  struct stat st {};
+  // Judged before opening, so a FIFO or device is never opened.
+  if (::fstatat(parent, parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  net::UniqueFd fd(::openat(parent, parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  return fd;
+}
+
+std::optional<Inbox::Existing> Inbox::existing(std::string_view name, uint64_t size,
+                                               std::optional<int64_t> mtime_ns, DigestAlgo algo, Look look) {
+  Existing found;
+  auto fd = open_existing(name, found.path);
+  if (!fd) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd->get(), &st) < 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  const FileIdentity id = identity_of(st);
+  if (id.size != size || (mtime_ns && id.mtime_ns != *mtime_ns)) return std::nullopt;
+  if (auto known = digests_.find(id, algo)) {
+    if (known->empty()) return std::nullopt;  // too slow to hash before: not again
+    found.digest = std::move(*known);
+    return found;
+  }
+  // Reading a file for an offer costs the disk and a core for a FILE_BEGIN of a few bytes:
+  // a few at a time, each once per version.
+  const bool offer = look == Look::Offer;
+  if (offer && !hash_slots_.try_acquire()) return std::nullopt;
+  std::optional<std::string> digest;
+  try {
+    digest = hash_until(fd->get(), size, algo, std::chrono::steady_clock::now() + kHashDeadline);
+  } catch (const std::exception&) {
+  }
+  if (offer) hash_slots_.release();
+  struct stat after {};
+  if (::fstat(fd->get(), &after) < 0 || identity_of(after) != id) return std::nullopt;  // changed meanwhile
+  digests_.remember(id, algo, digest.value_or(""));
+  if (!digest) return std::nullopt;
+  found.digest = std::move(*digest);
+  return found;
+}
+
+void Inbox::remember_digest(std::string_view path, DigestAlgo algo, const std::string& digest) {
+  std::string shown;
+  auto fd = open_existing(path, shown);
+  struct stat st {};
+  if (fd && ::fstat(fd->get(), &st) == 0) digests_.remember(identity_of(st), algo, digest);
 }
 
 }  // namespace ftx::server

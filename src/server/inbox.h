@@ -10,13 +10,16 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <semaphore>
 #include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "digest/algo.h"
 #include "net/unique_fd.h"
+#include "server/digest_cache.h"
 #include "util/mutex.h"
 
 namespace ftx::server {
@@ -157,7 +160,39 @@ class Inbox {
   /// file is in the way, NoSpace, Internal).
   void make_directory(std::string_view name, uint32_t mode, int64_t mtime_ns);
 
+  /// A file already at `name`, as an upload of the same name would find it.
+  struct Existing {
+    std::string path;    ///< relative to DIR, as publish() would return it
+    std::string digest;  ///< raw
+  };
+
+  /// Why the file there is looked at: to offer it before the data (a FILE_BEGIN costs the
+  /// client nothing), or to compare it with a file that arrived (the client paid with as
+  /// many bytes as the read costs).
+  enum class Look { Offer, Arrived };
+
+  /// The regular file at `name` (no symlink followed) when it has `size` bytes (and, when
+  /// given, mtime_ns) and its digest is known: remembered from its commit or an earlier
+  /// look, or hashed now. Hashing is bounded: each version of a file once while it stays
+  /// in the cache, each within kHashDeadline (a file that takes longer is remembered as
+  /// such and never hashed again in this version), and for an Offer at most kHashesAtOnce
+  /// files at once server-wide (past that: nullopt). nullopt when there is no such file or
+  /// its digest is not known. Never throws for the file's sake.
+  std::optional<Existing> existing(std::string_view name, uint64_t size, std::optional<int64_t> mtime_ns,
+                                   DigestAlgo algo, Look look = Look::Offer);
+
+  /// Remembers the digest of the file just committed at path (publish()'s answer).
+  void remember_digest(std::string_view path, DigestAlgo algo, const std::string& digest);
+
+  static constexpr std::ptrdiff_t kHashesAtOnce = 2;
+  static constexpr std::chrono::seconds kHashDeadline{10};
+
+  const DigestCache& digests() const { return digests_; }
+
  private:
+  /// Opens the regular file at name for reading without following a symlink or creating
+  /// anything; nullopt when there is none. path gets its relative path.
+  std::optional<net::UniqueFd> open_existing(std::string_view name, std::string& path) const;
   friend class PartialFile;
   /// Removes plain partials (at start only) and resumable ones older than the TTL, with
   /// their records, skipping ids in use.
@@ -207,6 +242,8 @@ class Inbox {
   std::condition_variable released_;                     ///< an id left ids_in_use_
   std::map<std::string, Kept> kept_ GUARDED_BY(mutex_);  ///< every resumable partial, by id
   std::chrono::steady_clock::time_point last_sweep_ GUARDED_BY(mutex_);
+  DigestCache digests_;
+  std::counting_semaphore<kHashesAtOnce> hash_slots_{kHashesAtOnce};
 };
 
 }  // namespace ftx::server

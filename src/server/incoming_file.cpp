@@ -252,6 +252,24 @@ auto IncomingFile::committing(Step step) {
   }
 }
 
+std::optional<Inbox::Existing> IncomingFile::offer() const {
+  if (proto::check_name(record_.name)) return std::nullopt;
+  if (ctx_.config.max_size != 0 && size_ > ctx_.config.max_size) return std::nullopt;
+  return ctx_.inbox.existing(record_.name, size_, mtime_ns_ != 0 ? std::optional(mtime_ns_) : std::nullopt,
+                             ctx_.config.hash);
+}
+
+std::string IncomingFile::keep_existing(const Inbox::Existing& existing) {
+  digest_ = existing.digest;
+  record_.bytes = size_;
+  record_.not_sent = size_;
+  record_.digest = labelled_digest();
+  record_.path = existing.path;
+  record_.unchanged = true;
+  log();
+  return record_.path;
+}
+
 std::string IncomingFile::commit() {
   committing([this] { ctx_.inbox.seal(*partial_, mode_, mtime_ns_); });
   return publish(/*synced=*/false);
@@ -263,9 +281,25 @@ void IncomingFile::seal() {
 }
 
 std::string IncomingFile::publish(bool synced) {
+  if (detect_unchanged_) {
+    // Compared after arrival: the bytes are here already, so hashing the file of the same
+    // size there costs no more than receiving did.
+    const auto there =
+        ctx_.inbox.existing(record_.name, size_, std::nullopt, ctx_.config.hash, Inbox::Look::Arrived);
+    if (there && there->digest == digest_) {
+      partial_->discard();
+      partial_.reset();
+      record_.path = there->path;
+      record_.unchanged = true;
+      log();
+      return record_.path;
+    }
+  }
   record_.path = committing(
       [this, synced] { return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, synced); });
   partial_.reset();
+  // A later sender of the same file is offered it without the file being read again.
+  ctx_.inbox.remember_digest(record_.path, ctx_.config.hash, digest_);
   log();
   return record_.path;
 }
@@ -303,6 +337,9 @@ void IncomingFile::log() {
     ctx_.console.print(who + printable(record_.name) + ": " +
                        std::string(proto::error_code_name(*record_.error)) + ": " +
                        printable(record_.error_message));
+  } else if (record_.unchanged) {
+    ctx_.console.print(who + "unchanged " + printable(record_.path) + " (" + format_bytes(record_.bytes) +
+                       ", already there; nothing written)");
   } else {
     std::string line = who + "saved " + printable(record_.path) + " (" + format_bytes(record_.bytes) + ", " +
                        format_rate(record_.bytes - record_.resumed_from, record_.seconds);

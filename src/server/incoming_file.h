@@ -43,12 +43,29 @@ class IncomingFile {
   /// Throws like receive().
   void receive_chunked(const std::function<void(std::span<uint8_t>)>& read_exact, std::span<uint8_t> buffer);
 
+  /// Version 3 and text mode: content equal to the file already at the name is not saved
+  /// again (publish() and commit() keep that file and log the upload as unchanged).
+  void detect_unchanged() { detect_unchanged_ = true; }
+
+  /// The file at the name, when it has the announced size and mtime (and its digest is known
+  /// or can be had within the inbox's bounds): what the sender may be offered instead of
+  /// sending. nullopt for a name or size start() would refuse. Logs nothing.
+  std::optional<Inbox::Existing> offer() const;
+
+  /// The sender's digest matched the offer: the upload ends as unchanged, logged; returns
+  /// the path on the server.
+  std::string keep_existing(const Inbox::Existing& existing);
+
+  /// True once the upload ended as unchanged (publish()'s path is the existing file's).
+  bool unchanged() const { return record_.unchanged; }
+
   /// Raw digest of the bytes received.
   const std::string& digest() const { return digest_; }
   /// "ALGO:HEX" of the bytes received.
   std::string labelled_digest() const;
 
-  /// Commits the file and logs it; returns the path as saved. Throws proto::ProtocolError
+  /// Commits the file and logs it; returns the path as saved (with detect_unchanged(), the
+  /// path of an equal file already there, and nothing is written). Throws proto::ProtocolError
   /// (exists, name_refused, no_space), logged.
   std::string commit();
 
@@ -87,6 +104,7 @@ class IncomingFile {
   std::optional<PartialFile> partial_;
   std::string digest_;
   bool logged_ = false;
+  bool detect_unchanged_ = false;
 };
 
 }  // namespace ftx::server

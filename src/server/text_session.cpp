@@ -31,6 +31,9 @@ void TextSession::receive_file(const proto::text::SendFile& cmd) {
   TransferGuard busy(conn_.in_transfer);
   const int64_t now_ns = unix_ms(std::chrono::system_clock::now()) * 1000000;
   IncomingFile file(conn_.ctx, conn_.peer(), conn_.client, cmd.name, cmd.size, 0644, now_ns);
+  // The same bytes as the file of that name already there: the OK line names it and no copy
+  // is made (a different file follows --overwrite).
+  file.detect_unchanged();
   // A refusal cannot be skipped past: the bytes are on their way and nothing says where
   // they end but the size we refused, so the connection ends with the answer.
   file.start();
@@ -43,8 +46,10 @@ void TextSession::receive_file(const proto::text::SendFile& cmd) {
   conn_.stream.set_timeouts(conn_.in_room() ? std::chrono::milliseconds(0) : idle, idle);
   try {
     const std::string saved = file.commit();
-    ++conn_.files;
-    conn_.bytes += cmd.size;
+    if (!file.unchanged()) {
+      ++conn_.files;
+      conn_.bytes += cmd.size;
+    }
     reply(proto::text_ok_line(saved, cmd.size, file.labelled_digest()));
   } catch (const ProtocolError& e) {
     reply(proto::text_error_line(e.code(), e.what()));  // every byte was read: still in step

@@ -36,8 +36,10 @@ nlohmann::ordered_json file_event(const FileRecord& r) {
       {"digest", r.digest},
       {"duration_ms", static_cast<int64_t>(std::llround(r.seconds * 1000.0))},
       // The rate of what crossed the wire this time.
-      {"mbps", mbps_field(r.bytes, r.resumed_from, r.seconds)},
-      {"status", r.error ? "error" : "ok"},
+      {"mbps", mbps_field(r.bytes, r.resumed_from + r.not_sent, r.seconds)},
+      {"status", r.error       ? "error"
+                 : r.unchanged ? "unchanged"
+                               : "ok"},
   };
   if (r.error) j["error"] = error_object(*r.error, r.error_message);
   return j;

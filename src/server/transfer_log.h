@@ -30,6 +30,11 @@ struct FileRecord {
   double seconds = 0;
   std::optional<proto::ErrorCode> error;
   std::string error_message;
+  /// The content was already at path: nothing was written (status "unchanged").
+  bool unchanged = false;
+  /// Bytes that did not cross the wire because the server had them (an unchanged file the
+  /// sender never sent); left out of the rate like a resumed prefix.
+  uint64_t not_sent = 0;
 };
 
 /// A `file` event object.

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
       {"ready", Ready{4096}},
       {"file_end", FileEnd{DigestAlgo::Sha256, sha}},
       {"saved", Saved{"a (1).txt", 12345, DigestAlgo::Xxh128, xxh}},
+      {"have", Have{DigestAlgo::Xxh128}},
+      {"unchanged", Unchanged{"dir/a.txt", 12345, DigestAlgo::Sha256, sha}},
       {"msg_client", Msg{"", 0, "hello, world"}},
       {"msg_relayed", Msg{"carol", 1700000000123, "\xf0\x9f\x91\x8b hi"}},
       {"who", Who{}},

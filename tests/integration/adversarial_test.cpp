@@ -518,8 +518,8 @@ TEST_F(Adversarial, NamesAtTheLimitsAreAccepted) {
     EXPECT_EQ(read_relative(dir_, name), "edge") << name.size();
   }
   expect_saved(component);
-  // The same 255-byte name again: there is no room for " (1)" in the component.
-  const auto again = upload(*c, component, "edge");
+  // The same 255-byte name again, another file: there is no room for " (1)" in the component.
+  const auto again = upload(*c, component, "edges");
   if (const auto* saved = std::get_if<proto::Saved>(&again)) {
     expect_saved(saved->name);
   } else {

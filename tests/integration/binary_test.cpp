@@ -134,9 +134,11 @@ TEST_F(Binary, ServeSendAndStop) {
               testing::independent_digest(tmp_ / "inbox" / e["path"].get<std::string>(), "xxh128"));
   }
 
-  // A missing local file: exit 4, the other file still saved.
-  EXPECT_EQ(run({"send", target, (tmp_ / "nope").string(), (tmp_ / "b.txt").string()}), 4);
-  EXPECT_TRUE(std::filesystem::exists(tmp_ / "inbox" / "b (1).txt"));
+  // A missing local file: exit 4, the other file still answered (the same bytes are
+  // already there: unchanged, not copied).
+  EXPECT_EQ(run({"send", target, (tmp_ / "nope").string(), (tmp_ / "b.txt").string()}, &out), 4);
+  EXPECT_NE(out.find("unchanged " + (tmp_ / "b.txt").string()), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / "inbox" / "b (1).txt"));
 
   // --json: one object per file on stdout.
   EXPECT_EQ(run({"send", target, "--json", (tmp_ / "b.txt").string(), "--as", "j.txt"}, &out), 0);

@@ -32,6 +32,7 @@
 #include "net/tls.h"
 #include "process.h"
 #include "raw_client.h"
+#include "recording_proxy.h"
 #include "serve_process.h"
 #include "temp_dir.h"
 #include "test_env.h"
@@ -43,6 +44,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::Process;
+using testing::RecordingProxy;
 using testing::TempDir;
 
 constexpr const char* kFingerprintPattern = R"(sha256:[A-Za-z0-9+/]{43})";
@@ -95,83 +97,6 @@ mode_t mode_of(const fs::path& path) {
   if (::stat(path.c_str(), &st) != 0) return 0;
   return st.st_mode & 07777;
 }
-
-// A TCP relay between a client and the server that keeps every byte it passes, both ways:
-// what anyone on the network would see.
-class RecordingProxy {
- public:
-  explicit RecordingProxy(uint16_t target) : target_(target), listener_(net::listen_tcp("127.0.0.1", 0)) {
-    accepter_ = std::jthread([this](std::stop_token stop) { accept_loop(stop); });
-  }
-  ~RecordingProxy() {
-    accepter_.request_stop();
-    accepter_.join();
-    for (auto& t : pumps_) t.request_stop();
-    pumps_.clear();  // joins
-  }
-  uint16_t port() const { return listener_.port; }
-  /// Everything the client sent and everything the server sent, so far.
-  std::string recorded() {
-    std::lock_guard lock(mutex_);
-    return up_ + down_;
-  }
-  std::string sent_by_client() {
-    std::lock_guard lock(mutex_);
-    return up_;
-  }
-
- private:
-  void accept_loop(std::stop_token stop) {
-    while (!stop.stop_requested()) {
-      if (!net::poll_readable(listener_.fd.get(), 50ms)) continue;
-      net::UniqueFd client(::accept4(listener_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!client) continue;
-      try {
-        net::UniqueFd server = net::connect_tcp("127.0.0.1", target_, 5s);
-        pumps_.emplace_back([this, c = std::move(client), s = std::move(server)](std::stop_token st) mutable {
-          pump(st, std::move(c), std::move(s));
-        });
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "the proxy cannot reach the server: " << e.what();
-      }
-    }
-  }
-
-  void pump(std::stop_token stop, net::UniqueFd client, net::UniqueFd server) {
-    pollfd fds[2] = {{client.get(), POLLIN, 0}, {server.get(), POLLIN, 0}};
-    bool open[2] = {true, true};
-    char buf[64 * 1024];
-    while (!stop.stop_requested() && (open[0] || open[1])) {
-      for (int i = 0; i < 2; ++i) fds[i].events = open[i] ? POLLIN : 0;
-      if (::poll(fds, 2, 50) <= 0) continue;
-      for (int i = 0; i < 2; ++i) {
-        if (!open[i] || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-        const ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, 0);
-        const int other = fds[1 - i].fd;
-        if (n <= 0) {
-          open[i] = false;
-          ::shutdown(other, SHUT_WR);
-          continue;
-        }
-        {
-          std::lock_guard lock(mutex_);
-          (i == 0 ? up_ : down_).append(buf, static_cast<size_t>(n));
-        }
-        if (::send(other, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) {
-          open[0] = open[1] = false;  // (a short write on loopback: give up on this pair)
-        }
-      }
-    }
-  }
-
-  uint16_t target_;
-  net::Listener listener_;
-  std::mutex mutex_;
-  std::string up_;
-  std::string down_;
-  std::vector<std::jthread> pumps_;  // touched by the accepter only, then by the destructor
-  std::jthread accepter_;
-};
 
 // How many 32-byte runs of secret appear anywhere in haystack (0 when none does).
 size_t runs_of(const std::string& secret, const std::string& haystack) {

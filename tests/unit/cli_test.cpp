@@ -101,6 +101,47 @@ TEST(Cli, JsonOutcomeOfAFileRefusedAtOnce) {
   EXPECT_EQ(format_failed_line(f), "p: too_large: " + f.error);
 }
 
+TEST(Cli, UnchangedIsSuccessWithItsOwnStatusAndLine) {
+  SendReport report;
+  report.files = {outcome(FileStatus::Unchanged), outcome(FileStatus::Saved)};
+  EXPECT_EQ(send_exit_code(report), kExitOk);
+
+  FileOutcome f = outcome(FileStatus::Unchanged);
+  f.path = "photos/p1.jpg";
+  f.name = f.saved_as = "p1.jpg";
+  f.bytes = 3;
+  f.seconds = 0.001;
+  f.digest = "xxh128:00";
+  const auto j = nlohmann::json::parse(format_outcome_json(f));
+  EXPECT_EQ(j["status"], "unchanged");
+  EXPECT_EQ(j["saved_as"], "p1.jpg");
+  EXPECT_EQ(j["mbps"], 0.0);
+  EXPECT_FALSE(j.contains("error"));
+  EXPECT_EQ(format_unchanged_line(f),
+            "unchanged photos/p1.jpg, already on the server as p1.jpg (3 B, xxh128:00)");
+}
+
+TEST(Cli, SummaryCountsSavedUnchangedAndFailed) {
+  SendTally t;
+  FileOutcome dir = outcome(FileStatus::Saved);
+  dir.directory = true;
+  t.add(dir);
+  FileOutcome saved = outcome(FileStatus::Saved);
+  saved.bytes = 2'000'000;
+  t.add(saved);
+  t.add(outcome(FileStatus::Unchanged));
+  t.add(outcome(FileStatus::Unchanged));
+  t.add(outcome(FileStatus::Refused));
+  t.add(outcome(FileStatus::NotSent));
+  t.seconds = 1;
+  EXPECT_EQ(format_summary_line(t), "saved 1, unchanged 2, failed 2 (in 1 directory, 1.9 MiB at 2.0 MB/s)");
+  SendTally none;
+  none.add(outcome(FileStatus::Unchanged));
+  none.add(dir);
+  none.add(dir);
+  EXPECT_EQ(format_summary_line(none), "saved 0, unchanged 1, failed 0 (in 2 directories)");
+}
+
 TEST(Cli, SavedLineNamesTheFileAsTheServerSavedIt) {
   FileOutcome f = outcome(FileStatus::Saved);
   f.path = "photos/p1.jpg";

@@ -19,6 +19,8 @@ std::vector<Frame> every_frame() {
       Ready{42},
       FileEnd{DigestAlgo::Xxh128, std::string(16, '\x7f')},
       Saved{"dir/report (1).pdf", 99, DigestAlgo::Sha256, std::string(32, '\x01')},
+      Have{DigestAlgo::Sha256},
+      Unchanged{"dir/report.pdf", 99, DigestAlgo::Sha256, std::string(32, '\x03')},
       Msg{"bob", 1764000000000, "hello, world \xe2\x9c\x93"},
       Who{},
   };
@@ -32,6 +34,19 @@ TEST(Codec, EveryFrameTypeRoundTrips) {
     EXPECT_EQ(r.consumed, bytes.size());
     EXPECT_EQ(r.frame, f) << frame_type_name(frame_type(f));
   }
+}
+
+// Version 3's frames: their type bytes and the version that has them.
+TEST(Codec, HaveAndUnchangedAreVersionThree) {
+  EXPECT_EQ(kProtocolVersion, 3);
+  EXPECT_EQ(kUnchangedVersion, 3);
+  EXPECT_EQ(encode_frame(Have{DigestAlgo::Xxh128})[0], 0x14);
+  EXPECT_EQ(encode_frame(Unchanged{"a", 1, DigestAlgo::Xxh128, std::string(16, 'x')})[0], 0x15);
+  EXPECT_EQ(frame_type_name(FrameType::Have), "HAVE");
+  EXPECT_EQ(frame_type_name(FrameType::Unchanged), "UNCHANGED");
+  // A byte below 0x20 that is a frame type opens a binary connection.
+  EXPECT_TRUE(starts_binary(0x14));
+  EXPECT_TRUE(starts_binary(0x15));
 }
 
 TEST(Codec, HeaderIsTypeThenBigEndianLength) {
@@ -89,7 +104,7 @@ TEST(Codec, MaximalLengthStillWaitsForPayload) {
 }
 
 TEST(Codec, UnknownTypeIsAnErrorAtTheFirstByte) {
-  for (uint8_t t : {0x00, 0x05, 0x0f, 0x14, 0x22, 0x48, 0xff}) {
+  for (uint8_t t : {0x00, 0x05, 0x0f, 0x1f, 0x22, 0x48, 0xff}) {
     const std::vector<uint8_t> one = {t};
     const DecodeResult r = decode_frame(one);
     EXPECT_EQ(r.status, DecodeStatus::Error) << int(t);

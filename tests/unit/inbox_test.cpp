@@ -2,11 +2,14 @@
 // The inbox: atomic commit, overwrite policies, no symlink followed, nothing half-written.
 #include "server/inbox.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include "digest/digest.h"
+#include "digests.h"
 #include "proto/errors.h"
 #include "temp_dir.h"
 
@@ -334,6 +337,94 @@ TEST(Inbox, PartialsPerOwnerAreBoundedOldestFirstNeverWhileWritten) {
   PartialFile fourth = restarted.begin_resumable(key_of("a4"), "10.0.0.1");
   EXPECT_FALSE(kept(tmp, "a3")) << "the owner was forgotten across the restart";
   EXPECT_TRUE(kept(tmp, "b1"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Files already there (version 3's HAVE and UNCHANGED)
+
+constexpr int64_t kMtime = 1'600'000'000'000'000'000;
+
+std::string hex_of(const std::optional<Inbox::Existing>& e) { return e ? digest::to_hex(e->digest) : "none"; }
+
+TEST(Inbox, AnExistingFileIsFoundByNameSizeAndMtimeWithItsDigest) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  ASSERT_EQ(put(inbox, "sub/a.txt", "hello"), "sub/a.txt");
+  const std::string want = testing::independent_digest(tmp / "sub/a.txt", "xxh128");
+  const auto found = inbox.existing("sub/a.txt", 5, kMtime, DigestAlgo::Xxh128);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->path, "sub/a.txt");
+  EXPECT_EQ("xxh128:" + hex_of(found), want);
+  EXPECT_EQ(inbox.digests().size(), 1u);
+  // No mtime asked: size is enough.
+  EXPECT_EQ("xxh128:" + hex_of(inbox.existing("sub/a.txt", 5, std::nullopt, DigestAlgo::Xxh128)), want);
+  // Another size or mtime, or nothing there: nothing to offer.
+  EXPECT_FALSE(inbox.existing("sub/a.txt", 6, kMtime, DigestAlgo::Xxh128));
+  EXPECT_FALSE(inbox.existing("sub/a.txt", 5, kMtime + 1, DigestAlgo::Xxh128));
+  EXPECT_FALSE(inbox.existing("sub/b.txt", 5, std::nullopt, DigestAlgo::Xxh128));
+  EXPECT_FALSE(inbox.existing("nope/a.txt", 5, std::nullopt, DigestAlgo::Xxh128));
+  EXPECT_FALSE(inbox.existing("../a.txt", 5, std::nullopt, DigestAlgo::Xxh128));
+  EXPECT_FALSE(inbox.existing("sub", 0, std::nullopt, DigestAlgo::Xxh128));  // a directory
+}
+
+TEST(Inbox, AnExistingFileIsNeverFoundThroughASymlink) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  testing::write_file(tmp / "outside" / "secret", "hello");
+  std::filesystem::create_symlink(tmp / "outside" / "secret", tmp / "link");
+  std::filesystem::create_directory_symlink(tmp / "outside", tmp / "dirlink");
+  EXPECT_TRUE(inbox.existing("outside/secret", 5, std::nullopt, DigestAlgo::Xxh128));
+  EXPECT_FALSE(inbox.existing("link", 5, std::nullopt, DigestAlgo::Xxh128));
+  EXPECT_FALSE(inbox.existing("dirlink/secret", 5, std::nullopt, DigestAlgo::Xxh128));
+}
+
+// The cache is keyed by the version of the file: a rewrite of the same size and mtime is
+// hashed again, not answered from memory.
+TEST(Inbox, ARewrittenFileIsHashedAgain) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  put(inbox, "a.txt", "hello");
+  const std::string first = hex_of(inbox.existing("a.txt", 5, kMtime, DigestAlgo::Xxh128));
+  testing::write_file(tmp / "a.txt", "HELLO");
+  const timespec times[2] = {{0, UTIME_OMIT}, {kMtime / 1'000'000'000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (tmp / "a.txt").c_str(), times, 0), 0);
+  const std::string second = hex_of(inbox.existing("a.txt", 5, kMtime, DigestAlgo::Xxh128));
+  EXPECT_NE(first, second);
+  EXPECT_EQ("xxh128:" + second, testing::independent_digest(tmp / "a.txt", "xxh128"));
+}
+
+TEST(Inbox, ACommittedDigestIsRememberedWithoutReadingTheFile) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  put(inbox, "a.txt", "hello");
+  // What the committer says is what is offered: the file is not read again.
+  inbox.remember_digest("a.txt", DigestAlgo::Xxh128, "told");
+  const auto found = inbox.existing("a.txt", 5, kMtime, DigestAlgo::Xxh128);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->digest, "told");
+  // Per algorithm.
+  EXPECT_NE(inbox.existing("a.txt", 5, kMtime, DigestAlgo::Sha256)->digest, "told");
+}
+
+TEST(DigestCache, KeepsTheNewestAndRemembersFilesTooSlowToHash) {
+  DigestCache cache(2);
+  const FileIdentity a{1, 1, 5, 10, 20};
+  FileIdentity b = a;
+  b.ino = 2;
+  FileIdentity c = a;
+  c.ctime_ns = 21;  // the same file, written since
+  cache.remember(a, DigestAlgo::Xxh128, "A");
+  cache.remember(b, DigestAlgo::Xxh128, "");
+  EXPECT_EQ(cache.find(a, DigestAlgo::Xxh128), "A");
+  EXPECT_EQ(cache.find(b, DigestAlgo::Xxh128), "");  // known: too slow, not to be tried again
+  EXPECT_FALSE(cache.find(c, DigestAlgo::Xxh128));
+  EXPECT_FALSE(cache.find(a, DigestAlgo::Sha256));
+  cache.remember(a, DigestAlgo::Xxh128, "A2");  // an update does not count twice
+  EXPECT_EQ(cache.size(), 2u);
+  cache.remember(c, DigestAlgo::Xxh128, "C");
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_FALSE(cache.find(a, DigestAlgo::Xxh128));  // the oldest went
+  EXPECT_EQ(cache.find(c, DigestAlgo::Xxh128), "C");
 }
 
 }  // namespace

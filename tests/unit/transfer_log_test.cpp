@@ -56,6 +56,20 @@ TEST(TransferLog, FailedFileHasErrorObject) {
   EXPECT_EQ(j["error"]["message"], "digest mismatch");
 }
 
+// Content the server already had: status unchanged; bytes that never crossed have no rate.
+TEST(TransferLog, UnchangedFileHasItsStatus) {
+  FileRecord r = sample();
+  r.unchanged = true;
+  auto j = file_event(r);
+  EXPECT_EQ(j["status"], "unchanged");
+  EXPECT_FALSE(j.contains("error"));
+  EXPECT_DOUBLE_EQ(j["mbps"].get<double>(), 4.0);  // the bytes crossed (an eager file)
+  r.not_sent = r.bytes;
+  j = file_event(r);
+  EXPECT_DOUBLE_EQ(j["mbps"].get<double>(), 0.0);
+  EXPECT_EQ(j["bytes"], 2000000);
+}
+
 TEST(TransferLog, LineIsOneCompactObjectStartingWithTs) {
   const std::string line = format_log_line(file_event(sample()));
   ASSERT_FALSE(line.empty());

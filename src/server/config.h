@@ -57,6 +57,10 @@ struct ServerConfig {
   std::optional<std::filesystem::path> cert_path;
   /// Refuse plain connections, each in its own language (--require-tls).
   bool require_tls = false;
+  /// --share: clients may list and fetch files. share_dir empty: DIR itself (the room's
+  /// shelf); else that directory, read-only (--share=PATH).
+  bool share = false;
+  std::filesystem::path share_dir;
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };

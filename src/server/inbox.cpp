@@ -228,7 +228,8 @@ PartialFile::PartialFile(PartialFile&& other) noexcept
       id_(std::exchange(other.id_, std::string())),
       written_(other.written_),
       resumed_from_(other.resumed_from_),
-      writeback_from_(other.writeback_from_) {}
+      writeback_from_(other.writeback_from_),
+      published_as_(other.published_as_) {}
 
 PartialFile::~PartialFile() {
   // A resumable partial outlives its session: the sender's next attempt continues it.
@@ -554,6 +555,12 @@ std::string Inbox::publish(PartialFile& partial, std::string_view name, Overwrit
   std::string chosen = leaf;
   const int area = area_fd_.get();
   const char* from = partial.name_.c_str();
+  struct stat st {};
+  if (::fstatat(area, from, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    partial.published_as_ = FileIdentity{
+        static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  }
   int rc = 0;
   if (policy == OverwritePolicy::Replace) {
     rc = ::renameat(area, from, parent_fd, chosen.c_str());

@@ -28,6 +28,15 @@ std::optional<OverwritePolicy> parse_overwrite(std::string_view text);
 
 class Inbox;
 
+/// What a file on disk is: a digest recorded for it holds while all of this stays the same.
+struct FileIdentity {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
 /// What a resumable upload is known by: the sender's id for it and the source it copies.
 /// A partial is resumed only when all of it matches.
 struct ResumeKey {
@@ -94,6 +103,10 @@ class PartialFile {
   /// Removes the file now, resumable or not: its bytes must not be reused.
   void discard();
 
+  /// What the file was when the inbox published it (a rename keeps the inode), so the
+  /// shelf can know its digest without hashing it again; all 0 before.
+  const FileIdentity& published_as() const { return published_as_; }
+
  private:
   friend class Inbox;
   PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::string id = {}, uint64_t existing = 0);
@@ -105,6 +118,7 @@ class PartialFile {
   uint64_t written_ = 0;
   uint64_t resumed_from_ = 0;
   uint64_t writeback_from_ = 0;  ///< bytes before this already handed to writeback
+  FileIdentity published_as_;
 };
 
 /// Owns DIR and DIR/.ftx/partial. Every path operation is relative to a directory fd and

@@ -156,7 +156,12 @@ TEST(Codec, ErrorCodeNamesAreStable) {
   EXPECT_FALSE(error_code_from_wire(0).has_value());
   EXPECT_EQ(error_code_from_wire(12), ErrorCode::TlsRequired);  // protocol version 2
   EXPECT_EQ(error_code_name(ErrorCode::TlsRequired), "tls_required");
-  EXPECT_FALSE(error_code_from_wire(13).has_value());
+  EXPECT_EQ(error_code_from_wire(13), ErrorCode::NotFound);  // protocol version 3
+  EXPECT_EQ(error_code_name(ErrorCode::NotFound), "not_found");
+  EXPECT_EQ(error_code_from_wire(14), ErrorCode::NotShared);
+  EXPECT_EQ(error_code_name(ErrorCode::NotShared), "not_shared");
+  EXPECT_TRUE(is_wire_code(ErrorCode::NotShared));
+  EXPECT_FALSE(error_code_from_wire(15).has_value());
   EXPECT_EQ(error_code_from_wire(7), ErrorCode::Busy);
 }
 

@@ -5,17 +5,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "chat_clients.h"
 #include "digest/digest.h"
+#include "net/socket.h"
 #include "process.h"
+#include "proto/codec.h"
 #include "serve_process.h"
 #include "temp_dir.h"
 #include "test_env.h"
+#include "wire/channel.h"
 
 namespace ftx {
 namespace {
@@ -34,6 +40,11 @@ std::string xxh(const std::string& text) {
 void write(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary) << text;
+}
+
+// The partial ftx get writes beside a file while it arrives (client/fetch.cpp).
+std::string client_partial(const std::string& leaf, const std::string& raw_digest) {
+  return "." + leaf + "." + digest::to_hex(raw_digest).substr(0, 16) + ".ftx-part";
 }
 
 std::string slurp(const std::filesystem::path& p) {
@@ -196,6 +207,287 @@ TEST_F(Share, NetcatFetchesAFile) {
   EXPECT_EQ(nc.wait(), 0);
   const std::string header = "OK f.bin 100000 " + xxh(data) + "\n";
   EXPECT_EQ(nc.out() == header + data, true) << nc.out().substr(0, 200) << nc.err();
+}
+
+// ftx ls and ftx get: the binary protocol (version 3), through the real client.
+class Get : public Share {
+ protected:
+  // Runs ftx with args to completion; stdout and stderr in out and err.
+  int run(std::vector<std::string> args, std::string* out = nullptr, std::string* err = nullptr) {
+    args.insert(args.begin(), testing::ftx_binary());
+    Process p(args, tmp_.path(), "run" + std::to_string(++runs_));
+    const auto code = p.wait();
+    if (out) *out = p.out();
+    if (err) *err = p.err();
+    EXPECT_TRUE(code.has_value()) << "timed out";
+    return code.value_or(-1);
+  }
+  std::filesystem::path out() const { return tmp_ / "out"; }
+  int runs_ = 0;
+};
+
+TEST_F(Get, LsListsOneLinePerEntryAndJson) {
+  write(inbox() / "a.txt", "hello");
+  write(inbox() / "sub" / "b.txt", "bb");
+  auto server = serve({"--share"});
+  std::string text;
+  ASSERT_EQ(run({"ls", server->address(), "--plain"}, &text), 0);
+  EXPECT_TRUE(std::regex_search(text, std::regex("^5 \\S+Z " + xxh("hello") + " a.txt\n0 \\S+Z - sub/\n$")))
+      << text;
+  ASSERT_EQ(run({"ls", server->address(), "sub", "--json", "--plain"}, &text), 0);
+  const auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["name"], "sub/b.txt");
+  EXPECT_EQ(j["type"], "file");
+  EXPECT_EQ(j["size"], 2);
+  EXPECT_EQ(j["digest"], xxh("bb"));
+  std::string err;
+  EXPECT_EQ(run({"ls", server->address(), "nope", "--plain"}, &text, &err), 1);
+  EXPECT_NE(err.find("not_found"), std::string::npos) << err;
+}
+
+TEST_F(Get, FetchesVerifiedFilesWithTheirModeAndMtimeOverTls) {
+  const std::string data = testing::random_bytes(3 << 20, 11);
+  write(inbox() / "big.bin", data);
+  write(inbox() / "docs" / "a.txt", "hello");
+  ::chmod((inbox() / "docs" / "a.txt").c_str(), 0640);
+  const auto mtime = std::filesystem::last_write_time(inbox() / "docs" / "a.txt");
+  auto server =
+      std::make_unique<ServeProcess>(inbox(), std::vector<std::string>{"--share"}, tmp_.path(), "tls");
+  std::string text, err;
+  ASSERT_EQ(run({"get", server->address(), "big.bin", "docs/a.txt", "-o", out().string(), "--pin",
+                 server->fingerprint()},
+                &text, &err),
+            0)
+      << err;
+  EXPECT_EQ(slurp(out() / "big.bin") == data, true);
+  EXPECT_EQ(slurp(out() / "a.txt"), "hello");
+  struct stat st {};
+  ASSERT_EQ(::stat((out() / "a.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u & ~0022u);
+  EXPECT_EQ(std::filesystem::last_write_time(out() / "a.txt"), mtime);
+  EXPECT_NE(text.find("fetched big.bin"), std::string::npos) << text;
+  // Nothing but the files: no partial left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out()), {}), 2);
+}
+
+TEST_F(Get, AnIdenticalFileIsUnchangedADifferentOneIsRefusedUnlessReplace) {
+  write(inbox() / "a.txt", "server");
+  write(out() / "a.txt", "server");
+  auto server = serve({"--share"});
+  std::string text, err;
+  EXPECT_EQ(run({"get", server->address(), "a.txt", "-o", out().string(), "--plain"}, &text), 0);
+  EXPECT_NE(text.find("unchanged"), std::string::npos) << text;
+  write(out() / "a.txt", "local!");
+  EXPECT_EQ(run({"get", server->address(), "a.txt", "-o", out().string(), "--plain"}, &text, &err), 4);
+  EXPECT_NE(err.find("--overwrite replace"), std::string::npos) << err;
+  EXPECT_EQ(slurp(out() / "a.txt"), "local!");
+  EXPECT_EQ(run({"get", server->address(), "a.txt", "-o", out().string(), "--overwrite", "replace", "--json",
+                 "--plain"},
+                &text),
+            0);
+  EXPECT_EQ(slurp(out() / "a.txt"), "server");
+  EXPECT_EQ(nlohmann::json::parse(text)["status"], "ok");
+}
+
+TEST_F(Get, StdoutTakesOneNameOnly) {
+  write(inbox() / "a.txt", "hello");
+  auto server = serve({"--share"});
+  std::string text;
+  EXPECT_EQ(run({"get", server->address(), "a.txt", "-o", "-", "--plain"}, &text), 0);
+  EXPECT_EQ(text, "hello");
+  EXPECT_EQ(run({"get", server->address(), "a.txt", "a.txt", "-o", "-", "--plain"}), 2);
+}
+
+TEST_F(Get, RefusalsAndAServerThatSharesNothingExitOne) {
+  write(inbox() / "a.txt", "hello");
+  {
+    auto server = serve({});
+    std::string err;
+    EXPECT_EQ(run({"get", server->address(), "a.txt", "-o", out().string(), "--plain"}, nullptr, &err), 1);
+    EXPECT_NE(err.find("not_shared"), std::string::npos) << err;
+    EXPECT_EQ(run({"ls", server->address(), "--plain"}, nullptr, &err), 1);
+    EXPECT_NE(err.find("not_shared"), std::string::npos) << err;
+  }
+  auto server = serve({"--share"});
+  std::string err;
+  EXPECT_EQ(run({"get", server->address(), "nope", ".ftx/transfers.jsonl", "-o", out().string(), "--plain"},
+                nullptr, &err),
+            1);
+  EXPECT_NE(err.find("nope: not_found"), std::string::npos) << err;
+  EXPECT_NE(err.find("not_shared"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(out() / "transfers.jsonl"));
+}
+
+// A partial a broken fetch left (as a client killed half way does) is continued, and the
+// whole file verified.
+TEST_F(Get, APartialIsResumed) {
+  const std::string data = testing::random_bytes(1 << 20, 5);
+  write(inbox() / "big.bin", data);
+  digest::Hasher h(DigestAlgo::Xxh128);
+  h.update(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+  const std::string raw = h.finish();
+  write(out() / client_partial("big.bin", raw), data.substr(0, data.size() / 2));
+  auto server = serve({"--share"});
+  std::string text;
+  ASSERT_EQ(run({"get", server->address(), "big.bin", "-o", out().string(), "--json", "--plain"}, &text), 0);
+  EXPECT_EQ(nlohmann::json::parse(text)["resumed_from"], data.size() / 2);
+  EXPECT_EQ(slurp(out() / "big.bin") == data, true);
+  EXPECT_FALSE(std::filesystem::exists(out() / client_partial("big.bin", raw)));
+  server->stop();
+  const auto gets = log_events("get");
+  ASSERT_EQ(gets.size(), 1u);
+  EXPECT_EQ(gets[0]["resumed_from"], data.size() / 2);
+}
+
+// A server that lies: a plain-TCP fake speaking just enough of the protocol.
+class FakeServer {
+ public:
+  // answer(channel, request) answers one LIST_FILES or GET_FILE.
+  explicit FakeServer(std::function<void(wire::Channel&, const proto::Frame&)> answer)
+      : listener_(net::listen_tcp("127.0.0.1", 0)), answer_(std::move(answer)) {
+    thread_ = std::thread([this] {
+      net::UniqueFd fd(::accept4(listener_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!fd) return;
+      net::set_io_timeout(fd.get(), std::chrono::seconds(10));
+      wire::Channel ch(fd.get(), "client");
+      try {
+        ch.receive();  // HELLO
+        proto::Welcome w;
+        w.name = "victim";
+        ch.send(w);
+        for (int i = 0; i < 8; ++i) {
+          proto::Frame f = ch.receive();
+          if (std::holds_alternative<proto::Bye>(f)) return;
+          answer_(ch, f);
+        }
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  ~FakeServer() {
+    ::shutdown(listener_.fd.get(), SHUT_RDWR);
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(listener_.port); }
+
+ private:
+  net::Listener listener_;
+  std::function<void(wire::Channel&, const proto::Frame&)> answer_;
+  std::thread thread_;
+};
+
+proto::FileEntry entry(const std::string& name, const std::string& content) {
+  digest::Hasher h(DigestAlgo::Xxh128);
+  h.update(std::span(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
+  proto::FileEntry e;
+  e.name = name;
+  e.size = content.size();
+  e.digest = h.finish();
+  return e;
+}
+
+TEST_F(Get, AServerThatSendsANameNotAskedForIsRefusedWithNothingWritten) {
+  for (const std::string evil : {"../evil.txt", "other.txt", "/tmp/evil.txt", ".bashrc", "a.txt/../../x"}) {
+    FakeServer fake([&](wire::Channel& ch, const proto::Frame& f) {
+      if (std::holds_alternative<proto::ListFiles>(f)) {
+        ch.send(entry(evil, "pwned"));
+        ch.send(proto::ListEnd{1});
+      } else {
+        ch.send(entry(evil, "pwned"));
+        const std::string data = "pwned";
+        ch.stream().write_all(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+      }
+    });
+    std::string err;
+    EXPECT_EQ(run({"get", fake.address(), "a.txt", "-o", out().string(), "--plain", "--retries", "0"},
+                  nullptr, &err),
+              1)
+        << evil;
+    EXPECT_NE(err.find("the server sent a name"), std::string::npos) << evil << ": " << err;
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out()), {}), 0) << evil;
+    EXPECT_FALSE(std::filesystem::exists(tmp_ / "evil.txt"));
+  }
+}
+
+TEST_F(Get, TheAnswerToGetMustNameTheFileAskedFor) {
+  FakeServer fake([&](wire::Channel& ch, const proto::Frame& f) {
+    if (std::holds_alternative<proto::ListFiles>(f)) {
+      ch.send(entry("a.txt", "good"));
+      ch.send(proto::ListEnd{1});
+    } else {
+      ch.send(entry("../a.txt", "good"));
+    }
+  });
+  EXPECT_EQ(run({"get", fake.address(), "a.txt", "-o", out().string(), "--plain", "--retries", "0"}), 1);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out()), {}), 0);
+}
+
+// Bytes that do not match the digest (a file changed while it was sent, or a liar) are
+// never given the name: tried again once from the start, then refused, nothing left.
+TEST_F(Get, BytesThatFailTheDigestAreNeverVisible) {
+  FakeServer fake([&](wire::Channel& ch, const proto::Frame& f) {
+    const proto::FileEntry e = entry("a.txt", "good!");
+    if (std::holds_alternative<proto::ListFiles>(f)) {
+      ch.send(e);
+      ch.send(proto::ListEnd{1});
+    } else {
+      ch.send(e);
+      const std::string data = "evil!";
+      ch.stream().write_all(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+    }
+  });
+  std::string err;
+  EXPECT_EQ(
+      run({"get", fake.address(), "a.txt", "-o", out().string(), "--plain", "--retries", "0"}, nullptr, &err),
+      1);
+  EXPECT_NE(err.find("integrity"), std::string::npos) << err;
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out()), {}), 0);
+}
+
+TEST_F(Get, ADirectoryComesWholeWithEmptyDirectoriesModesAndMtimes) {
+  write(inbox() / "docs" / "a.txt", "aaa");
+  write(inbox() / "docs" / "sub" / "b.txt", "bbbb");
+  std::filesystem::create_directories(inbox() / "docs" / "empty");
+  ::chmod((inbox() / "docs" / "sub" / "b.txt").c_str(), 0600);
+  ::chmod((inbox() / "docs" / "sub").c_str(), 0700);
+  const auto when = std::filesystem::file_time_type::clock::now() - std::chrono::hours(48);
+  for (const char* p : {"docs/sub/b.txt", "docs/sub", "docs/empty", "docs"}) {
+    std::filesystem::last_write_time(inbox() / p, when);
+  }
+  auto server = serve({"--share"});
+  std::string text, err;
+  ASSERT_EQ(run({"get", server->address(), "docs/", "-o", out().string(), "--plain"}, &text, &err), 0) << err;
+  EXPECT_EQ(slurp(out() / "docs" / "a.txt"), "aaa");
+  EXPECT_EQ(slurp(out() / "docs" / "sub" / "b.txt"), "bbbb");
+  EXPECT_TRUE(std::filesystem::is_directory(out() / "docs" / "empty"));
+  struct stat st {};
+  ASSERT_EQ(::stat((out() / "docs" / "sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((out() / "docs" / "sub" / "b.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  for (const char* p : {"docs/sub/b.txt", "docs/sub", "docs/empty", "docs"}) {
+    EXPECT_EQ(std::filesystem::last_write_time(out() / p), when) << p;
+  }
+  // Again: every file is unchanged.
+  ASSERT_EQ(run({"get", server->address(), "docs", "-o", out().string(), "--plain"}, &text), 0);
+  EXPECT_NE(text.find("unchanged"), std::string::npos) << text;
+  EXPECT_EQ(text.find("fetched"), std::string::npos) << text;
+  EXPECT_EQ(run({"get", server->address(), "docs", "-o", "-", "--plain"}), 1);
+}
+
+TEST_F(Get, AListDeeperThanAskedIsRefused) {
+  FakeServer fake([&](wire::Channel& ch, const proto::Frame& f) {
+    if (std::holds_alternative<proto::ListFiles>(f)) {
+      ch.send(entry("d/x/y.txt", "deep"));
+      ch.send(proto::ListEnd{1});
+    }
+  });
+  std::string err;
+  EXPECT_EQ(
+      run({"get", fake.address(), "d", "-o", out().string(), "--plain", "--retries", "0"}, nullptr, &err), 1);
+  EXPECT_NE(err.find("not asked for"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(out() / "d" / "x"));
+  EXPECT_FALSE(std::filesystem::exists(out() / "d" / "y.txt"));
 }
 
 }  // namespace

@@ -21,6 +21,12 @@ std::vector<Frame> every_frame() {
       Saved{"dir/report (1).pdf", 99, DigestAlgo::Sha256, std::string(32, '\x01')},
       Msg{"bob", 1764000000000, "hello, world \xe2\x9c\x93"},
       Who{},
+      Hello{kProtocolVersion, Role::Fetch, "bob", ""},
+      ListFiles{"docs"},
+      FileEntry{"docs/a b.txt", 0, 5, 0640, 1700000000123456789, DigestAlgo::Xxh128, std::string(16, '\x02')},
+      FileEntry{"docs", kFlagDirectory, 0, 0755, -5, DigestAlgo::Xxh128, ""},
+      ListEnd{7},
+      GetFile{"docs/a b.txt", 1ull << 33},
   };
 }
 

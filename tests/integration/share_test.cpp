@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <fstream>
 #include <thread>
 
@@ -342,28 +343,33 @@ TEST_F(Get, APartialIsResumed) {
 // A server that lies: a plain-TCP fake speaking just enough of the protocol.
 class FakeServer {
  public:
-  // answer(channel, request) answers one LIST_FILES or GET_FILE.
-  explicit FakeServer(std::function<void(wire::Channel&, const proto::Frame&)> answer)
+  // answer(channel, request) answers one LIST_FILES or GET_FILE; it may throw to drop the
+  // connection. Serves `connections` connections, one after the other.
+  explicit FakeServer(std::function<void(wire::Channel&, const proto::Frame&)> answer, int connections = 1)
       : listener_(net::listen_tcp("127.0.0.1", 0)), answer_(std::move(answer)) {
-    thread_ = std::thread([this] {
-      net::UniqueFd fd(::accept4(listener_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!fd) return;
-      net::set_io_timeout(fd.get(), std::chrono::seconds(10));
-      wire::Channel ch(fd.get(), "client");
-      try {
-        ch.receive();  // HELLO
-        proto::Welcome w;
-        w.name = "victim";
-        ch.send(w);
-        for (int i = 0; i < 8; ++i) {
-          proto::Frame f = ch.receive();
-          if (std::holds_alternative<proto::Bye>(f)) return;
-          answer_(ch, f);
+    thread_ = std::thread([this, connections] {
+      for (; connection_ < connections; ++connection_) {
+        net::UniqueFd fd(::accept4(listener_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!fd) return;
+        net::set_io_timeout(fd.get(), std::chrono::seconds(10));
+        wire::Channel ch(fd.get(), "client");
+        try {
+          ch.receive();  // HELLO
+          proto::Welcome w;
+          w.name = "victim";
+          ch.send(w);
+          for (int i = 0; i < 8; ++i) {
+            proto::Frame f = ch.receive();
+            if (std::holds_alternative<proto::Bye>(f)) break;
+            answer_(ch, f);
+          }
+        } catch (const std::exception&) {
         }
-      } catch (const std::exception&) {
       }
     });
   }
+  /// The connection being served (0 first).
+  int connection() const { return connection_; }
   ~FakeServer() {
     ::shutdown(listener_.fd.get(), SHUT_RDWR);
     thread_.join();
@@ -373,6 +379,7 @@ class FakeServer {
  private:
   net::Listener listener_;
   std::function<void(wire::Channel&, const proto::Frame&)> answer_;
+  std::atomic<int> connection_{0};
   std::thread thread_;
 };
 
@@ -488,6 +495,42 @@ TEST_F(Get, AListDeeperThanAskedIsRefused) {
   EXPECT_NE(err.find("not asked for"), std::string::npos) << err;
   EXPECT_FALSE(std::filesystem::exists(out() / "d" / "x"));
   EXPECT_FALSE(std::filesystem::exists(out() / "d" / "y.txt"));
+}
+
+// A connection that breaks half way through a file: the client reconnects (--retries) and
+// asks for the rest only; the whole file is verified.
+TEST_F(Get, ABrokenConnectionIsResumedWhereItStopped) {
+  const std::string data = testing::random_bytes(1 << 20, 9);
+  std::atomic<uint64_t> second_offset{UINT64_MAX};
+  FakeServer* self = nullptr;
+  FakeServer fake(
+      [&](wire::Channel& ch, const proto::Frame& f) {
+        const proto::FileEntry e = entry("big.bin", data);
+        if (std::holds_alternative<proto::ListFiles>(f)) {
+          ch.send(e);
+          ch.send(proto::ListEnd{1});
+          return;
+        }
+        const uint64_t offset = std::get<proto::GetFile>(f).offset;
+        ch.send(e);
+        if (self->connection() == 0) {
+          ch.stream().write_all(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size() / 2));
+          throw std::runtime_error("cut");  // the connection drops half way
+        }
+        second_offset = offset;
+        ch.stream().write_all(
+            std::span(reinterpret_cast<const uint8_t*>(data.data()) + offset, data.size() - offset));
+      },
+      2);
+  self = &fake;
+  std::string text, err;
+  ASSERT_EQ(run({"get", fake.address(), "big.bin", "-o", out().string(), "--plain", "--json"}, &text, &err),
+            0)
+      << err;
+  EXPECT_EQ(second_offset, data.size() / 2);
+  EXPECT_NE(err.find("reconnecting"), std::string::npos) << err;
+  EXPECT_EQ(nlohmann::json::parse(text)["resumed_from"], data.size() / 2);
+  EXPECT_EQ(slurp(out() / "big.bin") == data, true);
 }
 
 }  // namespace

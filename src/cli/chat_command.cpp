@@ -154,10 +154,12 @@ int chat_main(int argc, char** argv) {
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << options.help()
-                << "\nInteractive commands: /send PATH..., /who, /quit, /help; "
-                   "'//text' says '/text'.\n"
-                << std::endl;
+      std::cout
+          << options.help()
+          << "\nInteractive commands: /send PATH..., /share PATH..., /files [PATH], /get NAME..., /who, "
+             "/quit, /help; "
+             "'//text' says '/text'.\n"
+          << std::endl;
       return kExitOk;
     }
     std::vector<std::string> positional;

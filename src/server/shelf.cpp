@@ -249,6 +249,8 @@ std::vector<ShelfEntry> Shelf::list(std::string_view requested) {
   {
     DIR* d = ::fdopendir(::dup(dir.get()));
     if (!d) throw_sys("read directory " + shown);
+    // A dup shares its offset with the root's descriptor, which an earlier list left at the end.
+    ::rewinddir(d);
     while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
     ::closedir(d);
   }

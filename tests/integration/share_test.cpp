@@ -19,6 +19,7 @@
 #include "net/socket.h"
 #include "process.h"
 #include "proto/codec.h"
+#include "pty_process.h"
 #include "serve_process.h"
 #include "temp_dir.h"
 #include "test_env.h"
@@ -531,6 +532,49 @@ TEST_F(Get, ABrokenConnectionIsResumedWhereItStopped) {
   EXPECT_NE(err.find("reconnecting"), std::string::npos) << err;
   EXPECT_EQ(nlohmann::json::parse(text)["resumed_from"], data.size() / 2);
   EXPECT_EQ(slurp(out() / "big.bin") == data, true);
+}
+
+// The room's shelf from a real `ftx chat` at a terminal: /share uploads and tells the room,
+// /files lists, /get fetches into the current directory, verified.
+TEST_F(Get, TheRoomsShelfFromAChatTerminal) {
+  if (auto why = testing::PtyProcess::unavailable()) GTEST_SKIP() << *why;
+  auto server = serve({"--share"});
+  write(tmp_ / "alice" / "report.txt", "quarterly numbers\n");
+  std::filesystem::create_directories(tmp_ / "bob");
+  TextClient room(server->port());
+  room.write("NICK carol\n");
+  ASSERT_NE(room.line_matching("you are carol"), "");
+  testing::PtyProcess alice({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "alice"},
+                            tmp_.path(), "alice", tmp_ / "alice");
+  ASSERT_TRUE(alice.wait_for("/help for commands")) << alice.screen();
+  size_t mark = alice.screen().size();
+  alice.type("/share report.txt\n");
+  ASSERT_TRUE(alice.wait_for("/share: shared report.txt", mark, testing::scaled(std::chrono::seconds(30))))
+      << alice.screen();
+  EXPECT_NE(
+      room.line_matching("shared report.txt").find("<alice> shared report.txt (18 B) - /get report.txt"),
+      std::string::npos);
+
+  testing::PtyProcess bob({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "bob"},
+                          tmp_.path(), "bob", tmp_ / "bob");
+  ASSERT_TRUE(bob.wait_for("/help for commands")) << bob.screen();
+  mark = bob.screen().size();
+  bob.type("/files\n");
+  ASSERT_TRUE(bob.wait_for("/files: report.txt (18 B)", mark, testing::scaled(std::chrono::seconds(30))))
+      << bob.screen();
+  mark = bob.screen().size();
+  bob.type("/get report.txt\n");
+  ASSERT_TRUE(bob.wait_for("/get: fetched report.txt", mark, testing::scaled(std::chrono::seconds(30))))
+      << bob.screen();
+  EXPECT_EQ(slurp(tmp_ / "bob" / "report.txt"), "quarterly numbers\n");
+  mark = bob.screen().size();
+  bob.type("/get nope.txt\n");
+  EXPECT_TRUE(bob.wait_for("/get: nope.txt: not_found", mark, testing::scaled(std::chrono::seconds(30))))
+      << bob.screen();
+  bob.type("/quit\n");
+  alice.type("/quit\n");
+  EXPECT_EQ(bob.wait(testing::scaled(std::chrono::seconds(15))), 0) << bob.screen();
+  EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
 }
 
 }  // namespace

@@ -126,6 +126,9 @@ TEST_F(ShelfTest, ListsFilesAndDirectoriesButNotLinksSpecialFilesOrDotFtx) {
   EXPECT_EQ(root[2].name, "sub");
   EXPECT_TRUE(root[2].directory);
   EXPECT_EQ(root[2].digest, "");
+  // Listed again (a file added meanwhile): the same descriptor is read from its start.
+  write(dir() / "c.txt", "c");
+  EXPECT_EQ(s->list("").size(), 4u);
   const auto sub = s->list("sub/");
   ASSERT_EQ(sub.size(), 1u);
   EXPECT_EQ(sub[0].name, "sub/c.txt");

@@ -297,6 +297,7 @@ class Job {
       return done(FetchStatus::Refused, ErrorCode::Integrity,
                   "digest mismatch: what was written to standard output is not the server's file");
     }
+    link_.send(proto::Verified{asked, entry.algo, entry.digest});
     return done(FetchStatus::Fetched, std::nullopt, "");
   }
 
@@ -402,6 +403,7 @@ class Job {
                     "rename to " + out.path + ": " + std::strerror(err));
       }
       ::fsync(dir.get());
+      link_.send(proto::Verified{asked, entry.algo, entry.digest});  // the sharer's receipt
       return done(FetchStatus::Fetched, std::nullopt, "");
     }
   }

@@ -43,6 +43,7 @@ enum class FrameType : uint8_t {
   FileEntry = 0x31,
   ListEnd = 0x32,
   GetFile = 0x33,
+  Verified = 0x34,
 };
 
 /// Fetch (protocol version 3): the client lists and downloads from the server's shelf.
@@ -286,10 +287,27 @@ struct GetFile {
   bool operator==(const GetFile&) const = default;
 };
 
+/// Fetch role: the client checked a file it fetched against the digest and it matched. No
+/// answer; the server tells whoever shared the file from the chat room (a receipt).
+struct Verified {
+  static constexpr FrameType kType = FrameType::Verified;
+  static constexpr std::string_view kName = "VERIFIED";
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.name, kMaxPathBytes);
+    w.algo(f.algo);
+    w.str(f.digest, kMaxDigest);
+  }
+  std::string name;
+  DigestAlgo algo = DigestAlgo::Xxh128;
+  std::string digest;  ///< raw bytes, as the client computed them
+  bool operator==(const Verified&) const = default;
+};
+
 /// Every frame of the protocol. Adding one: its FrameType value, a struct with kType, kName
 /// and layout(), and its place in this list; the codec is generated from these.
 using Frame = std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Msg, Who, ListFiles,
-                           FileEntry, ListEnd, GetFile>;
+                           FileEntry, ListEnd, GetFile, Verified>;
 
 /// Wire type of a frame.
 FrameType frame_type(const Frame& frame);

@@ -168,6 +168,14 @@ void serve_fetch(Connection& conn, wire::Channel& channel) {
       }
       channel.send(entry_frame(file->entry(), algo));
       file->send(conn.stream, get->offset);
+    } else if (auto* verified = std::get_if<proto::Verified>(&frame)) {
+      // A receipt for whoever shared the file, when its digest is the one they uploaded.
+      const std::string labelled = digest::labelled(verified->algo, verified->digest);
+      if (ctx.shelf) {
+        if (auto who = ctx.shelf->sharer(verified->name, labelled)) {
+          ctx.hub.tell(*who, conn.client + " fetched " + verified->name + ", verified");
+        }
+      }
     } else if (std::holds_alternative<proto::Bye>(frame)) {
       channel.send(proto::Bye{});
       return;

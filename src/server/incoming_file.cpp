@@ -265,7 +265,8 @@ void IncomingFile::seal() {
 std::string IncomingFile::publish(bool synced) {
   record_.path = committing(
       [this, synced] { return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, synced); });
-  if (ctx_.shelf) ctx_.shelf->committed(record_.path, partial_->published_as(), record_.digest);
+  if (ctx_.shelf)
+    ctx_.shelf->committed(record_.path, partial_->published_as(), record_.digest, record_.client);
   partial_.reset();
   log();
   return record_.path;

@@ -274,9 +274,20 @@ std::vector<ShelfEntry> Shelf::list(std::string_view requested) {
   return out;
 }
 
-void Shelf::committed(const std::string& name, const FileIdentity& id, const std::string& labelled) {
+void Shelf::committed(const std::string& name, const FileIdentity& id, const std::string& labelled,
+                      const std::string& client) {
   if (!inbox_root_ || id.inode == 0) return;
   index_.put(name, id, labelled);
+  if (client.empty()) return;
+  MutexLock lock(mutex_);
+  sharers_[name] = Shared{client, labelled};
+}
+
+std::optional<std::string> Shelf::sharer(const std::string& name, const std::string& labelled) const {
+  MutexLock lock(mutex_);
+  const auto it = sharers_.find(name);
+  if (it == sharers_.end() || it->second.digest != labelled) return std::nullopt;
+  return it->second.client;
 }
 
 }  // namespace ftx::server

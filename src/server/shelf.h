@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,9 +98,14 @@ class Shelf {
   /// like open().
   std::vector<ShelfEntry> list(std::string_view path);
 
-  /// An upload committed as `name` (relative to DIR) with this identity and digest: recorded,
-  /// so nobody hashes it again. Does nothing when the shelf is not DIR.
-  void committed(const std::string& name, const FileIdentity& id, const std::string& labelled);
+  /// An upload committed as `name` (relative to DIR) with this identity and digest, by
+  /// `client` (its HELLO name): recorded, so nobody hashes it again and its sharer can be told
+  /// of each verified fetch. Does nothing when the shelf is not DIR.
+  void committed(const std::string& name, const FileIdentity& id, const std::string& labelled,
+                 const std::string& client = {});
+
+  /// Who uploaded `name` with this labelled digest (since the server started), when known.
+  std::optional<std::string> sharer(const std::string& name, const std::string& labelled) const;
 
  private:
   /// The labelled digest of an open file, from the index or hashed now (and recorded).
@@ -112,6 +118,12 @@ class Shelf {
   bool inbox_root_;
   net::UniqueFd root_fd_;
   DigestIndex index_;
+  struct Shared {
+    std::string client;
+    std::string digest;
+  };
+  mutable Mutex mutex_;
+  std::map<std::string, Shared> sharers_ GUARDED_BY(mutex_);
 };
 
 }  // namespace ftx::server

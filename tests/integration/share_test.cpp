@@ -563,10 +563,27 @@ TEST_F(Get, TheRoomsShelfFromAChatTerminal) {
   ASSERT_TRUE(bob.wait_for("/files: report.txt (18 B)", mark, testing::scaled(std::chrono::seconds(30))))
       << bob.screen();
   mark = bob.screen().size();
+  const size_t alice_mark = alice.screen().size();
   bob.type("/get report.txt\n");
   ASSERT_TRUE(bob.wait_for("/get: fetched report.txt", mark, testing::scaled(std::chrono::seconds(30))))
       << bob.screen();
   EXPECT_EQ(slurp(tmp_ / "bob" / "report.txt"), "quarterly numbers\n");
+  // The sharer's receipt, and only the sharer's.
+  EXPECT_TRUE(alice.wait_for("* bob fetched report.txt, verified", alice_mark,
+                             testing::scaled(std::chrono::seconds(30))))
+      << alice.screen();
+  // And from ftx get too.
+  EXPECT_EQ(run({"get", server->address(), "report.txt", "-o", out().string(), "--plain", "--name", "dave"}),
+            0);
+  EXPECT_TRUE(alice.wait_for("* dave fetched report.txt, verified", alice_mark,
+                             testing::scaled(std::chrono::seconds(30))))
+      << alice.screen();
+  room.write("WHO\n");
+  for (int i = 0; i < 20; ++i) {
+    const std::string l = room.line();
+    EXPECT_EQ(l.find("fetched"), std::string::npos) << "the room heard a receipt: " << l;
+    if (l.find("connected:") != std::string::npos || l == "<eof>") break;
+  }
   mark = bob.screen().size();
   bob.type("/get nope.txt\n");
   EXPECT_TRUE(bob.wait_for("/get: nope.txt: not_found", mark, testing::scaled(std::chrono::seconds(30))))

@@ -26,6 +26,7 @@ std::vector<Frame> every_frame() {
       FileEntry{"docs/a b.txt", 0, 5, 0640, 1700000000123456789, DigestAlgo::Xxh128, std::string(16, '\x02')},
       FileEntry{"docs", kFlagDirectory, 0, 0755, -5, DigestAlgo::Xxh128, ""},
       ListEnd{7},
+      Verified{"docs/a b.txt", DigestAlgo::Sha256, std::string(32, '\x03')},
       GetFile{"docs/a b.txt", 1ull << 33},
   };
 }

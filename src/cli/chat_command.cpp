@@ -169,13 +169,14 @@ int chat_main(int argc, char** argv) {
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << options.help()
-                << "\nInteractive commands: /send PATH..., /who, /quit, /help; "
-                   "'//text' says '/text'.\n"
-                   "At a terminal the input line is edited (libedit: emacs keys, ~/.editrc): messages\n"
-                   "print above it, lines up to 64 KiB, the up arrow recalls earlier lines, /send runs\n"
-                   "beside the chat, Ctrl-C leaves.\n"
-                << std::endl;
+      std::cout
+          << options.help()
+          << "\nInteractive commands: /send PATH..., /share PATH..., /files [PATH], /get NAME..., /who, "
+             "/quit, /help; '//text' says '/text'.\n"
+             "At a terminal the input line is edited (libedit: emacs keys, ~/.editrc): messages\n"
+             "print above it, lines up to 64 KiB, the up arrow recalls earlier lines, /send runs\n"
+             "beside the chat, Ctrl-C leaves.\n"
+          << std::endl;
       return kExitOk;
     }
     std::vector<std::string> positional;

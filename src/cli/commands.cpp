@@ -55,6 +55,8 @@ const std::vector<Command>& commands() {
        send_options},
       {"chat", "chat with everyone on a server; lines from a pipe work too (ftx chat HOST:PORT)", chat_main,
        chat_options},
+      {"get", "fetch files a server shares, verified (ftx get HOST:PORT NAME...)", get_main, get_options},
+      {"ls", "list the files a server shares (ftx ls HOST:PORT [PATH])", ls_main, ls_options},
   };
   return table;
 }

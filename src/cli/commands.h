@@ -39,6 +39,8 @@ int main(int argc, char** argv);
 int serve_main(int argc, char** argv);
 int send_main(int argc, char** argv);
 int chat_main(int argc, char** argv);
+int get_main(int argc, char** argv);
+int ls_main(int argc, char** argv);
 /// Hidden: `ftx completion bash|zsh|fish` prints that shell's completion script.
 int completion_main(int argc, char** argv);
 
@@ -46,5 +48,7 @@ int completion_main(int argc, char** argv);
 cxxopts::Options serve_options();
 cxxopts::Options send_options();
 cxxopts::Options chat_options();
+cxxopts::Options get_options();
+cxxopts::Options ls_options();
 
 }  // namespace ftx::cli

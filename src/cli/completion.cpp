@@ -131,7 +131,8 @@ std::vector<CommandSpec> completion_specs() {
         o.long_name = name;
         o.short_name = d.s;
         o.description = d.desc;
-        if (!d.is_boolean) o.arg = d.arg_help.empty() ? "VALUE" : d.arg_help;
+        // An optional value (--share or --share=PATH) never takes the next word: a flag here.
+        if (!d.is_boolean && !d.has_implicit) o.arg = d.arg_help.empty() ? "VALUE" : d.arg_help;
         o.repeatable = d.is_container;
         o.kind = o.arg.empty() ? ValueKind::None : kind_of(name, o.arg);
         if (o.kind == ValueKind::Choice) o.choices = fixed_values().at(name);

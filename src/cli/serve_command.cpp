@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <system_error>
@@ -91,6 +92,9 @@ cxxopts::Options serve_options() {
        cxxopts::value<std::string>(), "FILE")
       ("no-tls", "plain TCP only: nothing is encrypted, clients need --plain")
       ("require-tls", "refuse plain connections (nc, --plain): each is told tls_required")
+      ("share", "let clients list and fetch files: DIR itself (--share), or another directory, read-only "
+                "(--share=PATH); never .ftx, files still arriving or links (default: nothing is shared)",
+       cxxopts::value<std::string>()->implicit_value(""), "PATH")
       ("q,quiet", "print only warnings on the console")
       ("h,help", "show this help");
   // clang-format on
@@ -172,6 +176,16 @@ std::optional<std::string> config_from(const cxxopts::ParseResult& args, server:
       const auto cidr = net::Cidr::parse(text);
       if (!cidr) return "--" + std::string(rule) + " '" + text + "' is not an address or ADDRESS/PREFIX";
       (std::string_view(rule) == "allow" ? config.access.allow : config.access.deny).push_back(*cidr);
+    }
+  }
+  if (args.count("share")) {
+    config.share = true;
+    config.share_dir = args["share"].as<std::string>();
+    if (!config.share_dir.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(config.share_dir, ec)) {
+        return "--share=" + config.share_dir.string() + " is not a directory";
+      }
     }
   }
   config.tls = args.count("no-tls") == 0;

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "client/fetch.h"
 #include "client/link.h"
 #include "client/sender.h"
 #include "client/verdict.h"
@@ -26,8 +27,10 @@ namespace {
 constexpr size_t kSendBatchBytes = 64 << 10;
 
 constexpr const char* kHelp =
-    "commands: /send PATH... upload files into the server's directory, /who list who is here, "
-    "/quit leave (or end of input), /help this text; anything else is said to the room";
+    "commands: /send PATH... upload files into the server's directory, /share PATH... upload them to "
+    "the room's shelf and tell the room, /files [PATH] list the shelf, /get NAME... fetch from it into "
+    "the current directory, /who list who is here, /quit leave (or end of input), /help this text; "
+    "anything else is said to the room";
 
 // What the reader thread learns, for the main thread to wait on.
 struct Inbound {
@@ -134,6 +137,103 @@ void upload(const ChatOptions& options, std::vector<std::string> paths, ChatDisp
     display.status("/send: " + report.connection_error);
 }
 
+FetchOptions shelf_options(const ChatOptions& options) {
+  FetchOptions fetch;
+  fetch.server = options.server;
+  fetch.client_name = options.name;
+  fetch.token = options.token;
+  fetch.tls = options.tls;
+  fetch.connect_timeout = options.connect_timeout;
+  return fetch;
+}
+
+// /files [PATH]: the shelf, a line per entry.
+void list_shelf(const ChatOptions& options, const std::string& args, ChatDisplay& display) {
+  const std::vector<std::string> words = split_words(args);
+  try {
+    const auto entries = list_files(shelf_options(options), words.empty() ? "" : words.front());
+    if (entries.empty()) display.status("/files: nothing there");
+    for (const proto::FileEntry& e : entries) {
+      const bool dir = (e.flags & proto::kFlagDirectory) != 0;
+      display.status("/files: " + e.name + (dir ? "/" : " (" + format_bytes(e.size) + ")"));
+    }
+  } catch (const ConnectionLost& e) {
+    display.status("/files: " + std::string(e.what()));
+  }
+}
+
+// /get NAME...: into the current directory, with every check of ftx get.
+void fetch_from_shelf(const ChatOptions& options, const std::string& args, ChatDisplay& display) {
+  FetchOptions fetch = shelf_options(options);
+  fetch.names = split_words(args);
+  if (fetch.names.empty()) {
+    display.status("usage: /get NAME...");
+    return;
+  }
+  FetchObserver quiet;
+  const FetchReport report = fetch_files(fetch, quiet);
+  for (const FetchOutcome& f : report.files) {
+    if (f.status == FetchStatus::Fetched) {
+      display.status("/get: fetched " + f.name + " into " + f.path + " (" + format_bytes(f.bytes) + ", " +
+                     f.digest + ", verified)");
+    } else if (f.status == FetchStatus::Unchanged) {
+      display.status("/get: " + f.path + " is already " + f.name + " (unchanged)");
+    } else {
+      display.status("/get: " + f.name + ": " +
+                     (f.code ? std::string(proto::error_code_name(*f.code)) + ": " : std::string()) +
+                     f.error);
+    }
+  }
+}
+
+// /share PATH...: uploads onto the shelf (the server's directory, when it shares it) and
+// tells the room how to fetch each file.
+void share_to_room(const ChatOptions& options, const std::string& args, wire::Channel& channel,
+                   ChatDisplay& display, ChatResult& result) {
+  SendOptions send;
+  send.server = options.server;
+  send.client_name = options.name;
+  send.token = options.token;
+  send.tls = options.tls;
+  send.paths = split_words(args);
+  if (send.paths.empty()) {
+    display.status("usage: /share PATH...");
+    return;
+  }
+  // Only a server that shares its own directory puts uploads on the shelf.
+  const FetchOptions fetch = shelf_options(options);
+  try {
+    list_files(fetch, "");
+  } catch (const ConnectionLost& e) {
+    display.status("/share: the server does not share files (" + std::string(e.what()) + ")");
+    return;
+  }
+  SendObserver quiet;
+  const SendReport report = send_files(send, quiet);
+  for (const auto& f : report.files) {
+    if (f.status != FileStatus::Saved || f.directory) {
+      if (f.status != FileStatus::Saved) display.status("/share: " + f.path + ": " + explain(f));
+      continue;
+    }
+    try {
+      const auto there = list_files(fetch, f.saved_as);
+      if (there.size() != 1 || there[0].name != f.saved_as)
+        throw ConnectionLost("not on the shelf", std::nullopt);
+    } catch (const ConnectionLost&) {
+      display.status(
+          "/share: saved " + f.path + " as " + f.saved_as +
+          ", but the server shares another directory (ftx serve --share=PATH, read-only): the room "
+          "was not told");
+      continue;
+    }
+    channel.queue(
+        proto::Msg{"", 0, "shared " + f.saved_as + " (" + format_bytes(f.bytes) + ") - /get " + f.saved_as});
+    ++result.lines_sent;
+    display.status("/share: shared " + f.saved_as + " (" + f.digest + ")");
+  }
+  channel.flush();
+}
+
 // Uploads started with /send, each on its own thread and connection, so typing goes on.
 struct Uploads {
   std::atomic<int> active{0};
@@ -166,6 +266,15 @@ bool run_command(const std::string& line, const ChatOptions& options, wire::Chan
         --uploads.active;
       });
     }
+  } else if (cmd == "/share") {
+    channel.flush();
+    share_to_room(options, args, channel, display, result);
+  } else if (cmd == "/files") {
+    channel.flush();
+    list_shelf(options, args, display);
+  } else if (cmd == "/get") {
+    channel.flush();
+    fetch_from_shelf(options, args, display);
   } else if (!line.starts_with("//")) {
     display.status("unknown command " + cmd + "; " + kHelp);
   } else {

@@ -90,6 +90,25 @@ std::string to_hex(std::string_view raw) {
   return out;
 }
 
+std::string from_hex(std::string_view hex) {
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return {};
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = value(hex[i]);
+    const int lo = value(hex[i + 1]);
+    if (hi < 0 || lo < 0) return {};
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return out;
+}
+
 std::string labelled(DigestAlgo algo, std::string_view raw) {
   return std::string(algo_name(algo)) + ":" + to_hex(raw);
 }

@@ -44,6 +44,9 @@ std::optional<DigestAlgo> parse_algo(std::string_view name);
 /// Lower-case hex of raw bytes.
 std::string to_hex(std::string_view raw);
 
+/// Raw bytes of lower- or upper-case hex; empty for text that is not hex of even length.
+std::string from_hex(std::string_view hex);
+
 /// "xxh128:3f2a..." — the form logs and text mode use.
 std::string labelled(DigestAlgo algo, std::string_view raw);
 

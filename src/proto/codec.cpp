@@ -66,7 +66,8 @@ class Reader {
     uint8_t v = 0;
     num(v);
     if (!ok()) return;
-    if (v != static_cast<uint8_t>(Role::Send) && v != static_cast<uint8_t>(Role::Chat)) {
+    if (v != static_cast<uint8_t>(Role::Send) && v != static_cast<uint8_t>(Role::Chat) &&
+        v != static_cast<uint8_t>(Role::Fetch)) {
       return fail(std::string(frame_) + " with an unknown role");
     }
     r = static_cast<Role>(v);

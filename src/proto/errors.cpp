@@ -32,6 +32,10 @@ std::string_view error_code_name(ErrorCode code) {
       return "internal";
     case ErrorCode::TlsRequired:
       return "tls_required";
+    case ErrorCode::NotFound:
+      return "not_found";
+    case ErrorCode::NotShared:
+      return "not_shared";
     case ErrorCode::Interrupted:
       return "interrupted";
     case ErrorCode::Reset:
@@ -66,6 +70,10 @@ std::string_view error_code_hint(ErrorCode code) {
       return "internal server error; see the server's console";
     case ErrorCode::TlsRequired:
       return "this server takes only TLS connections; connect without --plain";
+    case ErrorCode::NotFound:
+      return "no such file or directory on the server's shelf";
+    case ErrorCode::NotShared:
+      return "the server does not share that; it shares files only when started with --share";
     case ErrorCode::Interrupted:
       return "the connection ended before the file was complete; sending it again resumes it";
     case ErrorCode::Reset:
@@ -75,12 +83,12 @@ std::string_view error_code_hint(ErrorCode code) {
 }
 
 bool is_wire_code(ErrorCode code) {
-  return static_cast<uint16_t>(code) <= static_cast<uint16_t>(ErrorCode::TlsRequired);
+  return static_cast<uint16_t>(code) <= static_cast<uint16_t>(ErrorCode::NotShared);
 }
 
 std::optional<ErrorCode> error_code_from_wire(uint16_t value) {
   if (value >= static_cast<uint16_t>(ErrorCode::BadRequest) &&
-      value <= static_cast<uint16_t>(ErrorCode::TlsRequired)) {
+      value <= static_cast<uint16_t>(ErrorCode::NotShared)) {
     return static_cast<ErrorCode>(value);
   }
   return std::nullopt;

@@ -25,6 +25,8 @@ enum class ErrorCode : uint16_t {
   Integrity = 10,
   Internal = 11,
   TlsRequired = 12,  ///< protocol version 2: the server takes only TLS (--require-tls)
+  NotFound = 13,     ///< protocol version 3: no such file or directory on the shelf
+  NotShared = 14,    ///< protocol version 3: the server shares nothing there (no --share, .ftx, a link)
 
   // Never on the wire: what the server's log and console say of a connection that ended
   // under it, when there is nobody left to tell. Far from the wire values, which may grow.

@@ -17,11 +17,15 @@ namespace ftx::proto {
 /// First four payload bytes of HELLO.
 inline constexpr std::array<uint8_t, 4> kMagic = {'F', 'T', 'X', 'P'};
 /// Version 2: TLS on the same port, error code tls_required. Version 3: HAVE and UNCHANGED,
-/// so a file already on the server is not sent again. A server speaks to older clients too
-/// (they never get what later versions added); see man/ftx-protocol.7.
+/// so a file already on the server is not sent again; files flow both ways (role Fetch:
+/// LIST_FILES, FILE_ENTRY, LIST_END, GET_FILE; error codes not_found and not_shared). A server
+/// speaks to older clients too (they never get what later versions added); see
+/// man/ftx-protocol.7.
 inline constexpr uint16_t kProtocolVersion = 3;
 /// The first version with HAVE and UNCHANGED.
 inline constexpr uint16_t kUnchangedVersion = 3;
+/// The first version that may fetch from the shelf (Role::Fetch).
+inline constexpr uint16_t kFetchProtocolVersion = 3;
 inline constexpr uint16_t kOldestProtocolVersion = 1;
 
 /// Frame header: type (u8) then payload length (u32, big-endian).
@@ -40,9 +44,15 @@ enum class FrameType : uint8_t {
   Unchanged = 0x15,
   Msg = 0x20,
   Who = 0x21,
+  ListFiles = 0x30,
+  FileEntry = 0x31,
+  ListEnd = 0x32,
+  GetFile = 0x33,
+  Verified = 0x34,
 };
 
-enum class Role : uint8_t { Send = 1, Chat = 2 };
+/// Fetch (protocol version 3): the client lists and downloads from the server's shelf.
+enum class Role : uint8_t { Send = 1, Chat = 2, Fetch = 3 };
 
 /// Defined by the digest layer below; its values are wire values.
 using DigestAlgo = ftx::DigestAlgo;
@@ -254,10 +264,92 @@ struct Who {
   bool operator==(const Who&) const = default;
 };
 
+/// Fetch role: list a shelf directory ("": its top) or one file. Answered with a FILE_ENTRY
+/// per entry then LIST_END, or ERROR (not_found, not_shared, name_refused).
+struct ListFiles {
+  static constexpr FrameType kType = FrameType::ListFiles;
+  static constexpr std::string_view kName = "LIST_FILES";
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.path, kMaxPathBytes);
+  }
+  std::string path;
+  bool operator==(const ListFiles&) const = default;
+};
+
+/// One thing on the shelf: in a LIST_FILES answer, and ahead of the bytes GET_FILE sends.
+struct FileEntry {
+  static constexpr FrameType kType = FrameType::FileEntry;
+  static constexpr std::string_view kName = "FILE_ENTRY";
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.name, kMaxPathBytes);
+    w.num(f.flags);
+    w.num(f.size);
+    w.num(f.mode);
+    w.num(f.mtime_ns);
+    w.algo(f.algo);
+    w.str(f.digest, kMaxDigest);
+  }
+  std::string name;    ///< relative to the shelf's top, '/'-separated
+  uint32_t flags = 0;  ///< kFlagDirectory for a directory
+  uint64_t size = 0;
+  uint32_t mode = 0644;
+  int64_t mtime_ns = 0;
+  DigestAlgo algo = DigestAlgo::Xxh128;
+  std::string digest;  ///< raw digest bytes of the whole file; empty for a directory
+  bool operator==(const FileEntry&) const = default;
+};
+
+/// The end of a LIST_FILES answer.
+struct ListEnd {
+  static constexpr FrameType kType = FrameType::ListEnd;
+  static constexpr std::string_view kName = "LIST_END";
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.num(f.count);
+  }
+  uint64_t count = 0;  ///< FILE_ENTRY frames before it
+  bool operator==(const ListEnd&) const = default;
+};
+
+/// Fetch role: send file `name` from byte `offset`. Answered with its FILE_ENTRY (size and
+/// digest of the whole file) then exactly size - offset raw bytes; or ERROR, after which
+/// the connection goes on.
+struct GetFile {
+  static constexpr FrameType kType = FrameType::GetFile;
+  static constexpr std::string_view kName = "GET_FILE";
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.name, kMaxPathBytes);
+    w.num(f.offset);
+  }
+  std::string name;
+  uint64_t offset = 0;  ///< bytes the client already holds (a resume)
+  bool operator==(const GetFile&) const = default;
+};
+
+/// Fetch role: the client checked a file it fetched against the digest and it matched. No
+/// answer; the server tells whoever shared the file from the chat room (a receipt).
+struct Verified {
+  static constexpr FrameType kType = FrameType::Verified;
+  static constexpr std::string_view kName = "VERIFIED";
+  template <typename Self, typename Wire>
+  static void layout(Self& f, Wire& w) {
+    w.str(f.name, kMaxPathBytes);
+    w.algo(f.algo);
+    w.str(f.digest, kMaxDigest);
+  }
+  std::string name;
+  DigestAlgo algo = DigestAlgo::Xxh128;
+  std::string digest;  ///< raw bytes, as the client computed them
+  bool operator==(const Verified&) const = default;
+};
+
 /// Every frame of the protocol. Adding one: its FrameType value, a struct with kType, kName
 /// and layout(), and its place in this list; the codec is generated from these.
-using Frame =
-    std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Have, Unchanged, Msg, Who>;
+using Frame = std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Have, Unchanged, Msg, Who,
+                           ListFiles, FileEntry, ListEnd, GetFile, Verified>;
 
 /// Wire type of a frame.
 FrameType frame_type(const Frame& frame);

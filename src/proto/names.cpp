@@ -239,6 +239,18 @@ std::vector<std::string> split_path(std::string_view name) {
   return parts;
 }
 
+std::optional<std::string> check_offered_name(std::string_view asked, std::string_view offered,
+                                              bool directory_ok) {
+  if (auto why = check_name(offered)) return "the server sent a name that breaks the rules (" + *why + ")";
+  while (!asked.empty() && asked.back() == '/') asked.remove_suffix(1);
+  if (offered == asked) return std::nullopt;
+  if (directory_ok && (asked.empty() || (offered.size() > asked.size() + 1 && offered.starts_with(asked) &&
+                                         offered[asked.size()] == '/'))) {
+    return std::nullopt;
+  }
+  return "the server sent a name that was not asked for";
+}
+
 std::string numbered_name(std::string_view base, int n) {
   const std::string suffix = " (" + std::to_string(n) + ")";
   // The extension starts at the first dot that is not the name's first character.

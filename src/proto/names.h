@@ -51,6 +51,14 @@ struct NickChoice {
 };
 NickChoice choose_nick(const std::string& wanted, const std::vector<std::string>& present);
 
+/// Why a client refuses a name the server offers for what it asked (`asked`, as the client
+/// sent it, a trailing '/' ignored), or nullopt: the offered name must pass check_name and be
+/// the asked name itself or, when directory_ok, lie under it. A server that sends anything
+/// else (another file, '..', an absolute path, a control character) is not trusted with the
+/// client's disk (scp's CVE-2019-6111).
+std::optional<std::string> check_offered_name(std::string_view asked, std::string_view offered,
+                                              bool directory_ok);
+
 /// The n-th alternative for a taken file name: "a.txt" -> "a (1).txt", ".bashrc" ->
 /// ".bashrc (1)", "archive.tar.gz" -> "archive (1).tar.gz".
 std::string numbered_name(std::string_view base, int n);

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "proto/limits.h"
+#include "util/clock.h"
 #include "util/text.h"
 
 namespace ftx::proto {
@@ -84,6 +85,25 @@ std::optional<text::Command> parse_send_file(std::string_view line) {
   return text::SendFile{std::string(name), *size};
 }
 
+// GET_FILE and LIST_FILES. nullopt: neither (nor a near miss in lower case).
+std::optional<text::Command> parse_shelf_command(std::string_view line) {
+  constexpr std::string_view kGet = "GET_FILE";
+  constexpr std::string_view kList = "LIST_FILES";
+  const size_t word_end = std::min(line.find(' '), line.size());
+  const std::string_view word = line.substr(0, word_end);
+  const std::string_view rest = line.substr(std::min(line.size(), word_end + 1));
+  if (word == kGet) {
+    if (rest.empty()) return text::Invalid{ErrorCode::BadRequest, "usage: GET_FILE <name>"};
+    return text::GetFile{std::string(rest)};
+  }
+  if (word == kList) return text::ListFiles{std::string(rest)};
+  if (equals_ignoring_case(word, kGet) || equals_ignoring_case(word, kList)) {
+    return text::Invalid{ErrorCode::BadRequest,
+                         "commands are upper case: GET_FILE <name>, LIST_FILES [path]"};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 text::Command parse_text_line(std::string_view line) {
@@ -97,6 +117,7 @@ text::Command parse_text_line(std::string_view line) {
     }
     return text::Nick{std::string(name)};
   }
+  if (auto shelf = parse_shelf_command(line)) return *shelf;
   if (line == "WHO") return text::Who{};
   if (line == "QUIT") return text::Quit{};
   return text::Chat{std::string(line)};
@@ -105,6 +126,21 @@ text::Command parse_text_line(std::string_view line) {
 std::string text_ok_line(std::string_view saved, uint64_t bytes, std::string_view digest) {
   return "OK " + printable(saved) + " " + std::to_string(bytes) + " " + std::string(digest) + "\n";
 }
+
+std::string text_list_line(bool directory, uint64_t size, int64_t mtime_ns, std::string_view digest,
+                           std::string_view name) {
+  std::string out = directory ? "DIR 0 " : "FILE " + std::to_string(size) + " ";
+  out += iso8601_utc_seconds(mtime_ns);
+  out += ' ';
+  out += directory ? std::string_view("-") : digest;
+  out += ' ';
+  append_printable(out, name);
+  if (directory) out += '/';
+  out += '\n';
+  return out;
+}
+
+std::string text_list_end(uint64_t count) { return "END " + std::to_string(count) + "\n"; }
 
 std::string text_error_line(ErrorCode code, std::string_view message) {
   return "ERROR " + std::string(error_code_name(code)) + " " + printable(message) + "\n";
@@ -141,7 +177,8 @@ void ChatLines::append(std::string& out, int64_t ts_ms, std::string_view nick, s
 
 std::string text_greeting(std::string_view version, std::string_view name) {
   return "ftx " + std::string(version) + " text mode; you are " + printable(name) +
-         ". Type to chat. Commands: NICK <name>, WHO, QUIT, SEND_FILE <name> <size> then the bytes.\n";
+         ". Type to chat. Commands: NICK <name>, WHO, QUIT, SEND_FILE <name> <size> then the bytes, "
+         "GET_FILE <name>, LIST_FILES [path].\n";
 }
 
 }  // namespace ftx::proto

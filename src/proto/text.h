@@ -30,6 +30,16 @@ struct SendFile {
   uint64_t size = 0;
   bool operator==(const SendFile&) const = default;
 };
+/// GET_FILE <name>: the shelf sends the file (the name is the rest of the line).
+struct GetFile {
+  std::string name;
+  bool operator==(const GetFile&) const = default;
+};
+/// LIST_FILES [path]: the shelf lists a directory (empty: its root) or one file.
+struct ListFiles {
+  std::string path;
+  bool operator==(const ListFiles&) const = default;
+};
 struct Who {
   bool operator==(const Who&) const = default;
 };
@@ -50,17 +60,26 @@ struct Blank {
   bool operator==(const Blank&) const = default;
 };
 
-using Command = std::variant<Chat, Nick, SendFile, Who, Quit, Invalid, Blank>;
+using Command = std::variant<Chat, Nick, SendFile, GetFile, ListFiles, Who, Quit, Invalid, Blank>;
 
 }  // namespace text
 
 /// Parses one line (without its '\n'; a trailing '\r' is dropped). "SEND_FILE <name> <size>",
-/// "NICK <name>", "WHO", "QUIT"; anything else is a chat message. The size must be plain
+/// "GET_FILE <name>", "LIST_FILES [path]", "NICK <name>", "WHO", "QUIT"; anything else is a
+/// chat message (but a lower-case get_file or list_files is refused, not posted). The size must be plain
 /// decimal digits that fit in 64 bits: no sign, no spaces, no suffix.
 text::Command parse_text_line(std::string_view line);
 
 /// "OK <saved-name> <bytes> <digest>"
 std::string text_ok_line(std::string_view saved, uint64_t bytes, std::string_view digest);
+
+/// One entry of a LIST_FILES answer: "FILE <size> <mtime> <ALGO:HEX> <name>" for a file,
+/// "DIR 0 <mtime> - <name>/" for a directory; mtime is ISO 8601 UTC to the second.
+std::string text_list_line(bool directory, uint64_t size, int64_t mtime_ns, std::string_view digest,
+                           std::string_view name);
+
+/// "END <count>": the end of a LIST_FILES answer.
+std::string text_list_end(uint64_t count);
 
 /// "ERROR <code> <message>"
 std::string text_error_line(ErrorCode code, std::string_view message);

@@ -4,11 +4,13 @@
 
 #include <vector>
 
+#include "digest/digest.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "server/auth.h"
 #include "server/file_receiver.h"
+#include "server/outgoing_file.h"
 #include "util/clock.h"
 #include "util/text.h"
 
@@ -118,6 +120,72 @@ void serve_chat(Connection& conn, wire::Channel& channel) {
   }
 }
 
+proto::FileEntry entry_frame(const ShelfEntry& e, DigestAlgo algo) {
+  proto::FileEntry f;
+  f.name = e.name;
+  f.flags = e.directory ? proto::kFlagDirectory : 0;
+  f.size = e.size;
+  f.mode = e.mode;
+  f.mtime_ns = e.mtime_ns;
+  f.algo = algo;
+  // The shelf keeps digests labelled ("xxh128:HEX"); the wire carries the raw bytes.
+  const size_t colon = e.digest.find(':');
+  if (colon != std::string::npos) f.digest = digest::from_hex(std::string_view(e.digest).substr(colon + 1));
+  return f;
+}
+
+// The fetch role (protocol version 3): LIST_FILES and GET_FILE until BYE. A refused request
+// is answered with ERROR and the connection goes on.
+void serve_fetch(Connection& conn, wire::Channel& channel) {
+  const SessionContext& ctx = conn.ctx;
+  const DigestAlgo algo = ctx.config.hash;
+  while (true) {
+    proto::Frame frame = channel.receive();
+    if (auto* list = std::get_if<proto::ListFiles>(&frame)) {
+      try {
+        if (!ctx.shelf) {
+          throw ProtocolError(
+              ErrorCode::NotShared,
+              "this server shares no files (the operator can start it with ftx serve --share)");
+        }
+        const std::vector<ShelfEntry> entries = ctx.shelf->list(list->path);
+        for (const ShelfEntry& e : entries) channel.queue(entry_frame(e, algo));
+        channel.queue(proto::ListEnd{entries.size()});
+        channel.flush();
+      } catch (const ProtocolError& e) {
+        channel.send(proto::Error{e.code(), e.what()});
+      }
+    } else if (auto* get = std::get_if<proto::GetFile>(&frame)) {
+      TransferGuard busy(conn.in_transfer);
+      std::optional<OutgoingFile> file;
+      try {
+        file.emplace(ctx, conn.peer(), conn.client, get->name);
+        if (get->offset > file->entry().size) {
+          throw ProtocolError(ErrorCode::BadRequest, "offset past the end of the file");
+        }
+      } catch (const ProtocolError& e) {
+        channel.send(proto::Error{e.code(), e.what()});
+        continue;
+      }
+      channel.send(entry_frame(file->entry(), algo));
+      file->send(conn.stream, get->offset);
+    } else if (auto* verified = std::get_if<proto::Verified>(&frame)) {
+      // A receipt for whoever shared the file, when its digest is the one they uploaded.
+      const std::string labelled = digest::labelled(verified->algo, verified->digest);
+      if (ctx.shelf) {
+        if (auto who = ctx.shelf->sharer(verified->name, labelled)) {
+          ctx.hub.tell(*who, conn.client + " fetched " + verified->name + ", verified");
+        }
+      }
+    } else if (std::holds_alternative<proto::Bye>(frame)) {
+      channel.send(proto::Bye{});
+      return;
+    } else {
+      throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "on a fetch connection"));
+    }
+  }
+}
+
 }  // namespace
 
 proto::Welcome welcome_for(const SessionContext& ctx, const std::string& name) {
@@ -137,8 +205,15 @@ void serve_binary(Connection& conn, wire::Channel& channel, std::stop_token stop
     serve_chat(conn, channel);
     return;
   }
+  if (hello.role == proto::Role::Fetch && hello.version < proto::kFetchProtocolVersion) {
+    throw ProtocolError(ErrorCode::BadRequest, "the fetch role needs protocol version 3");
+  }
   channel.send(welcome_for(conn.ctx, conn.client));
   conn.ctx.console.print(conn.peer() + " is " + printable(conn.client));
+  if (hello.role == proto::Role::Fetch) {
+    serve_fetch(conn, channel);
+    return;
+  }
   FileReceiver(conn, channel).serve(stop);
 }
 

@@ -171,6 +171,24 @@ void ChatHub::announce(const std::string& text, const ChatMember* except) {
   deliver("", std::span(&text, 1), except);
 }
 
+bool ChatHub::tell(const std::string& name, const std::string& text) {
+  std::vector<std::shared_ptr<ChatMember>> to;
+  {
+    MutexLock lock(mutex_);
+    for (const auto& m : members_) {
+      if (m->name() == name) to.push_back(m);
+    }
+  }
+  const int64_t ts = unix_ms(std::chrono::system_clock::now());
+  for (const auto& m : to) {
+    std::string bytes;
+    proto::ChatLines lines;
+    encode_for(bytes, m->wire(), "", ts, text, lines);
+    m->outbox().try_push(std::make_shared<const std::string>(std::move(bytes)));
+  }
+  return !to.empty();
+}
+
 void ChatHub::deliver(const std::string& from, std::span<const std::string> texts, const ChatMember* except) {
   std::vector<std::shared_ptr<ChatMember>> snapshot;
   {

@@ -112,6 +112,10 @@ class ChatHub {
   /// A notice to every member ("alice joined").
   void announce(const std::string& text, const ChatMember* except = nullptr);
 
+  /// A notice to the members named `name` only (a receipt to a sharer), when there is room
+  /// in their queues; nobody waits for it. False when nobody of that name is here.
+  bool tell(const std::string& name, const std::string& text);
+
   /// Connected names, sorted.
   std::vector<std::string> names() const;
   /// The same, as "a, b, c".

@@ -60,6 +60,10 @@ struct ServerConfig {
   /// The newest protocol version spoken (WELCOME's, and the highest HELLO accepted); not an
   /// option: tests set an older one to play an older server.
   uint16_t protocol_version = proto::kProtocolVersion;
+  /// --share: clients may list and fetch files. share_dir empty: DIR itself (the room's
+  /// shelf); else that directory, read-only (--share=PATH).
+  bool share = false;
+  std::filesystem::path share_dir;
   /// How long transfers in flight may finish after a stop request.
   std::chrono::milliseconds grace{5000};
 };

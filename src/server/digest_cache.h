@@ -12,20 +12,10 @@
 #include <string>
 
 #include "digest/algo.h"
+#include "server/file_identity.h"
 #include "util/mutex.h"
 
 namespace ftx::server {
-
-/// One version of one file: any write changes ctime (which no one can set back), a new
-/// file has a new inode.
-struct FileIdentity {
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-  int64_t ctime_ns = 0;
-  auto operator<=>(const FileIdentity&) const = default;
-};
 
 /// Bounded, thread-safe; the oldest entry goes first when full.
 class DigestCache {

@@ -229,7 +229,8 @@ PartialFile::PartialFile(PartialFile&& other) noexcept
       id_(std::exchange(other.id_, std::string())),
       written_(other.written_),
       resumed_from_(other.resumed_from_),
-      writeback_from_(other.writeback_from_) {}
+      writeback_from_(other.writeback_from_),
+      published_as_(other.published_as_) {}
 
 PartialFile::~PartialFile() {
   // A resumable partial outlives its session: the sender's next attempt continues it.
@@ -578,6 +579,10 @@ std::string Inbox::publish(PartialFile& partial, std::string_view name, Overwrit
     throw_sys("rename into " + (path_ / (prefix + chosen)).string());
   }
   partial.name_.clear();  // committed: the destructor must not remove it
+  // Under its final name: the rename changed its ctime.
+  if (struct stat st{}; ::fstatat(parent_fd, chosen.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    partial.published_as_ = identity_of(st);
+  }
   if (partial.resumable()) {
     ::unlinkat(area, record_name(partial.id_).c_str(), 0);
     MutexLock lock(mutex_);
@@ -599,13 +604,6 @@ void Inbox::make_directory(std::string_view name, uint32_t mode, int64_t mtime_n
 }
 
 namespace {
-
-FileIdentity identity_of(const struct stat& st) {
-  return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                      static_cast<uint64_t>(st.st_size),
-                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-                      static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
-}
 
 // The digest of the first size bytes of fd, or nullopt when that takes past deadline.
 std::optional<std::string> hash_until(int fd, uint64_t size, DigestAlgo algo,

@@ -97,6 +97,10 @@ class PartialFile {
   /// Removes the file now, resumable or not: its bytes must not be reused.
   void discard();
 
+  /// What the file was when the inbox published it (a rename keeps the inode), so the
+  /// shelf can know its digest without hashing it again; all 0 before.
+  const FileIdentity& published_as() const { return published_as_; }
+
  private:
   friend class Inbox;
   PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::string id = {}, uint64_t existing = 0);
@@ -108,6 +112,7 @@ class PartialFile {
   uint64_t written_ = 0;
   uint64_t resumed_from_ = 0;
   uint64_t writeback_from_ = 0;  ///< bytes before this already handed to writeback
+  FileIdentity published_as_;
 };
 
 /// Owns DIR and DIR/.ftx/partial. Every path operation is relative to a directory fd and

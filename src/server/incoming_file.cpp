@@ -297,6 +297,8 @@ std::string IncomingFile::publish(bool synced) {
   }
   record_.path = committing(
       [this, synced] { return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, synced); });
+  if (ctx_.shelf)
+    ctx_.shelf->committed(record_.path, partial_->published_as(), record_.digest, record_.client);
   partial_.reset();
   // A later sender of the same file is offered it without the file being read again.
   ctx_.inbox.remember_digest(record_.path, ctx_.config.hash, digest_);

@@ -51,6 +51,13 @@ std::unique_ptr<net::TlsServer> open_tls(const ServerConfig& config) {
   return std::make_unique<net::TlsServer>(key, config.cert_path);
 }
 
+// --share: DIR itself, or another directory read-only; nothing without it.
+std::unique_ptr<Shelf> open_shelf(const ServerConfig& config, const Inbox& inbox) {
+  if (!config.share) return nullptr;
+  const bool own = config.share_dir.empty();
+  return std::make_unique<Shelf>(own ? config.dir : config.share_dir, own, inbox.meta_fd(), config.hash);
+}
+
 }  // namespace
 
 std::optional<int> Refusals::peek(const Pending& p) {
@@ -194,6 +201,7 @@ Server::Server(ServerConfig config)
       listener_(net::listen_tcp(config_.host, config_.port)),
       inbox_(config_.dir, config_.partial_ttl, config_.fsync, config_.partial_limits),
       tls_(open_tls(config_)),
+      shelf_(open_shelf(config_, inbox_)),
       log_(open_log(config_, inbox_)),
       console_(config_.quiet),
       hub_(console_, log_,
@@ -228,7 +236,7 @@ void Server::start_slot(net::UniqueFd fd, std::string peer, std::string address)
   ++per_address_[slot->address];
   Slot* s = slot.get();
   s->thread = std::jthread([s, ctx = SessionContext{config_, inbox_, log_, console_, hub_, throttle_,
-                                                    tls_.get()}](std::stop_token stop) {
+                                                    tls_.get(), shelf_.get()}](std::stop_token stop) {
     name_this_thread("ftx-session");
     Session session(ctx, s->fd.get(), s->peer, s->in_transfer);
     session.run(stop);
@@ -336,6 +344,11 @@ void Server::run() {
                    "; clients check it with --pin");
   } else {
     console_.print("plain TCP only (--no-tls): clients connect with --plain; nothing is encrypted");
+  }
+  if (shelf_) {
+    console_.print("sharing " + shelf_->root().string() +
+                   (shelf_->inbox_root() ? " (uploads too; never .ftx)" : " (read-only)") +
+                   ": clients list it with ftx ls and fetch with ftx get");
   }
   if (!console_.quiet()) {
     for (const std::string& line : reach_lines(listener_.address, !config_.host, pin)) console_.print(line);

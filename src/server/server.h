@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/console.h"
 #include "server/inbox.h"
+#include "server/shelf.h"
 #include "server/transfer_log.h"
 
 namespace ftx::server {
@@ -153,6 +154,7 @@ class Server {
   net::Listener listener_;
   Inbox inbox_;
   std::unique_ptr<net::TlsServer> tls_;  ///< null with --no-tls
+  std::unique_ptr<Shelf> shelf_;         ///< null without --share
   TransferLog log_;
   Console console_;
   ChatHub hub_;

@@ -8,6 +8,7 @@
 #include "server/config.h"
 #include "server/console.h"
 #include "server/inbox.h"
+#include "server/shelf.h"
 #include "server/transfer_log.h"
 
 namespace ftx::server {
@@ -22,6 +23,8 @@ struct SessionContext {
   AuthThrottle& throttle;
   /// The server's TLS identity; null with --no-tls.
   const net::TlsServer* tls;
+  /// What --share lets clients fetch; null without it.
+  Shelf* shelf = nullptr;
 };
 
 }  // namespace ftx::server

@@ -9,6 +9,7 @@
 #include "proto/names.h"
 #include "server/auth.h"
 #include "server/incoming_file.h"
+#include "server/outgoing_file.h"
 #include "util/clock.h"
 
 namespace ftx::server {
@@ -53,6 +54,50 @@ void TextSession::receive_file(const proto::text::SendFile& cmd) {
     reply(proto::text_ok_line(saved, cmd.size, file.labelled_digest()));
   } catch (const ProtocolError& e) {
     reply(proto::text_error_line(e.code(), e.what()));  // every byte was read: still in step
+  }
+}
+
+void TextSession::send_file(const proto::text::GetFile& cmd) {
+  if (conn_.in_room()) {
+    // In the room, the outbox writes the stream: raw file bytes cannot go between its lines.
+    reply(proto::text_error_line(ErrorCode::BadRequest,
+                                 "this connection is in the chat room; fetch from a connection of its own: "
+                                 "printf 'GET_FILE name\\n' | nc HOST PORT > name"));
+    return;
+  }
+  TransferGuard busy(conn_.in_transfer);
+  std::optional<OutgoingFile> file;
+  try {
+    file.emplace(conn_.ctx, conn_.peer(), conn_.client, cmd.name);
+  } catch (const ProtocolError& e) {
+    reply(proto::text_error_line(e.code(), e.what()));  // nothing was sent: still in step
+    return;
+  }
+  const ShelfEntry& entry = file->entry();
+  const auto idle = conn_.ctx.config.idle_timeout;
+  conn_.stream.set_timeouts(idle, idle);
+  reply(proto::text_ok_line(entry.name, entry.size, entry.digest));
+  file->send(conn_.stream);
+}
+
+void TextSession::list_files(const proto::text::ListFiles& cmd) {
+  const SessionContext& ctx = conn_.ctx;
+  try {
+    if (!ctx.shelf) {
+      throw ProtocolError(ErrorCode::NotShared,
+                          "this server shares no files (the operator can start it with ftx serve --share)");
+    }
+    const std::vector<ShelfEntry> entries = ctx.shelf->list(cmd.path);
+    std::string out;
+    for (const ShelfEntry& e : entries) {
+      out += proto::text_list_line(e.directory, e.size, e.mtime_ns, e.digest, e.name);
+    }
+    out += proto::text_list_end(entries.size());
+    reply(std::move(out));
+  } catch (const ProtocolError& e) {
+    reply(proto::text_error_line(e.code(), e.what()));
+  } catch (const std::system_error& e) {
+    reply(proto::text_error_line(ErrorCode::Internal, e.what()));
   }
 }
 
@@ -105,10 +150,11 @@ bool TextSession::run(bool greet, std::stop_token stop) {
 
 void TextSession::serve_lines() {
   const SessionContext& ctx = conn_.ctx;
-  // A connection whose first line is an upload is an upload connection: it never joins the
-  // room, so a full room never turns it away, and what follows its files is refused as a
-  // command, never relayed (a wrong size must not post the rest of a file to the room).
-  bool uploads_only = false;
+  // A connection whose first line is an upload, a fetch or a listing is a file connection: it
+  // never joins the room, so a full room never turns it away, and what follows its files is
+  // refused as a command, never relayed (a wrong size must not post the rest of a file to
+  // the room).
+  bool files_only = false;
   bool first_line = !conn_.in_room();
   std::string line;
   while (true) {
@@ -129,18 +175,31 @@ void TextSession::serve_lines() {
       continue;
     }
     if (auto* send = std::get_if<proto::text::SendFile>(&cmd)) {
-      uploads_only = uploads_only || first_line;
+      files_only = files_only || first_line;
       first_line = false;
       receive_file(*send);
+      continue;
+    }
+    if (auto* get = std::get_if<proto::text::GetFile>(&cmd)) {
+      files_only = files_only || first_line;
+      first_line = false;
+      send_file(*get);
+      continue;
+    }
+    if (auto* list = std::get_if<proto::text::ListFiles>(&cmd)) {
+      files_only = files_only || first_line;
+      first_line = false;
+      list_files(*list);
       continue;
     }
     if (std::holds_alternative<proto::text::Quit>(cmd)) return;
     if (std::holds_alternative<proto::text::Blank>(cmd)) continue;
     first_line = false;
-    if (uploads_only) {
-      reply(proto::text_error_line(ErrorCode::BadRequest,
-                                   "this connection uploads files (its first line was SEND_FILE): only "
-                                   "SEND_FILE and QUIT here; chat from a connection of its own"));
+    if (files_only) {
+      reply(
+          proto::text_error_line(ErrorCode::BadRequest,
+                                 "this connection moves files (its first line was SEND_FILE, GET_FILE or "
+                                 "LIST_FILES): only those and QUIT here; chat from a connection of its own"));
       continue;
     }
     // Speaking, asking who is here or taking a nick is taking part: it joins the room.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Text mode: a client like nc chats in lines and uploads with SEND_FILE.
+// Text mode: a client like nc chats in lines, uploads with SEND_FILE and fetches with GET_FILE.
 #pragma once
 
 #include <stop_token>
@@ -29,6 +29,10 @@ class TextSession {
   void join(bool greet);
   /// SEND_FILE: exactly cmd.size raw bytes follow the line.
   void receive_file(const proto::text::SendFile& cmd);
+  /// GET_FILE: an OK line, then exactly the file's size in raw bytes; or an ERROR line.
+  void send_file(const proto::text::GetFile& cmd);
+  /// LIST_FILES: a line per entry, then END <count>; or an ERROR line.
+  void list_files(const proto::text::ListFiles& cmd);
   /// An answer line; a client that asks without reading the answers is cut off.
   void reply(std::string line);
 

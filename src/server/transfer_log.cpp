@@ -45,6 +45,24 @@ nlohmann::ordered_json file_event(const FileRecord& r) {
   return j;
 }
 
+nlohmann::ordered_json get_event(const FileRecord& r) {
+  nlohmann::ordered_json j = {
+      {"ts", rfc3339_utc(r.ts)},
+      {"event", "get"},
+      {"peer", r.peer},
+      {"client", r.client},
+      {"name", r.name},
+      {"bytes", r.bytes},
+      {"resumed_from", r.resumed_from},
+      {"digest", r.digest},
+      {"duration_ms", static_cast<int64_t>(std::llround(r.seconds * 1000.0))},
+      {"mbps", mbps_field(r.bytes, r.resumed_from, r.seconds)},
+      {"status", r.error ? "error" : "ok"},
+  };
+  if (r.error) j["error"] = error_object(*r.error, r.error_message);
+  return j;
+}
+
 nlohmann::ordered_json connect_event(std::chrono::system_clock::time_point ts, const std::string& peer) {
   return {{"ts", rfc3339_utc(ts)}, {"event", "connect"}, {"peer", peer}};
 }

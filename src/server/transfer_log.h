@@ -40,6 +40,10 @@ struct FileRecord {
 /// A `file` event object.
 nlohmann::ordered_json file_event(const FileRecord& record);
 
+/// A `get` event object: one file a client fetched from the shelf (the record's path unused;
+/// bytes: the file's size; resumed_from: where this fetch started).
+nlohmann::ordered_json get_event(const FileRecord& record);
+
 /// A `connect` event object.
 nlohmann::ordered_json connect_event(std::chrono::system_clock::time_point ts, const std::string& peer);
 

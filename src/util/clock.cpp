@@ -28,4 +28,16 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point when) {
   return buf;
 }
 
+std::string iso8601_utc_seconds(int64_t unix_ns) {
+  int64_t secs = unix_ns / 1000000000;
+  if (unix_ns % 1000000000 < 0) secs -= 1;
+  const time_t t = static_cast<time_t>(secs);
+  tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  return buf;
+}
+
 }  // namespace ftx

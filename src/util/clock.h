@@ -11,6 +11,10 @@ namespace ftx {
 /// RFC 3339 UTC with milliseconds: "2026-11-27T10:58:19.123Z".
 std::string rfc3339_utc(std::chrono::system_clock::time_point when);
 
+/// ISO 8601 UTC to the second, for file times: "2026-11-27T10:58:19Z" (nanoseconds since the
+/// Unix epoch in; the fraction is dropped, rounding down).
+std::string iso8601_utc_seconds(int64_t unix_ns);
+
 /// Milliseconds since the Unix epoch.
 int64_t unix_ms(std::chrono::system_clock::time_point when);
 

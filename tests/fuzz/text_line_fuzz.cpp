@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target: text-mode lines through parse_text_line, chat_line and printable.
+// libFuzzer target: text-mode lines through parse_text_line, chat_line, text_list_line and
+// printable.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -55,6 +56,13 @@ void check_line(std::string_view line, int64_t ts_ms) {
     }
     while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
     if (digits != std::to_string(sf->size)) fail("SendFile size does not round-trip");
+  } else if (const auto* get = std::get_if<text::GetFile>(&cmd)) {
+    if (get->name.empty()) fail("GetFile with an empty name");
+    if (bare != "GET_FILE " + get->name) fail("GetFile is not the line's text");
+  } else if (const auto* list = std::get_if<text::ListFiles>(&cmd)) {
+    if (bare != "LIST_FILES" + (list->path.empty() ? std::string() : " " + list->path)) {
+      if (bare != "LIST_FILES ") fail("ListFiles is not the line's text");
+    }
   } else if (const auto* nick = std::get_if<text::Nick>(&cmd)) {
     if (nick->name.empty() || nick->name.size() > kMaxClientName) fail("Nick size");
     if (bare != "NICK " + nick->name) fail("Nick is not the line's text");
@@ -78,6 +86,11 @@ void check_line(std::string_view line, int64_t ts_ms) {
   error_line.pop_back();
   check_terminal_safe(error_line);
   if (ftx::has_control_chars(ftx::printable(line))) fail("has_control_chars on printable()");
+  std::string list_line =
+      text_list_line(ts_ms % 2 == 0, static_cast<uint64_t>(ts_ms), ts_ms, "xxh128:00", line);
+  if (list_line.empty() || list_line.back() != '\n') fail("LIST line without its newline");
+  list_line.pop_back();
+  check_terminal_safe(list_line);
 }
 
 }  // namespace

@@ -134,6 +134,20 @@ class TextClient {
     }
   }
 
+  /// Exactly n raw bytes after the lines read so far (a GET_FILE answer's data); fewer when
+  /// the connection ends first.
+  std::string bytes(size_t n) {
+    std::string out(n, '\0');
+    size_t got = 0;
+    while (got < n) {
+      const size_t r = channel_.read_raw(std::span(reinterpret_cast<uint8_t*>(out.data()) + got, n - got));
+      if (r == 0) break;
+      got += r;
+    }
+    out.resize(got);
+    return out;
+  }
+
   /// Lines until one matches, skipping others (chat noise); "" when none of
   /// options.lines_to_match lines does. The end of the connection ends the search too.
   std::string line_matching(const std::string& pattern) {

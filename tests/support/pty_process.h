@@ -38,10 +38,12 @@ class PtyProcess : public ChildProcess {
   }
 
   /// Starts args[0] (a path) with a new terminal as its stdin, stdout and stderr, and its
-  /// controlling terminal. out_dir and tag as for Process (the sanitizer log goes there).
+  /// controlling terminal. out_dir and tag as for Process (the sanitizer log goes there);
+  /// cwd, when given, is the child's working directory.
   PtyProcess(const std::vector<std::string>& args, const std::filesystem::path& out_dir,
-             const std::string& tag)
+             const std::string& tag, const std::filesystem::path& cwd = {})
       : ChildProcess(out_dir, tag) {
+    const std::string dir = cwd.string();
     // Everything the child needs is built before the fork: between fork and exec a
     // multithreaded parent's child may only make async-signal-safe calls.
     std::vector<char*> argv;
@@ -57,6 +59,7 @@ class PtyProcess : public ChildProcess {
     int master = -1;
     pid_ = ::forkpty(&master, nullptr, nullptr, &size);
     if (pid_ == 0) {
+      if (!dir.empty() && ::chdir(dir.c_str()) != 0) ::_exit(126);
       ::execve(argv[0], argv.data(), envp.data());
       ::_exit(127);
     }

@@ -23,6 +23,13 @@ std::vector<Frame> every_frame() {
       Unchanged{"dir/report.pdf", 99, DigestAlgo::Sha256, std::string(32, '\x03')},
       Msg{"bob", 1764000000000, "hello, world \xe2\x9c\x93"},
       Who{},
+      Hello{kProtocolVersion, Role::Fetch, "bob", ""},
+      ListFiles{"docs"},
+      FileEntry{"docs/a b.txt", 0, 5, 0640, 1700000000123456789, DigestAlgo::Xxh128, std::string(16, '\x02')},
+      FileEntry{"docs", kFlagDirectory, 0, 0755, -5, DigestAlgo::Xxh128, ""},
+      ListEnd{7},
+      Verified{"docs/a b.txt", DigestAlgo::Sha256, std::string(32, '\x03')},
+      GetFile{"docs/a b.txt", 1ull << 33},
   };
 }
 
@@ -171,7 +178,12 @@ TEST(Codec, ErrorCodeNamesAreStable) {
   EXPECT_FALSE(error_code_from_wire(0).has_value());
   EXPECT_EQ(error_code_from_wire(12), ErrorCode::TlsRequired);  // protocol version 2
   EXPECT_EQ(error_code_name(ErrorCode::TlsRequired), "tls_required");
-  EXPECT_FALSE(error_code_from_wire(13).has_value());
+  EXPECT_EQ(error_code_from_wire(13), ErrorCode::NotFound);  // protocol version 3
+  EXPECT_EQ(error_code_name(ErrorCode::NotFound), "not_found");
+  EXPECT_EQ(error_code_from_wire(14), ErrorCode::NotShared);
+  EXPECT_EQ(error_code_name(ErrorCode::NotShared), "not_shared");
+  EXPECT_TRUE(is_wire_code(ErrorCode::NotShared));
+  EXPECT_FALSE(error_code_from_wire(15).has_value());
   EXPECT_EQ(error_code_from_wire(7), ErrorCode::Busy);
 }
 

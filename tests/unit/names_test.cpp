@@ -161,5 +161,21 @@ TEST(Names, Utf8) {
   EXPECT_FALSE(is_valid_utf8("\xc1\xbf"));
 }
 
+// The client trusts the server's names no more than the server trusts the client's.
+TEST(Names, OfferedNamesMustBeTheOnesAskedFor) {
+  EXPECT_FALSE(check_offered_name("a.txt", "a.txt", false));
+  EXPECT_FALSE(check_offered_name("docs/a.txt", "docs/a.txt", false));
+  EXPECT_FALSE(check_offered_name("docs/", "docs/x/y.txt", true));
+  EXPECT_FALSE(check_offered_name("", "x.txt", true));
+  EXPECT_TRUE(check_offered_name("a.txt", "b.txt", false));
+  EXPECT_TRUE(check_offered_name("docs", "docs/x.txt", false));
+  EXPECT_TRUE(check_offered_name("docs", "docsx/y", true));
+  EXPECT_TRUE(check_offered_name("docs", "docs/../etc/passwd", true));
+  EXPECT_TRUE(check_offered_name("a.txt", "/etc/passwd", true));
+  EXPECT_TRUE(check_offered_name("a", "a/\x1b[2J", true));
+  EXPECT_TRUE(check_offered_name("a.txt", ".bashrc", false));
+  EXPECT_TRUE(check_offered_name("", ".ftx/x", true));
+}
+
 }  // namespace
 }  // namespace ftx::proto

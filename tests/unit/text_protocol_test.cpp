@@ -29,6 +29,25 @@ TEST(TextProtocol, BadSizesAreInvalid) {
   }
 }
 
+TEST(TextProtocol, GetFileAndListFiles) {
+  EXPECT_EQ(parse_text_line("GET_FILE a.txt"), Command(GetFile{"a.txt"}));
+  EXPECT_EQ(parse_text_line("GET_FILE my file.txt\r"), Command(GetFile{"my file.txt"}));
+  EXPECT_EQ(parse_text_line("LIST_FILES"), Command(ListFiles{""}));
+  EXPECT_EQ(parse_text_line("LIST_FILES docs/"), Command(ListFiles{"docs/"}));
+  for (const char* line : {"GET_FILE", "GET_FILE ", "get_file a", "list_files", "Get_File a"}) {
+    EXPECT_TRUE(std::holds_alternative<Invalid>(parse_text_line(line))) << line;
+  }
+  // Not a command: chat.
+  EXPECT_EQ(parse_text_line("GET_FILES a"), Command(Chat{"GET_FILES a"}));
+}
+
+TEST(TextProtocol, ListLines) {
+  EXPECT_EQ(text_list_line(false, 12, 1'700'000'000'500'000'000, "xxh128:ab", "a b.txt"),
+            "FILE 12 2023-11-14T22:13:20Z xxh128:ab a b.txt\n");
+  EXPECT_EQ(text_list_line(true, 0, 0, "", "docs"), "DIR 0 1970-01-01T00:00:00Z - docs/\n");
+  EXPECT_EQ(text_list_end(3), "END 3\n");
+}
+
 TEST(TextProtocol, OtherCommandsAndChat) {
   EXPECT_EQ(parse_text_line("NICK alice"), Command(Nick{"alice"}));
   EXPECT_TRUE(std::holds_alternative<Invalid>(parse_text_line("NICK ")));

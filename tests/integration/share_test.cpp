@@ -594,5 +594,20 @@ TEST_F(Get, TheRoomsShelfFromAChatTerminal) {
   EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
 }
 
+// --token guards fetching as it guards uploads, in both languages.
+TEST_F(Get, TheTokenAppliesToFetchingToo) {
+  write(inbox() / "a.txt", "hello");
+  auto server = serve({"--share", "--token", "s3cret"});
+  std::string err;
+  EXPECT_EQ(run({"ls", server->address(), "--plain"}, nullptr, &err), 1);
+  EXPECT_NE(err.find("unauthorized"), std::string::npos) << err;
+  EXPECT_EQ(run({"get", server->address(), "a.txt", "-o", out().string(), "--plain"}, nullptr, &err), 1);
+  EXPECT_FALSE(std::filesystem::exists(out() / "a.txt"));
+  EXPECT_EQ(run({"get", server->address(), "a.txt", "-o", out().string(), "--plain", "--token", "s3cret"}),
+            0);
+  EXPECT_EQ(slurp(out() / "a.txt"), "hello");
+  EXPECT_EQ(ask(server->port(), "GET_FILE a.txt")[0].rfind("ERROR unauthorized", 0), 0u);
+}
+
 }  // namespace
 }  // namespace ftx

@@ -600,6 +600,12 @@ TEST_F(Chat, NewConnectionsNeverReceiveAnotherClientsMessages) {
     } catch (const std::exception&) {
     }
   });
+  // Whatever ends the test (a failed ASSERT, a timeout that throws) stops the flood first, or
+  // the flooder's join would wait forever.
+  struct StopFlood {
+    std::atomic<bool>& stop;
+    ~StopFlood() { stop = true; }
+  } stop_flood{stop};
   // Members that come and go abruptly (reset), while new clients check their first frame.
   int checked = 0;
   const auto until = Clock::now() + testing::scaled(std::chrono::seconds(4));
@@ -618,7 +624,6 @@ TEST_F(Chat, NewConnectionsNeverReceiveAnotherClientsMessages) {
         << "got " << proto::frame_type_name(proto::frame_type(first)) << " before WELCOME";
     ++checked;
   }
-  stop = true;
   EXPECT_GT(checked, 10);
 }
 

@@ -171,7 +171,7 @@ cxxopts::Options get_options() {
   o.add_options()
       ("o,output", "write into DIR (created if missing; default: the current directory), or - for stdout "
                    "(one NAME only)", cxxopts::value<std::string>(), "DIR")
-      ("overwrite", "a local file with other content: refuse (the default) or replace it",
+      ("overwrite", "a local file with other content: refuse or replace it",
        cxxopts::value<std::string>()->default_value("refuse"), "POLICY")
       ("retries", "reconnect and resume this many times after the connection fails mid-job",
        cxxopts::value<std::string>()->default_value("3"), "N")

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# The upload page in a real browser: headless Chromium (Debian's chromium, chromium-driver,
+# python3-selenium) against the real ftx binary on 127.0.0.1. Uploads two files and a folder
+# through the page's file inputs, waits for every result, checks the files in DIR byte for
+# byte and takes a screenshot of the page.
+#   upload_page_test.py FTX_BINARY [SCREENSHOT.png]
+# Exit 0: passed, 1: failed, 77: skipped (no browser here), as meson reads it.
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def reexec_with_system_python():
+    # Debian's python3-selenium lives in the system interpreter, which another python3
+    # first on PATH (pyenv, a venv) does not see.
+    system = "/usr/bin/python3"
+    if os.path.realpath(sys.executable) != os.path.realpath(system) and os.path.exists(system) \
+            and not os.environ.get("FTX_BROWSER_REEXEC"):
+        os.environ["FTX_BROWSER_REEXEC"] = "1"
+        os.execv(system, [system] + sys.argv)
+
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:
+    reexec_with_system_python()
+    print("SKIP: python3-selenium is not installed")
+    sys.exit(SKIP)
+
+
+def find(*names):
+    for n in names:
+        path = shutil.which(n) or (n if os.path.exists(n) else None)
+        if path:
+            return path
+    return None
+
+
+def start_server(ftx, inbox, log):
+    proc = subprocess.Popen([ftx, "serve", "--host", "127.0.0.1", "--port", "0", "--dir", str(inbox)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        m = re.search(r"on 127\.0\.0\.1:(\d+)", pathlib.Path(log.name).read_text(errors="replace"))
+        if m:
+            return proc, int(m.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError("ftx serve did not start: " + pathlib.Path(log.name).read_text(errors="replace"))
+
+
+def browser():
+    chromium = find("chromium", "/usr/lib/chromium/chromium")
+    driver = find("chromedriver", "/usr/lib/chromium/chromedriver")
+    if not chromium or not driver:
+        print("SKIP: chromium and chromium-driver are not installed")
+        sys.exit(SKIP)
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    # In a container, as root: no sandbox, a small /dev/shm.
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=820,1000", "--no-first-run", "--disable-extensions"):
+        opts.add_argument(arg)
+    d = webdriver.Chrome(service=Service(driver), options=opts)
+    d.set_page_load_timeout(30)
+    d.set_script_timeout(30)
+    return d
+
+
+def main():
+    ftx = sys.argv[1]
+    screenshot = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else None
+    with tempfile.TemporaryDirectory(prefix="ftx-browser-") as tmp:
+        tmp = pathlib.Path(tmp)
+        inbox = tmp / "inbox"
+        src = tmp / "src"
+        (src / "album" / "2024").mkdir(parents=True)
+        files = {
+            "notes.txt": b"meeting at ten\n" * 50,
+            "photo.bin": os.urandom(3 * 1024 * 1024 + 17),
+            "album/cover.bin": os.urandom(200_000),
+            "album/2024/day one.txt": "caf\u00e9 \u00fcber alles\n".encode() * 10,
+        }
+        for name, data in files.items():
+            (src / name).write_bytes(data)
+        with open(tmp / "server.err", "w") as log:
+            proc, port = start_server(ftx, inbox, log)
+            d = None
+            try:
+                d = browser()
+                d.get(f"http://127.0.0.1:{port}/")
+                assert d.title == "ftx", d.title
+                d.find_element(By.ID, "pick-files").send_keys(
+                    str(src / "notes.txt") + "\n" + str(src / "photo.bin"))
+                d.find_element(By.ID, "pick-folder").send_keys(str(src / "album"))
+                wait = WebDriverWait(d, 60)
+                wait.until(lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "li.file")) == len(files)
+                           and all(li.get_attribute("data-state")
+                                   for li in drv.find_elements(By.CSS_SELECTOR, "li.file")))
+                results = {li.find_element(By.CLASS_NAME, "name").text:
+                           (li.get_attribute("data-state"), li.find_element(By.CLASS_NAME, "status").text,
+                            li.find_element(By.CLASS_NAME, "digest").text)
+                           for li in d.find_elements(By.CSS_SELECTOR, "li.file")}
+                failed = False
+                for name, data in files.items():
+                    state, status, digest = results.get(name, ("missing", "", ""))
+                    saved = inbox / name
+                    same = saved.is_file() and saved.read_bytes() == data
+                    print(f"{name}: {state}: {status} {digest} {'(same bytes)' if same else '(DIFFERS)'}")
+                    if state != "done" or not same or not digest.startswith("xxh128:") \
+                            or ("saved as " + name) not in status:
+                        failed = True
+                if screenshot:
+                    screenshot.parent.mkdir(parents=True, exist_ok=True)
+                    d.save_screenshot(str(screenshot))
+                    print("screenshot:", screenshot)
+                return 1 if failed else 0
+            finally:
+                if d:
+                    d.quit()
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

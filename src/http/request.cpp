@@ -6,6 +6,7 @@
 #include <http_parser.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 namespace ftx::http {
@@ -258,6 +259,27 @@ std::optional<std::string> form_value(std::string_view body, std::string_view na
     body.remove_prefix(amp + 1);
   }
   return std::nullopt;
+}
+
+std::optional<ContentRange> content_range(std::string_view header) {
+  header = trimmed(header);
+  if (!header.starts_with("bytes ")) return std::nullopt;
+  header.remove_prefix(6);
+  ContentRange r;
+  const char* p = header.data();
+  const char* end = header.data() + header.size();
+  auto read = [&](uint64_t& v, char stop) {
+    const auto [q, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc() || q == p) return false;
+    p = q;
+    if (stop == '\0') return p == end;
+    if (p == end || *p != stop) return false;
+    ++p;
+    return true;
+  };
+  if (!read(r.first, '-') || !read(r.last, '/') || !read(r.total, '\0')) return std::nullopt;
+  if (r.last < r.first || r.last >= r.total) return std::nullopt;
+  return r;
 }
 
 std::optional<std::string> bearer_token(std::string_view authorization) {

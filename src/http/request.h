@@ -70,6 +70,15 @@ std::optional<std::string> cookie_value(std::string_view header, std::string_vie
 /// The value of one field in an application/x-www-form-urlencoded body, decoded.
 std::optional<std::string> form_value(std::string_view body, std::string_view name);
 
+/// "Content-Range: bytes FIRST-LAST/TOTAL" of a request that sends part of a file.
+struct ContentRange {
+  uint64_t first = 0;
+  uint64_t last = 0;  ///< inclusive
+  uint64_t total = 0;
+};
+/// Parses that header; nullopt when malformed or inconsistent (last < first, last >= total).
+std::optional<ContentRange> content_range(std::string_view header);
+
 /// The token of "Authorization: Bearer TOKEN", or nullopt.
 std::optional<std::string> bearer_token(std::string_view authorization);
 

@@ -2,6 +2,8 @@
 // HTTP requests.
 #include "server/http_session.h"
 
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 #include "http/pages.h"
@@ -25,6 +27,19 @@ constexpr std::string_view kCookie = "ftx_token";
 constexpr uint64_t kMaxFormBody = 4096;
 
 bool has_body(const http::Request& r) { return r.chunked || r.content_length.value_or(0) > 0; }
+
+// A decimal number, the whole of text; nullopt otherwise.
+std::optional<uint64_t> number(std::string_view text) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<uint64_t> header_number(const http::Request& r, std::string_view name) {
+  const std::string* v = r.header(name);
+  return v ? number(*v) : std::nullopt;
+}
 
 http::Response html_page(std::string body, int status = 200) {
   http::Response r;
@@ -175,13 +190,43 @@ http::Response HttpSession::upload(const http::Request& request, const std::stri
     r.status = 411;
     return r;
   }
-  const uint64_t size = *request.content_length;
+  // A resumable upload (the page's, for big files) names its source: Ftx-Transfer-Id and
+  // Ftx-Mtime (ms), and with Content-Range: bytes FIRST-LAST/TOTAL sends only the bytes
+  // after what the server kept.
+  const std::string* id = request.header("ftx-transfer-id");
+  const int64_t mtime_ms = static_cast<int64_t>(header_number(request, "ftx-mtime").value_or(0));
+  uint64_t offset = 0;
+  uint64_t size = *request.content_length;
+  if (const std::string* range = request.header("content-range")) {
+    const auto r = http::content_range(*range);
+    if (!r || !id || r->last - r->first + 1 != *request.content_length || r->last + 1 != r->total) {
+      return http::error_response(
+          ErrorCode::BadRequest,
+          "Content-Range must be bytes FIRST-LAST/TOTAL, to the end of the file and as "
+          "long as the body, with Ftx-Transfer-Id");
+    }
+    offset = r->first;
+    size = r->total;
+  }
   TransferGuard busy(conn_.in_transfer);
   const int64_t now_ns = unix_ms(std::chrono::system_clock::now()) * 1000000;
-  IncomingFile file(conn_.ctx, conn_.peer(), conn_.client, name, size, 0644, now_ns);
+  IncomingFile file(conn_.ctx, conn_.peer(), conn_.client, name, size, 0644,
+                    id && mtime_ms > 0 ? mtime_ms * 1000000 : now_ns);
   // Name, --max-size and the disk are checked before the body: a client that asked to
   // wait (Expect: 100-continue, as curl does for large files) never sends it.
-  file.start();
+  const uint64_t kept = file.start(id ? std::string_view(*id) : std::string_view());
+  if (kept != offset) {
+    // The kept partial is not where the client thinks (gone, or grown): it asks again.
+    http::Response r = json_response(
+        409, {{"error",
+               {{"code", "bad_request"},
+                {"message", "the server holds " + std::to_string(kept) + " bytes of this file, not " +
+                                std::to_string(offset) + ": ask /.ftx/offset again"}}},
+              {"offset", kept}});
+    r.close = true;
+    file.interrupted(ErrorCode::BadRequest, "resumed at the wrong offset");
+    return r;
+  }
   if (request.expect_continue) {
     constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     conn_.stream.write_all(std::span(reinterpret_cast<const uint8_t*>(kContinue.data()), kContinue.size()));
@@ -195,9 +240,28 @@ http::Response HttpSession::upload(const http::Request& request, const std::stri
     return http::error_response(e.code(), e.what(), request.keep_alive);
   }
   ++conn_.files;
-  conn_.bytes += size;
-  http::Response r = json_response(
-      201, {{"name", name}, {"path", saved}, {"bytes", size}, {"digest", file.labelled_digest()}});
+  conn_.bytes += size - offset;
+  http::Response r = json_response(201, {{"name", name},
+                                         {"path", saved},
+                                         {"bytes", size},
+                                         {"resumed_from", offset},
+                                         {"digest", file.labelled_digest()}});
+  r.close = !request.keep_alive;
+  return r;
+}
+
+http::Response HttpSession::resume_offset(const http::Request& request, const std::string& query) {
+  const auto size = number(http::form_value(query, "size").value_or(""));
+  const auto mtime_ms = number(http::form_value(query, "mtime").value_or(""));
+  const std::string id = http::form_value(query, "id").value_or("");
+  const std::string name = http::form_value(query, "name").value_or("");
+  if (!size || !mtime_ms || id.empty() || name.empty()) {
+    return http::error_response(ErrorCode::BadRequest,
+                                "ask /.ftx/offset?id=HEX&name=NAME&size=BYTES&mtime=MS", request.keep_alive);
+  }
+  const uint64_t kept =
+      conn_.ctx.inbox.resumable_bytes(ResumeKey{id, name, *size, static_cast<int64_t>(*mtime_ms) * 1000000});
+  http::Response r = json_response(200, {{"offset", kept}});
   r.close = !request.keep_alive;
   return r;
 }
@@ -213,6 +277,10 @@ http::Response HttpSession::serve(const http::Request& request, std::stop_token 
     return r;
   }
   if (request.method == "POST" && target->path == ".ftx/signin") return sign_in(request, stop);
+  if (get && target->path == ".ftx/offset") {
+    authorize(request, stop);
+    return resume_offset(request, target->query);
+  }
   if (request.method == "PUT") {
     authorize(request, stop);
     if (target->path.empty()) {

@@ -36,7 +36,9 @@ class HttpSession {
   http::Response page(const http::Request& request, std::stop_token stop);
   /// POST /.ftx/signin: a right token sets the cookie (HttpOnly, SameSite=Strict).
   http::Response sign_in(const http::Request& request, std::stop_token stop);
-  /// PUT /NAME: the body into the inbox as NAME.
+  /// GET /.ftx/offset?id=&name=&size=&mtime=: {"offset": bytes a resumable partial holds}.
+  http::Response resume_offset(const http::Request& request, const std::string& query);
+  /// PUT /NAME: the body into the inbox as NAME (the rest of it after Ftx-Offset, resumed).
   http::Response upload(const http::Request& request, const std::string& name);
   /// Throws ProtocolError(unauthorized) unless the request carries --token (as a bearer
   /// token or the page's cookie).

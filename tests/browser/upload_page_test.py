@@ -3,7 +3,8 @@
 # The upload page in a real browser: headless Chromium (Debian's chromium, chromium-driver,
 # python3-selenium) against the real ftx binary on 127.0.0.1. Uploads two files and a folder
 # through the page's file inputs, waits for every result, checks the files in DIR byte for
-# byte and takes a screenshot of the page.
+# byte and takes a screenshot of the page. Then a big upload broken half way (the Wi-Fi
+# drops) is picked again and the page resumes it from what the server kept.
 #   upload_page_test.py FTX_BINARY [SCREENSHOT.png]
 # Exit 0: passed, 1: failed, 77: skipped (no browser here), as meson reads it.
 import os
@@ -81,6 +82,55 @@ def browser():
     return d
 
 
+def break_upload(port, path, data, tid, mtime_ms, sent):
+    """A PUT of the page's kind that stops after `sent` bytes, as a dropped connection does."""
+    import socket
+    import urllib.parse
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        head = (f"PUT /{urllib.parse.quote(path)} HTTP/1.1\r\nHost: x\r\nFtx-Transfer-Id: {tid}\r\n"
+                f"Ftx-Mtime: {mtime_ms}\r\nContent-Length: {len(data)}\r\n\r\n")
+        s.sendall(head.encode() + data[:sent])
+
+
+def kept_offset(port, path, size, tid, mtime_ms):
+    import json
+    import urllib.parse
+    import urllib.request
+    url = (f"http://127.0.0.1:{port}/.ftx/offset?id={tid}&name={urllib.parse.quote(path)}"
+           f"&size={size}&mtime={mtime_ms}")
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.load(r)["offset"]
+
+
+def check_resume(d, port, src, inbox):
+    """Breaks an upload of big.bin, then picks it in the page: it must resume and arrive whole."""
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    big = src / "big.bin"
+    big.write_bytes(data)
+    mtime_ms = int(big.stat().st_mtime * 1000)
+    tid = d.execute_script("return window.ftxTransferId(arguments[0], arguments[1], arguments[2]);",
+                           "big.bin", len(data), mtime_ms)
+    break_upload(port, "big.bin", data, tid, mtime_ms, 700_000)
+    deadline = time.monotonic() + 10
+    kept = 0
+    while kept == 0 and time.monotonic() < deadline:
+        kept = kept_offset(port, "big.bin", len(data), tid, mtime_ms)
+        time.sleep(0.05)
+    if kept == 0:
+        print("big.bin: the server kept nothing of the broken upload")
+        return False
+    before = len(d.find_elements(By.CSS_SELECTOR, "li.file"))
+    d.find_element(By.ID, "pick-files").send_keys(str(big))
+    WebDriverWait(d, 60).until(
+        lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "li.file")) == before + 1
+        and drv.find_elements(By.CSS_SELECTOR, "li.file")[-1].get_attribute("data-state"))
+    li = d.find_elements(By.CSS_SELECTOR, "li.file")[-1]
+    state, status = li.get_attribute("data-state"), li.find_element(By.CLASS_NAME, "status").text
+    same = (inbox / "big.bin").is_file() and (inbox / "big.bin").read_bytes() == data
+    print(f"big.bin: kept {kept} bytes; {state}: {status} {'(same bytes)' if same else '(DIFFERS)'}")
+    return state == "done" and same and "resumed at" in status
+
+
 def main():
     ftx = sys.argv[1]
     screenshot = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -128,6 +178,8 @@ def main():
                     screenshot.parent.mkdir(parents=True, exist_ok=True)
                     d.save_screenshot(str(screenshot))
                     print("screenshot:", screenshot)
+                if not check_resume(d, port, src, inbox):
+                    failed = True
                 return 1 if failed else 0
             finally:
                 if d:

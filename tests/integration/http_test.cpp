@@ -340,6 +340,57 @@ TEST_F(Http, TheSignInSetsACookieThePageUploadsWith) {
   EXPECT_EQ(read_all(inbox_ / "f"), "with a cookie\n");
 }
 
+TEST_F(Http, ABrokenUploadResumesFromWhatTheServerKept) {
+  auto server = serve();
+  ASSERT_NE(server->port(), 0);
+  const std::string data = random_bytes(1 << 20, 11);
+  const std::string id = "0123456789abcdef";
+  const std::string query = "/.ftx/offset?id=" + id +
+                            "&name=big%20one.bin&size=" + std::to_string(data.size()) +
+                            "&mtime=1700000000000";
+  EXPECT_EQ(nlohmann::json::parse(curl("", url(*server, query)).body)["offset"], 0);
+  const size_t sent = 400000;
+  {
+    auto fd = net::connect_tcp("127.0.0.1", server->port(), std::chrono::seconds(5));
+    send_text(fd.get(), "PUT /big%20one.bin HTTP/1.1\r\nHost: x\r\nFtx-Transfer-Id: " + id +
+                            "\r\nFtx-Mtime: 1700000000000\r\nContent-Length: " + std::to_string(data.size()) +
+                            "\r\n\r\n" + data.substr(0, sent));
+  }  // the Wi-Fi drops
+  uint64_t offset = 0;
+  const auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(10));
+  while (offset == 0 && std::chrono::steady_clock::now() < deadline) {
+    const CurlResult r = curl("", url(*server, query));
+    offset = nlohmann::json::parse(r.body, nullptr, false).value("offset", uint64_t{0});
+    if (offset == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(offset, 0u);
+  ASSERT_LE(offset, sent);
+  EXPECT_TRUE(visible_files(inbox_).empty());
+
+  // A wrong offset is refused, says where to start, and leaves the kept bytes alone.
+  const std::string total = std::to_string(data.size());
+  const std::string headers = "-H 'Ftx-Transfer-Id: " + id + "' -H 'Ftx-Mtime: 1700000000000' ";
+  write_file(tmp_ / "wrong", data.substr(offset + 1));
+  const CurlResult wrong =
+      curl(headers + "-H 'Content-Range: bytes " + std::to_string(offset + 1) + "-" +
+               std::to_string(data.size() - 1) + "/" + total + "' -T '" + (tmp_ / "wrong").string() + "'",
+           url(*server, "/big%20one.bin"));
+  EXPECT_EQ(wrong.status, 409) << wrong.body;
+  EXPECT_EQ(nlohmann::json::parse(wrong.body, nullptr, false).value("offset", uint64_t{0}), offset);
+
+  write_file(tmp_ / "rest", data.substr(offset));
+  const CurlResult rest =
+      curl(headers + "-H 'Content-Range: bytes " + std::to_string(offset) + "-" +
+               std::to_string(data.size() - 1) + "/" + total + "' -T '" + (tmp_ / "rest").string() + "'",
+           url(*server, "/big%20one.bin"));
+  ASSERT_EQ(rest.status, 201) << rest.body;
+  const auto j = nlohmann::json::parse(rest.body);
+  EXPECT_EQ(j["bytes"], data.size());
+  EXPECT_EQ(j["resumed_from"], offset);
+  EXPECT_EQ(read_all(inbox_ / "big one.bin"), data);
+  EXPECT_EQ(nlohmann::json::parse(curl("", url(*server, query)).body)["offset"], 0);
+}
+
 TEST_F(Http, ABusyServerSays503) {
   auto server = serve({"--max-clients", "1"});
   ASSERT_NE(server->port(), 0);

@@ -107,6 +107,15 @@ TEST(HttpFields, CookiesFormsAndBearer) {
   EXPECT_EQ(form_value("x=1", "token"), std::nullopt);
   EXPECT_EQ(bearer_token("bearer  t0k "), "t0k");
   EXPECT_EQ(bearer_token("Basic abc"), std::nullopt);
+  const auto range = content_range("bytes 100-199/200");
+  ASSERT_TRUE(range.has_value());
+  EXPECT_EQ(range->first, 100u);
+  EXPECT_EQ(range->last, 199u);
+  EXPECT_EQ(range->total, 200u);
+  for (std::string_view bad : {"bytes 100-99/200", "bytes 0-200/200", "bytes */200", "items 0-1/2",
+                               "bytes 0-1/2x", "bytes -1-1/2"}) {
+    EXPECT_FALSE(content_range(bad).has_value()) << bad;
+  }
 }
 
 TEST(HttpResponse, StatusesAndBodies) {

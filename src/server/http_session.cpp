@@ -3,11 +3,14 @@
 #include "server/http_session.h"
 
 #include <charconv>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "http/pages.h"
 #include "proto/errors.h"
+#include "proto/limits.h"
+#include "proto/names.h"
 #include "server/auth.h"
 #include "server/incoming_file.h"
 #include "util/clock.h"
@@ -250,6 +253,75 @@ http::Response HttpSession::upload(const http::Request& request, const std::stri
   return r;
 }
 
+void HttpSession::events(const http::Request& request, const std::string& query) {
+  std::string wanted = http::form_value(query, "name").value_or("");
+  if (wanted.empty()) wanted = "web@" + conn_.peer();
+  if (auto why = proto::check_nick(wanted))
+    throw ProtocolError(ErrorCode::BadRequest, "name refused: " + *why);
+  (void)request;
+  // 128 random bits: what the page's POSTs prove they are this member with.
+  std::random_device random;
+  std::string key;
+  for (int i = 0; i < 4; ++i) {
+    char word[9];
+    std::snprintf(word, sizeof word, "%08x", static_cast<unsigned>(random()));
+    key += word;
+  }
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+      "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
+  conn_.client = wanted;
+  // Who is here before this member (the hub's lock is held while the greeting is queued).
+  const std::vector<std::string> present = conn_.ctx.hub.names();
+  conn_.join_room(
+      ChatMember::Wire::Events, wanted,
+      [&](const std::string& given) {
+        const nlohmann::ordered_json hello = {{"name", given}, {"key", key}, {"who", present}};
+        conn_.replies.say(head + "event: hello\ndata: " +
+                          hello.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n");
+      },
+      key);
+  streamed_ = true;
+  // The stream is one way: whatever the browser sends now is ignored, and its close (or the
+  // server's shutdown of the socket) ends the membership.
+  uint8_t sink[512];
+  while (channel_.read_raw(sink) > 0) {
+  }
+  conn_.leave_room(std::chrono::milliseconds(0));
+}
+
+http::Response HttpSession::say(const http::Request& request) {
+  const uint64_t length = request.content_length.value_or(0);
+  if (request.chunked || length > proto::kMaxMessage) {
+    return http::error_response(ErrorCode::TooLarge, proto::message_too_large(static_cast<size_t>(length)));
+  }
+  std::string body(static_cast<size_t>(length), '\0');
+  channel_.read_exact(std::span(reinterpret_cast<uint8_t*>(body.data()), body.size()));
+  const std::string* key = request.header("ftx-chat-key");
+  const auto member = key ? conn_.ctx.hub.member_with_key(*key) : nullptr;
+  if (!member) {
+    http::Response r =
+        http::error_response(ErrorCode::BadRequest, "join the room first (/.ftx/events)", request.keep_alive);
+    r.status = 403;
+    return r;
+  }
+  std::vector<std::string> lines;
+  for (size_t at = 0; at <= body.size();) {
+    size_t nl = body.find('\n', at);
+    if (nl == std::string::npos) nl = body.size();
+    std::string line = body.substr(at, nl - at);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(std::move(line));
+    at = nl + 1;
+  }
+  if (!lines.empty()) conn_.ctx.hub.say(member->name(), lines, member.get());
+  http::Response r;
+  r.status = 204;
+  r.content_type.clear();
+  r.close = !request.keep_alive;
+  return r;
+}
+
 http::Response HttpSession::resume_offset(const http::Request& request, const std::string& query) {
   const auto size = number(http::form_value(query, "size").value_or(""));
   const auto mtime_ms = number(http::form_value(query, "mtime").value_or(""));
@@ -277,6 +349,15 @@ http::Response HttpSession::serve(const http::Request& request, std::stop_token 
     return r;
   }
   if (request.method == "POST" && target->path == ".ftx/signin") return sign_in(request, stop);
+  if (get && target->path == ".ftx/events") {
+    authorize(request, stop);
+    events(request, target->query);
+    return {};
+  }
+  if (request.method == "POST" && target->path == ".ftx/say") {
+    authorize(request, stop);
+    return say(request);
+  }
   if (get && target->path == ".ftx/offset") {
     authorize(request, stop);
     return resume_offset(request, target->query);
@@ -315,6 +396,7 @@ bool HttpSession::run(std::stop_token stop) {
     http::Response response;
     try {
       response = serve(*request, stop);
+      if (streamed_) return false;
     } catch (const ProtocolError& e) {
       // Refused before its body was read (a too large file, a wrong token): the body may be on
       // its way, so the connection ends after the answer.

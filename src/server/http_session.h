@@ -38,6 +38,12 @@ class HttpSession {
   http::Response sign_in(const http::Request& request, std::stop_token stop);
   /// GET /.ftx/offset?id=&name=&size=&mtime=: {"offset": bytes a resumable partial holds}.
   http::Response resume_offset(const http::Request& request, const std::string& query);
+  /// GET /.ftx/events?name=NICK: joins the room and streams it as Server-Sent Events (a
+  /// "hello" event with the name given and the key that posts lines, then "msg" events)
+  /// until the client leaves. The connection is the stream's from then on.
+  void events(const http::Request& request, const std::string& query);
+  /// POST /.ftx/say with Ftx-Chat-Key: the body's lines, said in the room by that member.
+  http::Response say(const http::Request& request);
   /// PUT /NAME: the body into the inbox as NAME (the rest of it after Ftx-Offset, resumed).
   http::Response upload(const http::Request& request, const std::string& name);
   /// Throws ProtocolError(unauthorized) unless the request carries --token (as a bearer
@@ -47,6 +53,7 @@ class HttpSession {
 
   Connection& conn_;
   wire::Channel& channel_;
+  bool streamed_ = false;  ///< the connection became an event stream, now over
 };
 
 }  // namespace ftx::server

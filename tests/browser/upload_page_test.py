@@ -4,7 +4,9 @@
 # python3-selenium) against the real ftx binary on 127.0.0.1. Uploads two files and a folder
 # through the page's file inputs, waits for every result, checks the files in DIR byte for
 # byte and takes a screenshot of the page. Then a big upload broken half way (the Wi-Fi
-# drops) is picked again and the page resumes it from what the server kept.
+# drops) is picked again and the page resumes it from what the server kept. Last, the room:
+# a line sent from the page reaches an `ftx chat` receiver, the page's user is in WHO, and a
+# line from `ftx chat` appears in the page.
 #   upload_page_test.py FTX_BINARY [SCREENSHOT.png]
 # Exit 0: passed, 1: failed, 77: skipped (no browser here), as meson reads it.
 import os
@@ -74,7 +76,7 @@ def browser():
     opts.binary_location = chromium
     # In a container, as root: no sandbox, a small /dev/shm.
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=820,1000", "--no-first-run", "--disable-extensions"):
+                "--window-size=820,1500", "--no-first-run", "--disable-extensions"):
         opts.add_argument(arg)
     d = webdriver.Chrome(service=Service(driver), options=opts)
     d.set_page_load_timeout(30)
@@ -131,6 +133,59 @@ def check_resume(d, port, src, inbox):
     return state == "done" and same and "resumed at" in status
 
 
+def check_room(d, ftx, port, tmp):
+    """The page joins the room as carol; lines go both ways with ftx chat."""
+    out = open(tmp / "bob.out", "w")
+    bob = subprocess.Popen([ftx, "chat", "--plain", f"127.0.0.1:{port}", "--name", "bob", "--recv-only"],
+                           stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        def bob_says(text):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if text in (tmp / "bob.out").read_text(errors="replace"):
+                    return True
+                time.sleep(0.05)
+            return False
+        d.find_element(By.ID, "nick").send_keys("carol")
+        d.find_element(By.CSS_SELECTOR, "#join button").click()
+        WebDriverWait(d, 20).until(lambda drv: drv.find_element(By.ID, "chat").is_displayed())
+        if not bob_says("carol joined"):
+            print("room: ftx chat never saw the page join")
+            return False
+        d.find_element(By.ID, "line").send_keys("hello from the browser")
+        d.find_element(By.CSS_SELECTOR, "#say button").click()
+        if not bob_says("<carol> hello from the browser"):
+            print("room: the page's line did not reach ftx chat:", (tmp / "bob.out").read_text())
+            return False
+        import socket
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"WHO\n")
+            who = b""
+            while b"connected:" not in who or not who.endswith(b"\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                who += chunk
+        if b"carol" not in who:
+            print("room: WHO does not list the page's user:", who)
+            return False
+        subprocess.run([ftx, "chat", "--plain", f"127.0.0.1:{port}", "--name", "dave"],
+                       input=b"hello page\n", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=30, check=True)
+        WebDriverWait(d, 20).until(
+            lambda drv: "<dave> hello page" in drv.find_element(By.ID, "messages").text)
+        print("room: page -> ftx chat, WHO, ftx chat -> page: ok")
+        return True
+    finally:
+        bob.terminate()
+        try:
+            bob.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            bob.kill()
+            bob.wait()
+        out.close()
+
+
 def main():
     ftx = sys.argv[1]
     screenshot = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -174,12 +229,14 @@ def main():
                     if state != "done" or not same or not digest.startswith("xxh128:") \
                             or ("saved as " + name) not in status:
                         failed = True
+                if not check_resume(d, port, src, inbox):
+                    failed = True
+                if not check_room(d, ftx, port, tmp):
+                    failed = True
                 if screenshot:
                     screenshot.parent.mkdir(parents=True, exist_ok=True)
                     d.save_screenshot(str(screenshot))
                     print("screenshot:", screenshot)
-                if not check_resume(d, port, src, inbox):
-                    failed = True
                 return 1 if failed else 0
             finally:
                 if d:

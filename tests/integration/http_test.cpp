@@ -391,6 +391,57 @@ TEST_F(Http, ABrokenUploadResumesFromWhatTheServerKept) {
   EXPECT_EQ(nlohmann::json::parse(curl("", url(*server, query)).body)["offset"], 0);
 }
 
+TEST_F(Http, TheRoomStreamsEventsAndTakesLinesWithTheMembersKey) {
+  auto server = serve();
+  ASSERT_NE(server->port(), 0);
+  auto fd = net::connect_tcp("127.0.0.1", server->port(), std::chrono::seconds(5));
+  net::set_socket_timeouts(fd.get(), scaled(std::chrono::seconds(10)), scaled(std::chrono::seconds(10)));
+  send_text(fd.get(), "GET /.ftx/events?name=erin HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string stream;
+  auto read_until = [&](const std::string& what) {
+    char buf[4096];
+    while (stream.find(what) == std::string::npos) {
+      const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      stream.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  };
+  ASSERT_TRUE(read_until("\n\n")) << stream;
+  EXPECT_NE(stream.find("Content-Type: text/event-stream"), std::string::npos) << stream;
+  ASSERT_TRUE(read_until("event: hello\ndata: ")) << stream;
+  ASSERT_TRUE(read_until("}\n\n")) << stream;
+  const size_t data = stream.find("event: hello\ndata: ") + 19;
+  const auto hello = nlohmann::json::parse(stream.substr(data, stream.find('\n', data) - data));
+  EXPECT_EQ(hello["name"], "erin");
+  const std::string key = hello["key"];
+
+  EXPECT_EQ(curl("-X POST -H 'Ftx-Chat-Key: wrong' --data-binary hi", url(*server, "/.ftx/say")).status, 403);
+  // Said by erin: a text client in the room hears it.
+  auto text = net::connect_tcp("127.0.0.1", server->port(), std::chrono::seconds(5));
+  net::set_socket_timeouts(text.get(), scaled(std::chrono::seconds(10)), scaled(std::chrono::seconds(10)));
+  send_text(text.get(), "WHO\n");
+  std::string heard;
+  char buf[4096];
+  while (heard.find("connected:") == std::string::npos || heard.back() != '\n') {
+    const ssize_t n = ::recv(text.get(), buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << heard;
+    heard.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(heard.find("erin"), std::string::npos) << heard;
+  EXPECT_EQ(
+      curl("-X POST -H 'Ftx-Chat-Key: " + key + "' --data-binary 'hi from erin'", url(*server, "/.ftx/say"))
+          .status,
+      204);
+  while (heard.find("<erin> hi from erin") == std::string::npos) {
+    const ssize_t n = ::recv(text.get(), buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << heard;
+    heard.append(buf, static_cast<size_t>(n));
+  }
+  send_text(text.get(), "hello erin\n");
+  EXPECT_TRUE(read_until("\"text\":\"hello erin\"")) << stream;
+}
+
 TEST_F(Http, ABusyServerSays503) {
   auto server = serve({"--max-clients", "1"});
   ASSERT_NE(server->port(), 0);

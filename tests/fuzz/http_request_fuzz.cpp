@@ -59,6 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (const std::string* cookie = r.header("cookie")) (void)http::cookie_value(*cookie, "ftx_token");
   if (const std::string* auth = r.header("authorization")) (void)http::bearer_token(*auth);
+  if (const std::string* range = r.header("content-range")) {
+    const auto cr = http::content_range(*range);
+    if (cr && (cr->last < cr->first || cr->last >= cr->total)) fail("inconsistent Content-Range accepted");
+  }
   (void)http::form_value(target->query, "token");
   return 0;
 }

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "proto/codec.h"
 #include "proto/errors.h"
 #include "proto/limits.h"
@@ -23,6 +25,14 @@ void encode_for(std::string& out, ChatMember::Wire wire, const std::string& from
   if (wire == ChatMember::Wire::Text) {
     lines.append(out, ts_ms, from, text);
     out += '\n';
+    return;
+  }
+  if (wire == ChatMember::Wire::Events) {
+    // One SSE event per message; JSON keeps every byte of the text inside its data line.
+    const nlohmann::ordered_json j = {{"ts", ts_ms}, {"from", from}, {"text", text}};
+    out += "event: msg\ndata: ";
+    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += "\n\n";
     return;
   }
   const auto bytes = proto::encode_frame(proto::Msg{from, ts_ms, text});
@@ -167,6 +177,15 @@ void ChatHub::say(const std::string& from, std::span<const std::string> texts, c
   deliver(from, texts, origin);
 }
 
+std::shared_ptr<ChatMember> ChatHub::member_with_key(const std::string& key) const {
+  if (key.empty()) return nullptr;
+  MutexLock lock(mutex_);
+  for (const auto& m : members_) {
+    if (m->key() == key) return m;
+  }
+  return nullptr;
+}
+
 void ChatHub::announce(const std::string& text, const ChatMember* except) {
   deliver("", std::span(&text, 1), except);
 }
@@ -199,9 +218,9 @@ void ChatHub::deliver(const std::string& from, std::span<const std::string> text
   // this sender wait for it (so nobody loses a line); one that is not reading does not:
   // its queue takes the message past its capacity until its writer or its limit cuts it off.
   const int64_t ts = unix_ms(std::chrono::system_clock::now());
-  Outbox::Shared encoded[2];
+  Outbox::Shared encoded[3];
   auto bytes_for = [&](ChatMember::Wire wire) -> const Outbox::Shared& {
-    Outbox::Shared& slot = encoded[wire == ChatMember::Wire::Text ? 1 : 0];
+    Outbox::Shared& slot = encoded[static_cast<size_t>(wire)];
     if (!slot) {
       std::string bytes;
       proto::ChatLines lines;

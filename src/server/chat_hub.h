@@ -21,13 +21,17 @@ namespace ftx::server {
 /// closed, so the hub never shuts down a descriptor that was reused.
 class ChatMember {
  public:
-  enum class Wire { Binary, Text };
+  /// Binary frames, text lines, or Server-Sent Events (the browser page's room).
+  enum class Wire { Binary, Text, Events };
 
-  ChatMember(int fd, std::string peer, Wire wire, std::shared_ptr<Outbox> outbox)
-      : fd_(fd), peer_(std::move(peer)), wire_(wire), outbox_(std::move(outbox)) {}
+  /// key: a secret the member's other requests prove themselves with (the page posts its
+  /// lines on connections of their own); empty for none.
+  ChatMember(int fd, std::string peer, Wire wire, std::shared_ptr<Outbox> outbox, std::string key = {})
+      : fd_(fd), peer_(std::move(peer)), wire_(wire), outbox_(std::move(outbox)), key_(std::move(key)) {}
 
   const std::string& peer() const { return peer_; }
   Wire wire() const { return wire_; }
+  const std::string& key() const { return key_; }
   Outbox& outbox() { return *outbox_; }
   std::string name() const;
 
@@ -46,6 +50,7 @@ class ChatMember {
   std::string peer_;
   Wire wire_;
   std::shared_ptr<Outbox> outbox_;
+  const std::string key_;
   mutable Mutex mutex_;
   std::string name_ GUARDED_BY(mutex_);
   bool gone_ GUARDED_BY(mutex_) = false;
@@ -115,6 +120,8 @@ class ChatHub {
   /// A notice to the members named `name` only (a receipt to a sharer), when there is room
   /// in their queues; nobody waits for it. False when nobody of that name is here.
   bool tell(const std::string& name, const std::string& text);
+  /// The member whose key() is key (not empty), or nullptr.
+  std::shared_ptr<ChatMember> member_with_key(const std::string& key) const;
 
   /// Connected names, sorted.
   std::vector<std::string> names() const;

@@ -9,9 +9,9 @@
 namespace ftx::server {
 
 ChatMember& Connection::join_room(ChatMember::Wire wire, const std::string& wanted,
-                                  const std::function<void(const std::string&)>& greet) {
+                                  const std::function<void(const std::string&)>& greet, std::string key) {
   auto outbox = std::make_shared<Outbox>(stream, ctx.config.chat_queue_bytes, ctx.config.chat_stall_limit);
-  auto member = std::make_shared<ChatMember>(stream.fd(), peer(), wire, outbox);
+  auto member = std::make_shared<ChatMember>(stream.fd(), peer(), wire, outbox, std::move(key));
   replies.route_through(outbox);
   std::optional<std::string> given;
   try {

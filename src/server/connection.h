@@ -30,7 +30,7 @@ struct Connection {
   /// hours) and keepalive notices a peer that vanished. greet(name) runs before anyone can
   /// send to the member, to queue what must arrive first. Returns the member.
   ChatMember& join_room(ChatMember::Wire wire, const std::string& wanted,
-                        const std::function<void(const std::string&)>& greet);
+                        const std::function<void(const std::string&)>& greet, std::string key = {});
 
   /// Leaves the room (announced with `reason` when there is one), letting queued answers
   /// leave for up to drain; then answers go straight to the stream again. Idempotent.

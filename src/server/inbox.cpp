@@ -478,6 +478,18 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key, const std::string& owne
   }
 }
 
+uint64_t Inbox::resumable_bytes(const ResumeKey& key) const {
+  if (check_transfer_id(key.id)) return 0;
+  if (!same_source(parse_record(read_small_file(area_fd_.get(), record_name(key.id)).value_or("")), key))
+    return 0;
+  struct stat st {};
+  if (::fstatat(area_fd_.get(), resumable_name(key.id).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > key.size) {
+    return 0;
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
 PartialFile Inbox::begin(uint64_t size) {
   make_room(size);
   const std::string name = unique_partial_name();

@@ -144,6 +144,10 @@ class Inbox {
   /// abandoned partials to stay within the PartialLimits. Refuses with NoSpace like begin().
   PartialFile begin_resumable(const ResumeKey& key, const std::string& owner = "");
 
+  /// The bytes a resumable partial for key holds (what begin_resumable would resume from),
+  /// without taking it: 0 when there is none, or it copies another source.
+  uint64_t resumable_bytes(const ResumeKey& key) const;
+
   /// Makes the partial visible as `name` (checked by proto::check_name) with the given
   /// permission bits (less the server's umask) and mtime: fsync, then an atomic rename that never replaces an
   /// existing file unless the policy says Replace. Returns the path as saved, relative to

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "http/response.h"
 #include "net/address.h"
 #include "proto/codec.h"
 #include "proto/opening.h"
@@ -58,6 +59,13 @@ std::unique_ptr<Shelf> open_shelf(const ServerConfig& config, const Inbox& inbox
   return std::make_unique<Shelf>(own ? config.dir : config.share_dir, own, inbox.meta_fd(), config.hash);
 }
 
+// The busy answer for a client whose first bytes were those: an HTTP 503 to a request line,
+// else a text-mode ERROR line.
+std::string busy_answer(std::span<const uint8_t> first, const std::string& message) {
+  if (proto::is_request_line(first)) return http::error_response(proto::ErrorCode::Busy, message).encode();
+  return proto::text_error_line(proto::ErrorCode::Busy, message);
+}
+
 }  // namespace
 
 std::optional<int> Refusals::peek(const Pending& p) {
@@ -99,7 +107,7 @@ bool TlsRefusals::take(net::UniqueFd& fd, const std::string& peer, const std::st
       if (binary) {
         channel.send(proto::Error{proto::ErrorCode::Busy, message});
       } else {
-        const std::string line = proto::text_error_line(proto::ErrorCode::Busy, message);
+        const std::string line = busy_answer(channel.peek_buffered(), message);
         stream->write_all(std::span(reinterpret_cast<const uint8_t*>(line.data()), line.size()));
       }
       stream->finish(kRefuseDrain);
@@ -134,9 +142,12 @@ void Refusals::answer(Pending& p, int first_byte) {
     const auto frame = proto::encode_frame(proto::Error{proto::ErrorCode::Busy, p.message});
     bytes.assign(frame.begin(), frame.end());
   } else {
-    bytes = proto::text_error_line(proto::ErrorCode::Busy, p.message);
+    // A request line arrives in one piece: what is here already says whether it is HTTP.
+    uint8_t first[proto::kMaxRequestLine];
+    const ssize_t n = ::recv(p.fd.get(), first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+    bytes = busy_answer(std::span(first, n > 0 ? static_cast<size_t>(n) : 0), p.message);
   }
-  // A few dozen bytes into an empty socket buffer: one call that does not block.
+  // A few hundred bytes into an empty socket buffer: one call that does not block.
   ::send(p.fd.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   ::shutdown(p.fd.get(), SHUT_WR);
   p.answered = true;

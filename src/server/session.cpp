@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "http/response.h"
 #include "net/socket.h"
 #include "net/stream.h"
 #include "net/tls.h"
@@ -13,6 +14,7 @@
 #include "server/binary_session.h"
 #include "server/connection.h"
 #include "server/failure.h"
+#include "server/http_session.h"
 #include "server/text_session.h"
 #include "util/clock.h"
 #include "util/text.h"
@@ -25,6 +27,8 @@ using Clock = std::chrono::steady_clock;
 
 // Binary clients speak first; a connection silent this long is a person at nc.
 constexpr std::chrono::milliseconds kTextGreetingPause{300};
+// How long the rest of a line that may be an HTTP request line is waited for.
+constexpr std::chrono::milliseconds kRequestLinePause{1000};
 
 // How a connection opened.
 enum class Opening {
@@ -33,6 +37,7 @@ enum class Opening {
   Tls,
   Binary,
   Text,
+  Http,
 };
 
 Opening opening_of(proto::Language language) {
@@ -41,6 +46,8 @@ Opening opening_of(proto::Language language) {
       return Opening::Tls;
     case proto::Language::Binary:
       return Opening::Binary;
+    case proto::Language::Http:
+      return Opening::Http;
     case proto::Language::Text:
       break;
   }
@@ -64,10 +71,25 @@ Opening classify_channel(wire::Channel& channel) {
   return opening_of(proto::classify_opening(std::span(&byte, 1)));
 }
 
+// A printable first byte may begin an HTTP request line: read on (into the channel, so a
+// text client loses nothing) until the line is whole, cannot be one, or a pause passes.
+Opening http_or_text(wire::Channel& channel) {
+  const auto until = Clock::now() + kRequestLinePause;
+  while (true) {
+    const auto bytes = channel.peek_buffered();
+    if (proto::is_request_line(bytes)) return Opening::Http;
+    if (!proto::may_be_request_line(bytes)) return Opening::Text;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0 || channel.buffer_more(left) != wire::Channel::More::Read) return Opening::Text;
+  }
+}
+
 // The one place a failure is told to the client, in the language it speaks.
-void answer(Connection& conn, bool binary, const Failure& failure) {
+void answer(Connection& conn, bool binary, bool http, const Failure& failure) {
   std::string bytes;
-  if (binary) {
+  if (http) {
+    bytes = http::error_response(failure.code, failure.message).encode();
+  } else if (binary) {
     const auto frame = proto::encode_frame(proto::Error{failure.code, failure.message});
     bytes.assign(frame.begin(), frame.end());
   } else {
@@ -104,6 +126,8 @@ void Session::run(std::stop_token stop) {
   std::optional<Connection> conn;
   std::optional<Failure> failure;
   bool binary = false;
+  bool http = false;
+  bool http_refused = false;
   try {
     plain.set_timeouts(idle, idle);
     Opening opening = classify_socket(fd_, peer_);
@@ -116,8 +140,11 @@ void Session::run(std::stop_token stop) {
     wire::Channel channel(stream);
     channel.set_frame_timeout(idle);
     if (tls) opening = classify_channel(channel);
+    if (opening == Opening::Text) opening = http_or_text(channel);
     binary = opening == Opening::Binary;
+    http = opening == Opening::Http;
     refuse_unwanted(opening, tls != nullptr, ctx_.config.require_tls);
+    if (http) http_refused = HttpSession(*conn, channel).run(stop);
     if (opening == Opening::Text || opening == Opening::Silent) {
       binary = TextSession(*conn, channel).run(/*greet=*/opening == Opening::Silent, stop);
       if (binary) stream.set_timeouts(idle, idle);
@@ -128,10 +155,10 @@ void Session::run(std::stop_token stop) {
   } catch (const std::exception& e) {
     failure = failure_of(e);
     // A handshake that failed leaves no language to answer in; a reset, nobody to answer.
-    if (conn && proto::is_wire_code(failure->code)) answer(*conn, binary, *failure);
+    if (conn && proto::is_wire_code(failure->code)) answer(*conn, binary, http, *failure);
   }
   const bool wire_failure = failure && proto::is_wire_code(failure->code);
-  const auto drain = wire_failure ? kDrainAfterError : std::chrono::milliseconds(0);
+  const auto drain = wire_failure || http_refused ? kDrainAfterError : std::chrono::milliseconds(0);
   std::string client = "-";
   uint64_t files = 0;
   uint64_t bytes = 0;

@@ -170,6 +170,24 @@ bool Channel::wait_readable(std::chrono::milliseconds timeout) {
   return start_ < end_ || stream_->wait_readable(timeout);
 }
 
+Channel::More Channel::buffer_more(std::chrono::milliseconds timeout) {
+  if (start_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+    end_ -= start_;
+    start_ = 0;
+  }
+  if (end_ == buf_.size()) return More::Full;
+  if (!stream_->wait_readable(timeout)) return More::Timeout;
+  const size_t n = read_more();
+  end_ += n;
+  return n > 0 ? More::Read : More::Closed;
+}
+
+void Channel::consume(size_t n) {
+  start_ += std::min(n, end_ - start_);
+  if (start_ == end_) start_ = end_ = 0;
+}
+
 int Channel::peek_byte() {
   if (start_ == end_) {
     start_ = end_ = 0;

@@ -75,6 +75,20 @@ class Channel {
   /// Bytes received but not yet consumed.
   size_t buffered() const { return end_ - start_; }
 
+  /// Those bytes, left in place (valid until the next call that reads or consumes).
+  std::span<const uint8_t> peek_buffered() const { return buf_.subspan(start_, end_ - start_); }
+
+  enum class More { Read, Timeout, Closed, Full };
+
+  /// Reads what arrives within timeout into the buffer, behind what is there, without
+  /// consuming anything: Read, or why nothing came. Lets a caller look at more than one
+  /// byte before it picks a language, or parse a head before it consumes it.
+  More buffer_more(std::chrono::milliseconds timeout);
+
+  /// Drops n buffered bytes (n <= buffered()), as a parser that read them from
+  /// peek_buffered() has used them.
+  void consume(size_t n);
+
   net::Stream& stream() { return *stream_; }
   int fd() const { return stream_->fd(); }
   const std::string& peer() const { return stream_->peer(); }

@@ -81,6 +81,10 @@ int status_of(proto::ErrorCode code) {
       return 422;
     case ErrorCode::TlsRequired:
       return 426;
+    case ErrorCode::NotFound:
+      return 404;
+    case ErrorCode::NotShared:
+      return 403;
     case ErrorCode::Internal:
     case ErrorCode::Interrupted:
     case ErrorCode::Reset:

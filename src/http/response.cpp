@@ -103,7 +103,7 @@ std::string error_json(proto::ErrorCode code, std::string_view message) {
 std::string Response::encode() const {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) + "\r\n";
   if (!content_type.empty()) out += "Content-Type: " + content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += "Content-Length: " + std::to_string(body_length.value_or(body.size())) + "\r\n";
   out += "Cache-Control: no-store\r\n";
   out += close ? "Connection: close\r\n" : "Connection: keep-alive\r\n";
   for (const auto& [k, v] : headers) out += k + ": " + v + "\r\n";

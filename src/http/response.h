@@ -3,6 +3,8 @@
 // statuses and JSON error bodies. Pure logic.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +34,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  ///< "Connection: close": the server ends the connection after it
   bool head = false;   ///< answering HEAD: the headers only
+  /// Set when the body is sent apart after the encoded head (a file, with sendfile(2)): the
+  /// Content-Length, and body stays empty.
+  std::optional<uint64_t> body_length;
   std::string encode() const;
 };
 

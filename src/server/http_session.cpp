@@ -13,6 +13,7 @@
 #include "proto/names.h"
 #include "server/auth.h"
 #include "server/incoming_file.h"
+#include "server/outgoing_file.h"
 #include "util/clock.h"
 
 namespace ftx::server {
@@ -372,6 +373,10 @@ http::Response HttpSession::serve(const http::Request& request, std::stop_token 
     }
     return upload(request, target->path);
   }
+  if (get && conn_.ctx.shelf && !target->path.empty()) {
+    authorize(request, stop);
+    return download(request, target->path);
+  }
   if (get) {
     authorize(request, stop);
     http::Response r = http::error_response(ErrorCode::BadRequest, "no such page: " + request.target,
@@ -387,6 +392,32 @@ http::Response HttpSession::serve(const http::Request& request, std::stop_token 
   return r;
 }
 
+http::Response HttpSession::download(const http::Request& request, const std::string& name) {
+  http::Response r;
+  r.content_type = "application/octet-stream";
+  r.close = !request.keep_alive || has_body(request);
+  r.headers.emplace_back("Content-Disposition", "attachment");
+  if (request.method == "HEAD") {
+    const std::vector<ShelfEntry> found = conn_.ctx.shelf->list(name);
+    if (found.size() != 1 || found.front().directory || found.front().name != name) {
+      throw ProtocolError(ErrorCode::NotFound, "'" + name + "' is not a file on the shelf");
+    }
+    r.body_length = found.front().size;
+    r.headers.emplace_back("Ftx-Digest", found.front().digest);
+    return r;
+  }
+  TransferGuard busy(conn_.in_transfer);
+  OutgoingFile file(conn_.ctx, conn_.peer(), conn_.client, name);
+  r.body_length = file.entry().size;
+  r.headers.emplace_back("Ftx-Digest", file.entry().digest);
+  const auto idle = conn_.ctx.config.idle_timeout;
+  conn_.stream.set_timeouts(idle, idle);
+  send(r);
+  file.send(conn_.stream);
+  answered_ = true;
+  return r;
+}
+
 bool HttpSession::run(std::stop_token stop) {
   conn_.client = "http@" + conn_.peer();
   while (!stop.stop_requested()) {
@@ -397,6 +428,11 @@ bool HttpSession::run(std::stop_token stop) {
     try {
       response = serve(*request, stop);
       if (streamed_) return false;
+      if (answered_) {
+        answered_ = false;
+        if (response.close) return false;
+        continue;
+      }
     } catch (const ProtocolError& e) {
       // Refused before its body was read (a too large file, a wrong token): the body may be on
       // its way, so the connection ends after the answer.

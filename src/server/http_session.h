@@ -44,6 +44,10 @@ class HttpSession {
   void events(const http::Request& request, const std::string& query);
   /// POST /.ftx/say with Ftx-Chat-Key: the body's lines, said in the room by that member.
   http::Response say(const http::Request& request);
+  /// GET /NAME with --share: the shelf's file, its head (with Ftx-Digest) then its bytes
+  /// with sendfile(2), logged as a `get` event; HEAD: the head only. Throws ProtocolError
+  /// (not_found, not_shared, name_refused) before anything is sent.
+  http::Response download(const http::Request& request, const std::string& name);
   /// PUT /NAME: the body into the inbox as NAME (the rest of it after Ftx-Offset, resumed).
   http::Response upload(const http::Request& request, const std::string& name);
   /// Throws ProtocolError(unauthorized) unless the request carries --token (as a bearer
@@ -54,6 +58,7 @@ class HttpSession {
   Connection& conn_;
   wire::Channel& channel_;
   bool streamed_ = false;  ///< the connection became an event stream, now over
+  bool answered_ = false;  ///< serve() sent its answer itself (a download)
 };
 
 }  // namespace ftx::server

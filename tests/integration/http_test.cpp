@@ -457,5 +457,46 @@ TEST_F(Http, ABusyServerSays503) {
   EXPECT_TRUE(visible_files(inbox_).empty());
 }
 
+TEST_F(Http, SharedFilesDownloadWithCurl) {
+  auto server = serve({"--share"});
+  ASSERT_NE(server->port(), 0);
+  const std::string data = random_bytes(700000, 11);
+  write_file(tmp_ / "up.bin", data);
+  const CurlResult up = curl("-T '" + (tmp_ / "up.bin").string() + "'", url(*server, "/docs/r%201.bin"));
+  ASSERT_EQ(up.status, 201) << up.body;
+  const std::string digest = nlohmann::json::parse(up.body)["digest"].get<std::string>();
+
+  // curl -O's request: the bytes, and the digest in a header.
+  const fs::path got = tmp_ / "got.bin";
+  const std::string head =
+      run("curl -sS --max-time 20 -D - -o '" + got.string() + "' '" + url(*server, "/docs/r%201.bin") + "'");
+  EXPECT_NE(head.find("HTTP/1.1 200"), std::string::npos) << head;
+  EXPECT_NE(head.find("Ftx-Digest: " + digest), std::string::npos) << head;
+  EXPECT_EQ(read_all(got), data);
+  const CurlResult headonly = curl("-I", url(*server, "/docs/r%201.bin"));
+  EXPECT_EQ(headonly.status, 200);
+  EXPECT_NE(headonly.body.find("Content-Length: 700000"), std::string::npos) << headonly.body;
+
+  const CurlResult missing = curl("", url(*server, "/nope.bin"));
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  EXPECT_EQ(error_code(missing), "not_found");
+  const CurlResult key = curl("--path-as-is", url(*server, "/.ftx/key.pem"));
+  EXPECT_EQ(key.status, 403) << key.body;
+  EXPECT_EQ(key.body.find("PRIVATE"), std::string::npos);
+
+  const std::string log = read_all(inbox_ / ".ftx" / "transfers.jsonl");
+  EXPECT_NE(log.find("\"event\":\"get\""), std::string::npos) << log;
+}
+
+TEST_F(Http, NothingDownloadsWithoutShare) {
+  auto server = serve();
+  ASSERT_NE(server->port(), 0);
+  write_file(tmp_ / "up.bin", "secret\n");
+  ASSERT_EQ(curl("-T '" + (tmp_ / "up.bin").string() + "'", url(*server)).status, 201);
+  const CurlResult r = curl("", url(*server, "/up.bin"));
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(r.body.find("secret"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace ftx::testing

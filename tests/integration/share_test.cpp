@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <csignal>
 #include <fstream>
 #include <thread>
 
@@ -339,6 +340,90 @@ TEST_F(Get, APartialIsResumed) {
   const auto gets = log_events("get");
   ASSERT_EQ(gets.size(), 1u);
   EXPECT_EQ(gets[0]["resumed_from"], data.size() / 2);
+}
+
+// Starts `ftx get` of big.bin into out() and stops it (SIGSTOP) once its partial holds some
+// bytes; false when the client finished before it could be caught.
+bool stop_midway(Process& client, const std::filesystem::path& partial) {
+  const auto until = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(30));
+  while (std::chrono::steady_clock::now() < until) {
+    std::error_code ec;
+    if (std::filesystem::file_size(partial, ec) > 0 && !ec) {
+      client.signal(SIGSTOP);
+      return true;
+    }
+    if (client.wait(std::chrono::milliseconds(1)).has_value()) return false;
+  }
+  return false;
+}
+
+std::string raw_xxh(const std::string& data) {
+  digest::Hasher h(DigestAlgo::Xxh128);
+  h.update(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+  return h.finish();
+}
+
+TEST_F(Get, AClientKilledMidwayResumesFromWhatItKept) {
+  const std::string data = testing::random_bytes(128 << 20, 21);
+  write(inbox() / "big.bin", data);
+  const std::filesystem::path partial = out() / client_partial("big.bin", raw_xxh(data));
+  auto server = serve({"--share"});
+  {
+    Process killed({testing::ftx_binary(), "get", server->address(), "big.bin", "-o", out().string(),
+                    "--plain", "--no-progress"},
+                   tmp_.path(), "killed");
+    ASSERT_TRUE(stop_midway(killed, partial)) << "ftx get finished before it could be stopped midway";
+    killed.signal(SIGKILL);
+    EXPECT_EQ(killed.wait(), -SIGKILL);
+  }
+  const auto kept = std::filesystem::file_size(partial);
+  ASSERT_GT(kept, 0u);
+  ASSERT_LT(kept, data.size());
+  EXPECT_FALSE(std::filesystem::exists(out() / "big.bin"));
+
+  std::string text, err;
+  ASSERT_EQ(
+      run({"get", server->address(), "big.bin", "-o", out().string(), "--json", "--plain"}, &text, &err), 0)
+      << err;
+  const auto result = nlohmann::json::parse(text);
+  EXPECT_GT(result["resumed_from"].get<uint64_t>(), 0u) << text;
+  EXPECT_LE(result["resumed_from"].get<uint64_t>(), kept) << text;
+  EXPECT_TRUE(slurp(out() / "big.bin") == data);
+  EXPECT_FALSE(std::filesystem::exists(partial));
+  server->stop();
+  const auto gets = log_events("get");
+  ASSERT_FALSE(gets.empty());
+  EXPECT_EQ(gets.back()["resumed_from"], result["resumed_from"]);
+}
+
+TEST_F(Get, AFileChangedWhileFetchedNeverArrivesMixed) {
+  const std::string data = testing::random_bytes(128 << 20, 22);
+  write(inbox() / "big.bin", data);
+  auto server = serve({"--share"});
+  Process client({testing::ftx_binary(), "get", server->address(), "big.bin", "-o", out().string(), "--plain",
+                  "--no-progress", "--retries", "0"},
+                 tmp_.path(), "changed");
+  ASSERT_TRUE(stop_midway(client, out() / client_partial("big.bin", raw_xxh(data))))
+      << "ftx get finished before it could be stopped midway";
+  // Rewritten in place (same inode, same size) while the server still has most of it to send:
+  // what arrives after this is the new content.
+  const std::string other = testing::random_bytes(data.size(), 23);
+  {
+    std::fstream f(inbox() / "big.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.write(other.data(), static_cast<std::streamsize>(other.size()));
+  }
+  client.signal(SIGCONT);
+  const auto code = client.wait();
+  ASSERT_TRUE(code.has_value());
+  // Either it failed its digest and nothing has the name, or it fetched the new version whole
+  // under its new digest: never a mix of the two.
+  if (std::filesystem::exists(out() / "big.bin")) {
+    const std::string got = slurp(out() / "big.bin");
+    EXPECT_TRUE(got == other || got == data) << "a mixed file was given its name: " << client.err();
+    EXPECT_EQ(*code, 0) << client.err();
+  } else {
+    EXPECT_NE(*code, 0) << client.err();
+  }
 }
 
 // A server that lies: a plain-TCP fake speaking just enough of the protocol.

@@ -339,6 +339,23 @@ http::Response HttpSession::resume_offset(const http::Request& request, const st
   return r;
 }
 
+http::Response HttpSession::shelf_listing(const http::Request& request, const std::string& query) {
+  nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+  if (conn_.ctx.shelf) {
+    for (const ShelfEntry& e : conn_.ctx.shelf->list(http::form_value(query, "path").value_or(""))) {
+      entries.push_back({{"name", e.name},
+                         {"type", e.directory ? "directory" : "file"},
+                         {"size", e.size},
+                         {"mtime", iso8601_utc_seconds(e.mtime_ns)},
+                         {"digest", e.digest}});
+    }
+  }
+  http::Response r =
+      json_response(200, {{"shared", conn_.ctx.shelf != nullptr}, {"entries", std::move(entries)}});
+  r.close = !request.keep_alive;
+  return r;
+}
+
 http::Response HttpSession::serve(const http::Request& request, std::stop_token stop) {
   std::string why;
   const auto target = http::decode_target(request.target, &why);
@@ -358,6 +375,10 @@ http::Response HttpSession::serve(const http::Request& request, std::stop_token 
   if (request.method == "POST" && target->path == ".ftx/say") {
     authorize(request, stop);
     return say(request);
+  }
+  if (get && target->path == ".ftx/files") {
+    authorize(request, stop);
+    return shelf_listing(request, target->query);
   }
   if (get && target->path == ".ftx/offset") {
     authorize(request, stop);

@@ -44,6 +44,9 @@ class HttpSession {
   void events(const http::Request& request, const std::string& query);
   /// POST /.ftx/say with Ftx-Chat-Key: the body's lines, said in the room by that member.
   http::Response say(const http::Request& request);
+  /// GET /.ftx/files?path=P: {"shared": bool, "entries": [{name, type, size, mtime, digest}]}
+  /// for the page's list of shared files (empty and false without --share).
+  http::Response shelf_listing(const http::Request& request, const std::string& query);
   /// GET /NAME with --share: the shelf's file, its head (with Ftx-Digest) then its bytes
   /// with sendfile(2), logged as a `get` event; HEAD: the head only. Throws ProtocolError
   /// (not_found, not_shared, name_refused) before anything is sent.

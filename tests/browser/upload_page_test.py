@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 SKIP = 77
 
@@ -51,7 +52,7 @@ def find(*names):
 
 
 def start_server(ftx, inbox, log):
-    proc = subprocess.Popen([ftx, "serve", "--host", "127.0.0.1", "--port", "0", "--dir", str(inbox)],
+    proc = subprocess.Popen([ftx, "serve", "--host", "127.0.0.1", "--port", "0", "--dir", str(inbox), "--share"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -186,6 +187,36 @@ def check_room(d, ftx, port, tmp):
         out.close()
 
 
+def check_shelf(d, port, files):
+    """With --share the page lists the shelf: each file a download link that gives its bytes,
+    each directory a step into it."""
+    def link(text):
+        for a in d.find_elements(By.CSS_SELECTOR, "#shelf-list a"):
+            if a.text == text:
+                return a
+        return None
+
+    def fetch(a):
+        with urllib.request.urlopen(a.get_attribute("href"), timeout=20) as r:
+            return r.read()
+
+    try:
+        WebDriverWait(d, 20).until(lambda drv: drv.find_element(By.ID, "shelf").is_displayed()
+                                   and link("notes.txt") is not None and link("album/") is not None)
+        top = fetch(link("notes.txt")) == files["notes.txt"]
+        link("album/").click()
+        WebDriverWait(d, 20).until(lambda drv: link("cover.bin") is not None)
+        inner = fetch(link("cover.bin")) == files["album/cover.bin"]
+        link("../").click()
+        WebDriverWait(d, 20).until(lambda drv: link("notes.txt") is not None)
+    except Exception as e:  # a timeout says what the page showed instead
+        print("shelf: failed:", type(e).__name__, d.find_element(By.ID, "shelf").text[:500])
+        return False
+    print(f"shelf: notes.txt {'same bytes' if top else 'DIFFERS'}, album/cover.bin "
+          f"{'same bytes' if inner else 'DIFFERS'}")
+    return top and inner
+
+
 def main():
     ftx = sys.argv[1]
     screenshot = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -229,6 +260,8 @@ def main():
                     if state != "done" or not same or not digest.startswith("xxh128:") \
                             or ("saved as " + name) not in status:
                         failed = True
+                if not check_shelf(d, port, files):
+                    failed = True
                 if not check_resume(d, port, src, inbox):
                     failed = True
                 if not check_room(d, ftx, port, tmp):

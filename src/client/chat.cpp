@@ -202,17 +202,26 @@ void share_to_room(const ChatOptions& options, const std::string& args, wire::Ch
   }
   // Only a server that shares its own directory puts uploads on the shelf.
   const FetchOptions fetch = shelf_options(options);
+  bool takes_uploads = false;
   try {
-    list_files(fetch, "");
+    list_files(fetch, "", &takes_uploads);
   } catch (const ConnectionLost& e) {
     display.status("/share: the server does not share files (" + std::string(e.what()) + ")");
+    return;
+  }
+  if (!takes_uploads) {
+    display.status(
+        "/share: the server shares another directory, read-only (ftx serve --share=PATH): nothing was "
+        "uploaded; /send uploads without telling the room");
     return;
   }
   SendObserver quiet;
   const SendReport report = send_files(send, quiet);
   for (const auto& f : report.files) {
-    if (f.status != FileStatus::Saved || f.directory) {
-      if (f.status != FileStatus::Saved) display.status("/share: " + f.path + ": " + explain(f));
+    // A file already there (unchanged) is on the shelf all the same.
+    const bool there_now = f.status == FileStatus::Saved || f.status == FileStatus::Unchanged;
+    if (!there_now || f.directory) {
+      if (!there_now) display.status("/share: " + f.path + ": " + explain(f));
       continue;
     }
     try {

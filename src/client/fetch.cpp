@@ -462,7 +462,8 @@ FetchReport fetch_files(const FetchOptions& options, FetchObserver& observer) {
   return report;
 }
 
-std::vector<proto::FileEntry> list_files(const FetchOptions& options, const std::string& path) {
+std::vector<proto::FileEntry> list_files(const FetchOptions& options, const std::string& path,
+                                         bool* takes_uploads) {
   ServerLink link = open_link(options);
   link.send(proto::ListFiles{path});
   std::vector<proto::FileEntry> entries;
@@ -473,7 +474,8 @@ std::vector<proto::FileEntry> list_files(const FetchOptions& options, const std:
         throw HostileServer(*why + ": '" + e->name + "'");
       }
       entries.push_back(std::move(*e));
-    } else if (std::holds_alternative<proto::ListEnd>(f)) {
+    } else if (auto* end = std::get_if<proto::ListEnd>(&f)) {
+      if (takes_uploads) *takes_uploads = (end->flags & proto::kListTakesUploads) != 0;
       break;
     } else if (auto* err = std::get_if<proto::Error>(&f)) {
       throw ConnectionLost(proto::describe(err->code, err->message), err->code);

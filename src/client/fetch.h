@@ -77,8 +77,10 @@ FetchReport fetch_files(const FetchOptions& options, FetchObserver& observer);
 
 /// The entries of a shelf directory ("" for the top) or one file. Throws ConnectionLost
 /// (with the server's code when it refused: not_found, not_shared...), or
-/// proto::ProtocolError when the server sent what was not asked for.
-std::vector<proto::FileEntry> list_files(const FetchOptions& options, const std::string& path);
+/// proto::ProtocolError when the server sent what was not asked for. takes_uploads, when
+/// given, says whether uploads land on the shelf (ftx serve --share, not --share=PATH).
+std::vector<proto::FileEntry> list_files(const FetchOptions& options, const std::string& path,
+                                         bool* takes_uploads = nullptr);
 
 /// The name of the partial a fetch of a file with this raw digest writes beside `leaf`:
 /// hidden, and tied to the content, so a resume never mixes two versions. Pure.

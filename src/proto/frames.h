@@ -302,14 +302,20 @@ struct FileEntry {
 };
 
 /// The end of a LIST_FILES answer.
+/// LIST_END flag: the shelf is the server's upload directory (ftx serve --share), so what is
+/// sent to it appears on the shelf; without it the shelf is another directory, read-only.
+inline constexpr uint32_t kListTakesUploads = 1u << 0;
+
 struct ListEnd {
   static constexpr FrameType kType = FrameType::ListEnd;
   static constexpr std::string_view kName = "LIST_END";
   template <typename Self, typename Wire>
   static void layout(Self& f, Wire& w) {
     w.num(f.count);
+    w.num(f.flags);
   }
   uint64_t count = 0;  ///< FILE_ENTRY frames before it
+  uint32_t flags = 0;  ///< kListTakesUploads
   bool operator==(const ListEnd&) const = default;
 };
 
@@ -348,8 +354,8 @@ struct Verified {
 
 /// Every frame of the protocol. Adding one: its FrameType value, a struct with kType, kName
 /// and layout(), and its place in this list; the codec is generated from these.
-using Frame = std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Have, Unchanged, Msg, Who,
-                           ListFiles, FileEntry, ListEnd, GetFile, Verified>;
+using Frame = std::variant<Hello, Welcome, Error, Bye, FileBegin, Ready, FileEnd, Saved, Have, Unchanged, Msg,
+                           Who, ListFiles, FileEntry, ListEnd, GetFile, Verified>;
 
 /// Wire type of a frame.
 FrameType frame_type(const Frame& frame);

@@ -150,7 +150,7 @@ void serve_fetch(Connection& conn, wire::Channel& channel) {
         }
         const std::vector<ShelfEntry> entries = ctx.shelf->list(list->path);
         for (const ShelfEntry& e : entries) channel.queue(entry_frame(e, algo));
-        channel.queue(proto::ListEnd{entries.size()});
+        channel.queue(proto::ListEnd{entries.size(), ctx.shelf->inbox_root() ? proto::kListTakesUploads : 0});
         channel.flush();
       } catch (const ProtocolError& e) {
         channel.send(proto::Error{e.code(), e.what()});

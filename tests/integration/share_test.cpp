@@ -679,6 +679,27 @@ TEST_F(Get, TheRoomsShelfFromAChatTerminal) {
   EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
 }
 
+// A server sharing another directory, read-only, has no shelf to add to: /share says so and
+// uploads nothing.
+TEST_F(Get, ShareIsRefusedBeforeUploadingWhenTheShelfIsAnotherDirectory) {
+  if (auto why = testing::PtyProcess::unavailable()) GTEST_SKIP() << *why;
+  write(tmp_ / "releases" / "v1.tar", "release\n");
+  write(tmp_ / "alice" / "report.txt", "quarterly numbers\n");
+  auto server = serve({"--share=" + (tmp_ / "releases").string()});
+  testing::PtyProcess alice({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "alice"},
+                            tmp_.path(), "alice", tmp_ / "alice");
+  ASSERT_TRUE(alice.wait_for("/help for commands")) << alice.screen();
+  const size_t mark = alice.screen().size();
+  alice.type("/share report.txt\n");
+  ASSERT_TRUE(alice.wait_for("/share: the server shares another directory, read-only", mark,
+                             testing::scaled(std::chrono::seconds(30))))
+      << alice.screen();
+  alice.type("/quit\n");
+  EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
+  EXPECT_FALSE(std::filesystem::exists(inbox() / "report.txt"));
+  EXPECT_TRUE(log_events("file").empty());
+}
+
 // --token guards fetching as it guards uploads, in both languages.
 TEST_F(Get, TheTokenAppliesToFetchingToo) {
   write(inbox() / "a.txt", "hello");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "process.h"
+#include "pty_process.h"
 #include "temp_dir.h"
 #include "test_env.h"
 
@@ -38,7 +39,8 @@ class TmuxSession {
   /// Why this machine cannot run the test in tmux, or nothing when it can.
   static std::optional<std::string> unavailable() {
     if (!tmux_path()) return std::string("tmux is not installed (apt-get install tmux)");
-    return std::nullopt;
+    // tmux draws into a pseudo-terminal of its own: without /dev/pts its server cannot start.
+    return PtyProcess::unavailable();
   }
 
   /// Starts `args` (a path and its arguments, none holding a single quote) in a detached

@@ -14,6 +14,7 @@
 
 #include "digest/digest.h"
 #include "proto/names.h"
+#include "util/clock.h"
 #include "util/io.h"
 
 namespace ftx::client {
@@ -22,13 +23,6 @@ namespace {
 using proto::ErrorCode;
 
 constexpr size_t kBufferSize = 1 << 20;
-
-// Worth reconnecting for: the network, or a server that was busy, slow or failing.
-bool retryable(const ConnectionLost& e) {
-  if (dynamic_cast<const UntrustedServer*>(&e)) return false;
-  if (!e.code()) return true;
-  return *e.code() == ErrorCode::Busy || *e.code() == ErrorCode::Timeout || *e.code() == ErrorCode::Internal;
-}
 
 // A server that sends what was not asked for is not trusted with another byte: the
 // connection ends and nothing more is fetched from it.
@@ -65,15 +59,6 @@ std::string base_of(const std::string& name) {
 std::string trimmed(std::string name) {
   while (!name.empty() && name.back() == '/') name.pop_back();
   return name;
-}
-
-timespec to_timespec(int64_t ns) {
-  timespec t{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-  if (t.tv_nsec < 0) {
-    t.tv_nsec += 1000000000;
-    t.tv_sec -= 1;
-  }
-  return t;
 }
 
 mode_t current_umask() {
@@ -125,7 +110,7 @@ class Job {
 
   static void set_attributes(const std::filesystem::path& local, const proto::FileEntry& e) {
     ::fchmodat(AT_FDCWD, local.c_str(), e.mode & 0777 & ~current_umask(), 0);
-    const timespec times[2] = {{0, UTIME_NOW}, to_timespec(e.mtime_ns)};
+    const timespec times[2] = {{0, UTIME_NOW}, timespec_from_ns(e.mtime_ns)};
     ::utimensat(AT_FDCWD, local.c_str(), times, AT_SYMLINK_NOFOLLOW);
   }
 
@@ -385,7 +370,7 @@ class Job {
       }
       // Verified: then, and only then, it gets its name.
       ::fchmod(fd.get(), entry.mode & 0777 & ~current_umask());
-      const timespec times[2] = {{0, UTIME_NOW}, to_timespec(entry.mtime_ns)};
+      const timespec times[2] = {{0, UTIME_NOW}, timespec_from_ns(entry.mtime_ns)};
       ::futimens(fd.get(), times);
       if (::fsync(fd.get()) < 0) {
         ::unlinkat(dir.get(), part.c_str(), 0);
@@ -433,7 +418,7 @@ FetchReport fetch_files(const FetchOptions& options, FetchObserver& observer) {
       for (; next < options.names.size(); ++next) job.fetch_any(options.names[next], report.files);
       link.say_goodbye();
     } catch (const ConnectionLost& e) {
-      const bool more = report.retries_used < options.retries && connected_once && retryable(e);
+      const bool more = report.retries_used < options.retries && connected_once && worth_retrying(e);
       if (!more) {
         report.untrusted = dynamic_cast<const UntrustedServer*>(&e) != nullptr;
         report.connection_failed = true;
@@ -442,9 +427,7 @@ FetchReport fetch_files(const FetchOptions& options, FetchObserver& observer) {
         break;
       }
       ++report.retries_used;
-      const auto delay = std::min<std::chrono::milliseconds>(
-          std::chrono::milliseconds(500) * (1 << std::min(report.retries_used - 1, 4)),
-          std::chrono::seconds(8));
+      const auto delay = retry_delay(report.retries_used);
       observer.retrying(e.what(), report.retries_used, options.retries, delay);
       std::this_thread::sleep_for(delay);
     }

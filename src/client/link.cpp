@@ -12,6 +12,24 @@
 #include "net/tls.h"
 
 namespace ftx::client {
+
+bool worth_retrying(const ConnectionLost& e) {
+  if (dynamic_cast<const UntrustedServer*>(&e)) return false;  // a different key is not a glitch
+  if (!e.code()) return true;
+  switch (*e.code()) {
+    case proto::ErrorCode::Busy:
+    case proto::ErrorCode::Timeout:
+    case proto::ErrorCode::Internal:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::chrono::milliseconds retry_delay(int n) {
+  return std::min<std::chrono::milliseconds>(std::chrono::milliseconds(500) * (1 << std::min(n - 1, 4)),
+                                             std::chrono::seconds(8));
+}
 namespace {
 
 // How long a goodbye, or the server's last words after a failure, may take.

@@ -39,6 +39,13 @@ class UntrustedServer : public ConnectionLost {
   explicit UntrustedServer(const std::string& warning) : ConnectionLost(warning, std::nullopt) {}
 };
 
+/// Worth reconnecting for (ftx send's and ftx get's --retries): the network, or a server that
+/// was busy, slow or failing; never a key that is not the one trusted.
+bool worth_retrying(const ConnectionLost& e);
+
+/// How long to wait before reconnecting the n-th time (1, 2, ...): 0.5 s doubling, at most 8 s.
+std::chrono::milliseconds retry_delay(int n);
+
 /// How a client secures its connection and whom it trusts.
 struct TlsOptions {
   /// Talk in clear to a plain-only server (ftx serve --no-tls). Never chosen by the client

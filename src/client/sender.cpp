@@ -21,20 +21,6 @@
 namespace ftx::client {
 namespace {
 
-// Worth reconnecting for: the network, or a server that was busy, slow or failing.
-bool retryable(const ConnectionLost& e) {
-  if (dynamic_cast<const UntrustedServer*>(&e)) return false;  // a different key is not a glitch
-  if (!e.code()) return true;
-  switch (*e.code()) {
-    case proto::ErrorCode::Busy:
-    case proto::ErrorCode::Timeout:
-    case proto::ErrorCode::Internal:
-      return true;
-    default:
-      return false;
-  }
-}
-
 int64_t mtime_of(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
@@ -177,7 +163,7 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
       Job(options, observer, results, link).run(plan.items);
       break;
     } catch (const ConnectionLost& e) {
-      const bool more = report.retries_used < options.retries && connected_once && retryable(e);
+      const bool more = report.retries_used < options.retries && connected_once && worth_retrying(e);
       if (!more) {
         report.untrusted = dynamic_cast<const UntrustedServer*>(&e) != nullptr;
         report.connection_failed = true;
@@ -186,9 +172,7 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
         break;
       }
       ++report.retries_used;
-      const auto delay = std::min<std::chrono::milliseconds>(
-          std::chrono::milliseconds(500) * (1 << std::min(report.retries_used - 1, 4)),
-          std::chrono::seconds(8));
+      const auto delay = retry_delay(report.retries_used);
       observer.retrying(e.what(), report.retries_used, options.retries, delay);
       std::this_thread::sleep_for(delay);
     }

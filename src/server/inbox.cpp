@@ -19,6 +19,7 @@
 #include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/names.h"
+#include "util/clock.h"
 #include "util/io.h"
 #include "util/sys_error.h"
 #include "util/units.h"
@@ -502,19 +503,6 @@ PartialFile Inbox::begin(uint64_t size) {
   return PartialFile(this, net::UniqueFd(fd), name);
 }
 
-namespace {
-
-timespec to_timespec(int64_t ns) {
-  timespec t{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-  if (t.tv_nsec < 0) {
-    t.tv_nsec += 1000000000;
-    t.tv_sec -= 1;
-  }
-  return t;
-}
-
-}  // namespace
-
 std::string Inbox::commit(PartialFile& partial, std::string_view name, OverwritePolicy policy, uint32_t mode,
                           int64_t mtime_ns) {
   seal(partial, mode, mtime_ns);
@@ -525,7 +513,7 @@ void Inbox::seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns) {
   const int fd = partial.fd_.get();
   // Permission bits only: setuid, setgid and sticky bits from a client are never applied.
   if (::fchmod(fd, mode & 0777 & ~umask_) < 0) throw_sys("fchmod partial file");
-  const timespec times[2] = {{0, UTIME_NOW}, to_timespec(mtime_ns)};
+  const timespec times[2] = {{0, UTIME_NOW}, timespec_from_ns(mtime_ns)};
   if (::futimens(fd, times) < 0) throw_sys("futimens partial file");
 }
 
@@ -611,7 +599,7 @@ void Inbox::make_directory(std::string_view name, uint32_t mode, int64_t mtime_n
   net::UniqueFd dir;
   open_parents(parts, parts.size(), dir, prefix);
   if (::fchmod(dir.get(), mode & 0777 & ~umask_) < 0) throw_sys("fchmod " + prefix);
-  const timespec times[2] = {{0, UTIME_NOW}, to_timespec(mtime_ns)};
+  const timespec times[2] = {{0, UTIME_NOW}, timespec_from_ns(mtime_ns)};
   if (::futimens(dir.get(), times) < 0) throw_sys("futimens " + prefix);
 }
 

@@ -2,6 +2,8 @@
 // Wall-clock timestamps for logs and chat.
 #pragma once
 
+#include <ctime>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -14,6 +16,9 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point when);
 /// ISO 8601 UTC to the second, for file times: "2026-11-27T10:58:19Z" (nanoseconds since the
 /// Unix epoch in; the fraction is dropped, rounding down).
 std::string iso8601_utc_seconds(int64_t unix_ns);
+
+/// Nanoseconds since the Unix epoch as a timespec (for futimens), also before 1970.
+timespec timespec_from_ns(int64_t unix_ns);
 
 /// Milliseconds since the Unix epoch.
 int64_t unix_ms(std::chrono::system_clock::time_point when);

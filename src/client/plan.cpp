@@ -12,13 +12,12 @@
 #include <utility>
 
 #include "proto/names.h"
+#include "util/clock.h"
 
 namespace ftx::client {
 namespace {
 
-int64_t mtime_of(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
+int64_t mtime_of(const struct stat& st) { return ns_from_timespec(st.st_mtim); }
 
 SendItem item_from(const struct stat& st, std::string path, std::string name, bool in_tree) {
   SendItem item;

@@ -17,13 +17,12 @@
 #include "client/plan.h"
 #include "client/verdict.h"
 #include "digest/digest.h"
+#include "util/clock.h"
 
 namespace ftx::client {
 namespace {
 
-int64_t mtime_of(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
+int64_t mtime_of(const struct stat& st) { return ns_from_timespec(st.st_mtim); }
 
 // One connection's worth of the job: every item without a result yet, in order.
 class Job {

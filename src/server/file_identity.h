@@ -7,6 +7,8 @@
 #include <compare>
 #include <cstdint>
 
+#include "util/clock.h"
+
 namespace ftx::server {
 
 /// Any write changes ctime (which no one can set back); a new file has a new inode. A rename
@@ -22,9 +24,8 @@ struct FileIdentity {
 
 inline FileIdentity identity_of(const struct stat& st) {
   return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                      static_cast<uint64_t>(st.st_size),
-                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-                      static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+                      static_cast<uint64_t>(st.st_size), ns_from_timespec(st.st_mtim),
+                      ns_from_timespec(st.st_ctim)};
 }
 
 }  // namespace ftx::server

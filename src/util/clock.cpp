@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 namespace ftx {
 
@@ -14,6 +15,13 @@ timespec timespec_from_ns(int64_t unix_ns) {
     t.tv_sec -= 1;
   }
   return t;
+}
+
+int64_t ns_from_timespec(const timespec& t) {
+  constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / 1000000000 - 1;
+  if (t.tv_sec > kLimit) return std::numeric_limits<int64_t>::max();
+  if (t.tv_sec < -kLimit) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
 }
 
 int64_t unix_ms(std::chrono::system_clock::time_point when) {

@@ -20,6 +20,10 @@ std::string iso8601_utc_seconds(int64_t unix_ns);
 /// Nanoseconds since the Unix epoch as a timespec (for futimens), also before 1970.
 timespec timespec_from_ns(int64_t unix_ns);
 
+/// A timespec (a file's mtime, say) as nanoseconds since the Unix epoch; times beyond what
+/// 64 bits of nanoseconds hold (about the years 1678 to 2262) are clamped, not overflowed.
+int64_t ns_from_timespec(const timespec& t);
+
 /// Milliseconds since the Unix epoch.
 int64_t unix_ms(std::chrono::system_clock::time_point when);
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "util/clock.h"
 
 namespace ftx {
@@ -80,4 +82,17 @@ TEST(Clock, Rfc3339WithMilliseconds) {
 }
 
 }  // namespace
+TEST(Clock, TimespecsAndNanosecondsRoundTripAndExtremesClamp) {
+  EXPECT_EQ(ns_from_timespec(timespec{1, 5}), 1000000005);
+  EXPECT_EQ(ns_from_timespec(timespec_from_ns(-1)), -1);  // before 1970 too
+  const timespec before = timespec_from_ns(-1);
+  EXPECT_EQ(before.tv_sec, -1);
+  EXPECT_EQ(before.tv_nsec, 999999999);
+  // A file dated far outside 1678..2262 (tar and touch can make one): clamped, no overflow.
+  EXPECT_EQ(ns_from_timespec(timespec{std::numeric_limits<time_t>::max(), 0}),
+            std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(ns_from_timespec(timespec{std::numeric_limits<time_t>::min(), 0}),
+            std::numeric_limits<int64_t>::min());
+}
+
 }  // namespace ftx

@@ -588,7 +588,8 @@ TEST_F(Get, AListDeeperThanAskedIsRefused) {
 TEST_F(Get, ABrokenConnectionIsResumedWhereItStopped) {
   const std::string data = testing::random_bytes(1 << 20, 9);
   std::atomic<uint64_t> second_offset{UINT64_MAX};
-  FakeServer* self = nullptr;
+  // Set once the server exists; its thread reads it only after a client connected.
+  std::atomic<FakeServer*> self{nullptr};
   FakeServer fake(
       [&](wire::Channel& ch, const proto::Frame& f) {
         const proto::FileEntry e = entry("big.bin", data);
@@ -599,7 +600,7 @@ TEST_F(Get, ABrokenConnectionIsResumedWhereItStopped) {
         }
         const uint64_t offset = std::get<proto::GetFile>(f).offset;
         ch.send(e);
-        if (self->connection() == 0) {
+        if (self.load()->connection() == 0) {
           ch.stream().write_all(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size() / 2));
           throw std::runtime_error("cut");  // the connection drops half way
         }

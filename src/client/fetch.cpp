@@ -178,7 +178,7 @@ class Job {
       return done(FetchStatus::Refused, ErrorCode::BadRequest,
                   "'" + asked + "' is a directory; -o - takes one file");
     }
-    const proto::FileEntry listed = entries[0];
+    const proto::FileEntry& listed = entries[0];
     out.digest = digest::labelled(listed.algo, listed.digest);
     if (options_.to_stdout) return fetch_to_stdout(asked, listed, out, done);
     return fetch_to_dir(asked, listed, out, done, local_dir.value_or(options_.out_dir),

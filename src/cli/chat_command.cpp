@@ -113,12 +113,14 @@ class TerminalDisplay : public client::ChatDisplay {
  public:
   TerminalDisplay(bool notices, bool messages, client::LineEditor* editor)
       : notices_(notices), messages_(messages), editor_(editor) {}
-  void message(const proto::Msg& msg) override {
-    if (msg.sender.empty() ? !notices_ : !messages_) return;
+  void messages(std::span<const proto::MsgView> burst) override {
     MutexLock lock(mutex_);
-    lines_.append(pending_, msg.ts_ms, msg.sender, msg.text);
-    pending_ += '\n';
-    if (pending_.size() >= kPendingBytes) write_pending();
+    for (const proto::MsgView& msg : burst) {
+      if (msg.sender.empty() ? !notices_ : !messages_) continue;
+      lines_.append(pending_, msg.ts_ms, msg.sender, msg.text);
+      pending_ += '\n';
+      if (pending_.size() >= kPendingBytes) write_pending();
+    }
   }
   void caught_up() override {
     MutexLock lock(mutex_);

@@ -47,8 +47,15 @@ void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
     ChatDisplay& display;
     ~CaughtUp() { display.caught_up(); }
   } at_end{display};
+  std::vector<proto::MsgView> burst;
   try {
     while (true) {
+      // The messages already here are shown together, read where they lie.
+      for (proto::MsgView msg; channel.try_receive_msg(msg);) burst.push_back(msg);
+      if (!burst.empty()) {
+        display.messages(burst);
+        burst.clear();
+      }
       std::optional<proto::Frame> next = channel.try_receive();
       if (!next) {
         display.caught_up();
@@ -56,7 +63,8 @@ void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
       }
       const proto::Frame& frame = *next;
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {
-        display.message(*msg);
+        const proto::MsgView view{msg->sender, msg->ts_ms, msg->text};
+        display.messages(std::span(&view, 1));
       } else if (std::holds_alternative<proto::Bye>(frame)) {
         MutexLock lock(in.mutex);
         in.bye = true;

@@ -5,11 +5,13 @@
 #include <chrono>
 #include <istream>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "client/line_source.h"
 #include "client/link.h"
 #include "net/address.h"
+#include "proto/codec.h"
 #include "proto/errors.h"
 #include "proto/frames.h"
 
@@ -33,8 +35,10 @@ struct ChatOptions {
 class ChatDisplay {
  public:
   virtual ~ChatDisplay() = default;
-  /// A message or a notice (empty sender) from the server.
-  virtual void message(const proto::Msg& msg) = 0;
+  /// Messages, or notices (empty sender), from the server, in the order they arrived: all
+  /// that arrived together, so a busy room costs one call per burst. The views are valid
+  /// during the call.
+  virtual void messages(std::span<const proto::MsgView> burst) = 0;
   /// A line about the client itself ("you are alice-2", "/send: saved ...").
   virtual void status(const std::string& line) = 0;
   /// Every message received so far has been shown, and the next read may wait (or the

@@ -56,6 +56,13 @@ class Reader {
     if (!ok() || n > limit || !take(n)) return fail();
     s.assign(reinterpret_cast<const char*>(in_.data() + pos_ - n), n);
   }
+  // The same field left where it lies in the input (MsgView).
+  void str(std::string_view& s, size_t limit) {
+    uint32_t n = 0;
+    num(n);
+    if (!ok() || n > limit || !take(n)) return fail();
+    s = std::string_view(reinterpret_cast<const char*>(in_.data() + pos_ - n), n);
+  }
   void magic() {
     if (!take(kMagic.size()) ||
         std::memcmp(in_.data() + pos_ - kMagic.size(), kMagic.data(), kMagic.size()) != 0) {
@@ -111,6 +118,13 @@ class Reader {
   size_t pos_ = 0;
   std::string why_;
 };
+
+uint32_t big_endian_u32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// The length field of a frame header (input holds at least kHeaderSize bytes).
+uint32_t payload_length(std::span<const uint8_t> input) { return big_endian_u32(input.data() + 1); }
 
 template <size_t I>
 using Alternative = std::variant_alternative_t<I, Frame>;
@@ -190,8 +204,7 @@ DecodeResult decode_frame(std::span<const uint8_t> input) {
     return result;
   }
   if (input.size() < kHeaderSize) return result;
-  const uint32_t len = (uint32_t{input[1]} << 24) | (uint32_t{input[2]} << 16) | (uint32_t{input[3]} << 8) |
-                       uint32_t{input[4]};
+  const uint32_t len = payload_length(input);
   if (len > kMaxPayload) {
     result.status = DecodeStatus::Error;
     result.error = ErrorCode::TooLarge;
@@ -213,6 +226,16 @@ DecodeResult decode_frame(std::span<const uint8_t> input) {
   return result;
 }
 
+std::optional<size_t> decode_msg_in_place(std::span<const uint8_t> input, MsgView& msg) {
+  if (input.size() < kHeaderSize || input[0] != static_cast<uint8_t>(FrameType::Msg)) return std::nullopt;
+  const uint32_t len = payload_length(input);
+  if (len > kMaxPayload || input.size() - kHeaderSize < len) return std::nullopt;
+  Reader r(input.subspan(kHeaderSize, len), Msg::kName);
+  Msg::layout(msg, r);
+  if (!r.ok() || r.remaining() != 0) return std::nullopt;
+  return kHeaderSize + len;
+}
+
 bool starts_binary(uint8_t first) {
   return first < 0x20 && decode_frame(std::span(&first, 1)).status != DecodeStatus::Error;
 }
@@ -223,8 +246,7 @@ std::array<uint8_t, 4> encode_chunk_header(uint32_t length) {
 }
 
 uint32_t decode_chunk_header(std::span<const uint8_t, 4> header) {
-  const uint32_t length = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
-                          (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+  const uint32_t length = big_endian_u32(header.data());
   if (length > kMaxChunk) {
     throw ProtocolError(ErrorCode::BadRequest, "a stream chunk of " + std::to_string(length) +
                                                    " bytes is over the limit of " +

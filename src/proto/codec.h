@@ -4,8 +4,10 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/frames.h"
@@ -32,6 +34,20 @@ struct DecodeResult {
 /// past a limit: a header announcing more than kMaxPayload is an error at once, without
 /// waiting for the payload.
 DecodeResult decode_frame(std::span<const uint8_t> input);
+
+/// A MSG frame's fields where they lie in the input: what a chat receiver needs of each of
+/// the thousands of messages a busy room sends, without a Frame and its strings per line.
+/// Valid while the input is.
+struct MsgView {
+  std::string_view sender;
+  int64_t ts_ms = 0;
+  std::string_view text;
+};
+
+/// Decodes the MSG frame at the front of input in place (Msg::layout, the same checks as
+/// decode_frame): its size when a whole well-formed MSG is there, else nullopt (another
+/// type, not all there yet, or malformed: decode_frame says which).
+std::optional<size_t> decode_msg_in_place(std::span<const uint8_t> input, MsgView& msg);
 
 /// True when a connection's first byte opens a binary frame: the one test for "this client
 /// speaks frames". HELLO is the only right one, but other non-printable frame types are

@@ -103,6 +103,13 @@ std::optional<proto::Frame> Channel::try_receive() {
   return std::nullopt;
 }
 
+bool Channel::try_receive_msg(proto::MsgView& msg) {
+  const std::optional<size_t> used = proto::decode_msg_in_place(buf_.subspan(start_, end_ - start_), msg);
+  // Consumed without resetting start_ and end_ to 0: the bytes stay where msg points.
+  if (used) start_ += *used;
+  return used.has_value();
+}
+
 size_t Channel::read_raw(std::span<uint8_t> out) {
   if (out.empty()) return 0;
   if (start_ < end_) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "net/stream.h"
+#include "proto/codec.h"
 #include "proto/frames.h"
 
 namespace ftx::wire {
@@ -41,6 +42,12 @@ class Channel {
   /// The next frame if it is already buffered whole, without reading the socket; nullopt
   /// otherwise. Throws proto::ProtocolError on malformed input.
   std::optional<proto::Frame> try_receive();
+
+  /// The next frame if it is a MSG already buffered whole, read in place: msg's fields point
+  /// into the receive buffer and stay valid until the next call that reads the socket
+  /// (receive, read_raw, fill...), so a burst of messages can be taken one after another
+  /// and shown together. False otherwise (then try_receive or receive says what is next).
+  bool try_receive_msg(proto::MsgView& msg);
 
   /// Encodes a frame into the send queue without sending it; flush() sends the queue in
   /// one write. Lets a client that has many frames ready pay one system call for all.

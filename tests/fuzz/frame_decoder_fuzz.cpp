@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target: decode_frame over hostile bytes, and decode(encode(frame)) == frame.
+// libFuzzer target: decode_frame over hostile bytes, decode(encode(frame)) == frame, and the
+// in-place MSG decoder agrees with decode_frame.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -24,6 +26,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Consume frames the way a session does: one after another while they decode.
   while (true) {
     const DecodeResult r = decode_frame(input);
+    // The chat receiver's in-place MSG decoder accepts exactly the MSG frames decode_frame does.
+    MsgView view;
+    const std::optional<size_t> in_place = decode_msg_in_place(input, view);
+    const Msg* msg = r.status == DecodeStatus::Ok ? std::get_if<Msg>(&r.frame) : nullptr;
+    if (in_place.has_value() != (msg != nullptr)) fail("decode_msg_in_place disagrees with decode_frame");
+    if (msg && (*in_place != r.consumed || view.sender != msg->sender || view.ts_ms != msg->ts_ms ||
+                view.text != msg->text)) {
+      fail("decode_msg_in_place read another MSG than decode_frame");
+    }
     if (r.status != DecodeStatus::Ok) {
       if (r.status == DecodeStatus::Error && r.detail.empty()) fail("Error without a detail");
       break;

@@ -91,7 +91,7 @@ TEST_F(Access, TokenForChatClients) {
   std::istringstream lines("hi\n");
   client::StreamLines first(lines);
   struct Quiet : client::ChatDisplay {
-    void message(const proto::Msg&) override {}
+    void messages(std::span<const proto::MsgView>) override {}
     void status(const std::string&) override {}
   } display;
   client::ChatOptions o;

@@ -261,7 +261,7 @@ TEST_F(Chat, SlashSendRunsBesideTheChat) {
     std::atomic<bool> read_while_sending{false};
     std::vector<std::string> statuses;
     Display(Shared& shared_state, std::chrono::milliseconds lim) : s(shared_state), limit(lim) {}
-    void message(const proto::Msg&) override {}
+    void messages(std::span<const proto::MsgView>) override {}
     void status(const std::string& line) override {
       std::unique_lock lock(s.mutex);
       statuses.push_back(line);

@@ -94,6 +94,41 @@ TEST(Codec, TwoFramesDecodeOneAtATime) {
   EXPECT_EQ(second.frame, Frame(Bye{}));
 }
 
+// The chat receiver's path: MSG frames read where they lie, one after another.
+TEST(Codec, MsgDecodesInPlace) {
+  auto bytes = encode_frame(Msg{"bob", -1764000000000, "hello, world \xe2\x9c\x93"});
+  const size_t first = bytes.size();
+  encode_frame(Msg{"", 5, ""}, bytes);
+  MsgView view;
+  ASSERT_EQ(decode_msg_in_place(bytes, view), first);
+  EXPECT_EQ(view.sender, "bob");
+  EXPECT_EQ(view.ts_ms, -1764000000000);
+  EXPECT_EQ(view.text, "hello, world \xe2\x9c\x93");
+  EXPECT_EQ(view.text.data(), reinterpret_cast<const char*>(bytes.data()) + first - view.text.size());
+  ASSERT_EQ(decode_msg_in_place(std::span(bytes).subspan(first), view), bytes.size() - first);
+  EXPECT_EQ(view.sender, "");
+  EXPECT_EQ(view.ts_ms, 5);
+  EXPECT_EQ(view.text, "");
+}
+
+// Anything but a whole well-formed MSG is left to decode_frame.
+TEST(Codec, MsgInPlaceDeclinesWhatIsNotAWholeMsg) {
+  MsgView view;
+  const auto msg = encode_frame(Msg{"bob", 1, "hi"});
+  for (size_t n = 0; n < msg.size(); ++n)
+    EXPECT_FALSE(decode_msg_in_place(std::span(msg).first(n), view)) << "cut at " << n;
+  EXPECT_FALSE(decode_msg_in_place(encode_frame(Bye{}), view));
+  EXPECT_FALSE(decode_msg_in_place(encode_frame(Who{}), view));
+  auto trailing = msg;
+  trailing.push_back(0);
+  trailing[4] += 1;  // the length now covers a byte after the text
+  EXPECT_FALSE(decode_msg_in_place(trailing, view));
+  EXPECT_EQ(decode_frame(trailing).status, DecodeStatus::Error);
+  auto long_nick = encode_frame(Msg{std::string(kMaxClientName + 1, 'n'), 1, "hi"});
+  EXPECT_FALSE(decode_msg_in_place(long_nick, view));
+  EXPECT_EQ(decode_frame(long_nick).status, DecodeStatus::Error);
+}
+
 TEST(Codec, OversizedLengthIsRefusedFromTheHeaderAlone) {
   const uint32_t len = kMaxPayload + 1;
   const std::vector<uint8_t> header = {0x20, static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),

@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Where the CPU goes in the chat fan-out of bench/run case (c), for ftx.
 
-Usage: bench/diag/chat.py FTX [RECEIVERS (50)] [LINES (100000)] [--strace-server]
+Usage: bench/diag/chat.py FTX [RECEIVERS (50)] [LINES (100000)] [--plain] [--strace-server]
+                          [--record=PERF_DATA]
 Prints the wall time, the server's CPU (all threads) and context switches (perf stat, when
 perf is installed), the receivers' CPU, and `strace -c -f` of one receiver; with
---strace-server, `strace -c -f` of the server instead of the timing (slow: use fewer lines)."""
+--strace-server, `strace -c -f` of the server instead of the timing (slow: use fewer lines).
+--plain: plain TCP (ftx serve --no-tls, ftx chat --plain), as bench/run's (c) row. --record:
+`perf record -a -g` of the whole machine while the lines fan out, into PERF_DATA (then
+`perf report -i PERF_DATA --no-children --sort comm,dso,sym`), instead of strace and perf stat."""
 import os
 import shutil
 import signal
@@ -17,6 +21,8 @@ import time
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 strace_server = "--strace-server" in sys.argv
+plain = "--plain" in sys.argv
+record = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--record=")), None)
 ftx = args[0]
 nrecv = int(args[1]) if len(args) > 1 else 50
 nlines = int(args[2]) if len(args) > 2 else 100000
@@ -56,7 +62,7 @@ def cpu(pid):
 
 try:
     serve = [ftx, "serve", "--host", "127.0.0.1", "--port", str(port), "--dir", d + "/in", "--quiet",
-             "--max-clients", str(nrecv + 16)]
+             "--max-clients", str(nrecv + 16), "--max-per-address", "0", "--max-chat", str(nrecv + 8)] + (["--no-tls"] if plain else [])
     if strace_server:
         serve = ["strace", "-c", "-f", "-o", d + "/server.strace"] + serve
     srv = spawn(serve)
@@ -67,8 +73,8 @@ try:
     r, w = os.pipe()
     recv = []
     for i in range(nrecv):
-        argv = [ftx, "chat", f"127.0.0.1:{port}", "--name", f"r{i}", "--quiet"]
-        if i == 0:
+        argv = [ftx, "chat", f"127.0.0.1:{port}", "--name", f"r{i}", "--quiet"] + (["--plain"] if plain else [])
+        if i == 0 and not record:
             argv = ["strace", "-c", "-f", "-o", d + "/receiver.strace"] + argv
         with open(f"{d}/r{i}.txt", "wb") as out:
             recv.append(spawn(argv, stdin=r, stdout=out))
@@ -77,13 +83,23 @@ try:
     base = cpu(spid)
     base_r = [cpu(p.pid) for p in recv[1:]]
     perf = None
-    if shutil.which("perf") and not strace_server:
+    recording = None
+    if record:
+        recording = spawn(["perf", "record", "-a", "-g", "-F", "2999", "-o", record], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+    elif shutil.which("perf") and not strace_server:
         perf = spawn(["perf", "stat", "-e", "task-clock,context-switches", "-p", str(spid)],
                      stderr=open(d + "/perf.txt", "w"))
         time.sleep(0.3)
+    def busy():
+        f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return sum(f) - f[3] - f[4], sum(f)  # all but idle and iowait
+    busy0 = busy()
     t0 = time.monotonic()
     with open(lines, "rb") as i:
-        snd = spawn([ftx, "chat", f"127.0.0.1:{port}", "--name", "sender", "--quiet", "--no-echo"], stdin=i)
+        snd = spawn([ftx, "chat", f"127.0.0.1:{port}", "--name", "sender", "--quiet", "--no-echo"] +
+                    (["--plain"] if plain else []), stdin=i)
     last = f"line {nlines:0{width}d}\n".encode()
     while True:
         done = 0
@@ -96,6 +112,10 @@ try:
             break
         time.sleep(0.05)
     wall = time.monotonic() - t0
+    busy1 = busy()
+    if recording:
+        recording.send_signal(signal.SIGINT)
+        recording.wait(60)
     snd.wait(60)
     after = cpu(spid)
     after_r = [cpu(p.pid) for p in recv[1:]]
@@ -104,6 +124,8 @@ try:
         perf.wait(10)
     print(f"{done}/{nrecv} receivers got all {nlines} lines in {wall:.2f} s "
           f"({nrecv * nlines / wall:.0f} lines/s); sender exit {snd.returncode}")
+    print(f"machine: {100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]):.0f}% of all cores busy "
+          f"during the fan-out")
     print(f"server (all threads): user {after[0] - base[0]:.2f} s, sys {after[1] - base[1]:.2f} s")
     ru = sum(a[0] - b[0] for a, b in zip(after_r, base_r))
     rs = sum(a[1] - b[1] for a, b in zip(after_r, base_r))

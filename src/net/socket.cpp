@@ -214,6 +214,14 @@ void send_all(int fd, std::span<const uint8_t> data, const std::string& peer) {
   }
 }
 
+size_t send_now(int fd, std::span<const uint8_t> data) {
+  while (true) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return 0;
+  }
+}
+
 size_t recv_some(int fd, std::span<uint8_t> out, const std::string& peer) {
   while (true) {
     const ssize_t n = ::recv(fd, out.data(), out.size(), 0);

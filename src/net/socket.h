@@ -71,6 +71,10 @@ void send_all(int fd, std::span<const uint8_t> data, const std::string& peer);
 /// Receives at least one byte, or returns 0 when the peer closed. Throws on error or timeout.
 size_t recv_some(int fd, std::span<uint8_t> out, const std::string& peer);
 
+/// What the socket's send buffer takes now, without waiting (MSG_DONTWAIT): the bytes sent,
+/// 0 when it would block or fails (a blocking send then finds the error).
+size_t send_now(int fd, std::span<const uint8_t> data);
+
 /// Up to out.size() bytes that have arrived, left in the socket for the next read
 /// (MSG_PEEK); 0 when the peer closed. Throws like recv_some.
 size_t peek_some(int fd, std::span<uint8_t> out, const std::string& peer);

@@ -10,6 +10,8 @@ size_t SocketStream::read_some(std::span<uint8_t> out) { return recv_some(fd_, o
 
 void SocketStream::write_all(std::span<const uint8_t> data) { send_all(fd_, data, peer_); }
 
+size_t SocketStream::write_now(std::span<const uint8_t> data) { return send_now(fd_, data); }
+
 void SocketStream::send_file(int file_fd, uint64_t offset, uint64_t count,
                              const std::function<void(uint64_t)>& progress) {
   sendfile_all(fd_, file_fd, offset, count, peer_, progress);

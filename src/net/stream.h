@@ -27,6 +27,10 @@ class Stream {
 
   /// Every byte, or std::system_error (ETIMEDOUT past the write timeout).
   virtual void write_all(std::span<const uint8_t> data) = 0;
+  /// The first bytes of data, as many as can go now without blocking: how many went (0 when
+  /// none could, on an error too: write_all then reports it). A stream that cannot write
+  /// part of its data without waiting (TLS: a record is retried whole) sends none.
+  virtual size_t write_now(std::span<const uint8_t>) { return 0; }
 
   /// count bytes of file_fd from offset, in order, as write_all would send them (with
   /// sendfile(2) where the stream allows it); progress(bytes_so_far) after each chunk.
@@ -62,6 +66,7 @@ class SocketStream final : public Stream {
   using Stream::Stream;
   size_t read_some(std::span<uint8_t> out) override;
   void write_all(std::span<const uint8_t> data) override;
+  size_t write_now(std::span<const uint8_t> data) override;
   void send_file(int file_fd, uint64_t offset, uint64_t count,
                  const std::function<void(uint64_t)>& progress) override;
   bool wait_readable(std::chrono::milliseconds timeout) override;

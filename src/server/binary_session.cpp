@@ -21,10 +21,12 @@ using proto::ErrorCode;
 using proto::ProtocolError;
 
 // A relayed batch is queued whole for every member, and a member whose queue cannot take
-// it waits (and may be cut off as stuck). Kept far below the queue's size even on the text
-// wire, where a line gains its stamp and nick and a control byte becomes four: 32 KiB of
-// text and 512 lines encode to under 200 KiB.
-constexpr size_t kRelayBatchMessages = 512;
+// it waits (and may be cut off as stuck). Kept far below the queue's size (1 MiB) even on
+// the text and event wires, where a line gains its stamp and nick (or JSON) and a control
+// byte becomes four (or six): 32 KiB of text and 2048 lines encode to under 320 KiB. Each
+// batch costs a send and a wake-up per member, so a busy room wants them large: a sender's
+// 64 KiB write of short lines is one batch, not four.
+constexpr size_t kRelayBatchMessages = 2048;
 constexpr size_t kRelayBatchBytes = 32 << 10;
 
 std::string encode(const proto::Frame& frame) {

@@ -42,6 +42,14 @@ bool Outbox::reading(std::chrono::steady_clock::time_point now) const {
 Outbox::~Outbox() { close(std::chrono::milliseconds(0)); }
 
 void Outbox::enqueue(Shared bytes) {
+  if (queue_.empty() && !writing_ && !bytes->empty()) {
+    // Nothing ahead of these bytes: what the socket takes now goes at once.
+    const size_t sent =
+        stream_.write_now(std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    if (sent > 0) taken_at_ = std::chrono::steady_clock::now();
+    if (sent == bytes->size()) return;
+    if (sent > 0) bytes = std::make_shared<const std::string>(bytes->data() + sent, bytes->size() - sent);
+  }
   const bool was_short = queued_bytes_ < kCoalesceBytes;
   queued_bytes_ += bytes->size();
   queue_.push_back(std::move(bytes));
@@ -156,6 +164,7 @@ void Outbox::run() {
     std::string joined;
     {
       MutexLock lock(mutex_);
+      writing_ = false;
       lock.wait(changed_, [&]() REQUIRES(mutex_) { return stopped_ || closing_ || !queue_.empty(); });
       // A busy room: let messages gather for up to a millisecond after the last send, so
       // they go out together. A quiet one sends at once.
@@ -169,6 +178,7 @@ void Outbox::run() {
       // Everything queued goes out in one send: a busy room costs a syscall per wake-up,
       // not one per message.
       taken_at_ = std::chrono::steady_clock::now();
+      writing_ = true;
       next = std::move(queue_.front());
       queue_.pop_front();
       if (!queue_.empty() && next->size() + queue_.front()->size() <= kCoalesceBytes) {

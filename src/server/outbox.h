@@ -17,8 +17,12 @@
 namespace ftx::server {
 
 /// A bounded queue of encoded frames or text lines with a writer thread of its own. Once a
-/// client has an Outbox, only its writer writes to its socket, so the chat hub can hand a
-/// message to every client without ever blocking on one of them.
+/// client has an Outbox, only the Outbox writes to its socket, and never blocks the one who
+/// pushes, so the chat hub can hand a message to every client without waiting for one of
+/// them. Bytes pushed while the queue is empty and the writer idle go straight into the
+/// socket as far as it takes them now (Stream::write_now), in the pusher's thread: a room
+/// whose members keep up costs no hand-off to 50 writer threads per message batch. The
+/// rest waits in the queue for the writer.
 ///
 /// Up to its capacity the queue takes bytes at once. Past it, a client that is reading (its
 /// writer took from the queue within kReadingGrace) is worth waiting for: the sender goes at
@@ -101,8 +105,9 @@ class Outbox {
   std::deque<Shared> queue_ GUARDED_BY(mutex_);
   size_t queued_bytes_ GUARDED_BY(mutex_) = 0;
   std::chrono::steady_clock::time_point taken_at_ GUARDED_BY(mutex_){};  ///< the writer's last take
-  bool closing_ GUARDED_BY(mutex_) = false;                              ///< drain, then stop
-  bool stopped_ GUARDED_BY(mutex_) = false;                              ///< stop now or writer failed
+  bool writing_ GUARDED_BY(mutex_) = false;  ///< the writer sends what it took (outside the lock)
+  bool closing_ GUARDED_BY(mutex_) = false;  ///< drain, then stop
+  bool stopped_ GUARDED_BY(mutex_) = false;  ///< stop now or writer failed
   bool writer_done_ GUARDED_BY(mutex_) = false;
   std::string failure_ GUARDED_BY(mutex_);
   std::jthread writer_;  // last: started after everything above exists

@@ -24,6 +24,7 @@
 #include "client/handshake.h"
 #include "digests.h"
 #include "net/socket.h"
+#include "net/stream.h"
 #include "process.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
@@ -31,6 +32,7 @@
 #include "proto/text.h"
 #include "pty_process.h"
 #include "raw_client.h"
+#include "server/outbox.h"
 #include "temp_dir.h"
 #include "test_env.h"
 #include "test_server.h"
@@ -104,6 +106,49 @@ TEST_F(Chat, EveryoneHearsEveryoneElseOnceAndInOrder) {
   }
   check("tex", got);
   for (auto& c : clients) EXPECT_TRUE(c->bye());
+}
+
+// The outbox writes straight into the socket while nothing waits ahead, and queues the rest
+// for its writer: across both paths, with a small send buffer and a reader that pauses,
+// every byte arrives once and in order.
+TEST(Outbox, DirectAndQueuedWritesKeepTheOrder) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  const int small = 4096;
+  ::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  std::string got;
+  std::thread reader([&] {
+    char buf[1500];
+    for (int reads = 0;; ++reads) {
+      const ssize_t n = ::read(fds[1], buf, sizeof buf);
+      if (n <= 0) return;
+      got.append(buf, static_cast<size_t>(n));
+      // Pauses now and then, so the writer finds the socket full and the queue holds bytes.
+      if (reads % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  std::string expected;
+  {
+    net::SocketStream stream(fds[0], "test peer");
+    stream.set_timeouts(std::chrono::milliseconds(0), std::chrono::milliseconds(20000));
+    server::Outbox box(stream, 64 << 10, std::chrono::milliseconds(20000));
+    for (int i = 0; i < 3000; ++i) {
+      // Sizes from a few bytes to beyond the send buffer, so some writes go in part.
+      std::string msg =
+          "<" + std::to_string(i) + ":" + std::string(static_cast<size_t>(i * 37 % 9000), 'a' + i % 26) + ">";
+      expected += msg;
+      ASSERT_EQ(box.push_paced(std::make_shared<const std::string>(std::move(msg))), server::Outbox::Push::Ok)
+          << i;
+    }
+    box.close(std::chrono::milliseconds(60000));
+    EXPECT_FALSE(box.failed());
+  }
+  ::shutdown(fds[0], SHUT_WR);
+  reader.join();
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected) << "bytes out of order";
 }
 
 TEST_F(Chat, TakenNameGetsASuffix) {

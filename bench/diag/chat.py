@@ -38,8 +38,12 @@ with open(lines, "w") as f:
 procs = []
 
 
+# The clients remember the server's key in a config directory of this run, not the user's.
+env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(d, "config"))
+
+
 def spawn(argv, **kw):
-    p = subprocess.Popen(argv, start_new_session=True, **kw)
+    p = subprocess.Popen(argv, start_new_session=True, env=env, **kw)
     procs.append(p)
     return p
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -25,6 +26,7 @@
 #include "digests.h"
 #include "net/socket.h"
 #include "net/stream.h"
+#include "net/tls.h"
 #include "process.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
@@ -110,26 +112,23 @@ TEST_F(Chat, EveryoneHearsEveryoneElseOnceAndInOrder) {
 
 // The outbox writes straight into the socket while nothing waits ahead, and queues the rest
 // for its writer: across both paths, with a small send buffer and a reader that pauses,
-// every byte arrives once and in order.
-TEST(Outbox, DirectAndQueuedWritesKeepTheOrder) {
-  int fds[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+// every byte arrives once and in order. `reader` reads what `stream` sends until the end.
+void check_outbox_order(net::Stream& stream, int fd, const std::function<size_t(std::span<uint8_t>)>& read) {
   const int small = 4096;
-  ::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
   std::string got;
   std::thread reader([&] {
-    char buf[1500];
+    uint8_t buf[1500];
     for (int reads = 0;; ++reads) {
-      const ssize_t n = ::read(fds[1], buf, sizeof buf);
-      if (n <= 0) return;
-      got.append(buf, static_cast<size_t>(n));
+      const size_t n = read(buf);
+      if (n == 0) return;
+      got.append(reinterpret_cast<const char*>(buf), n);
       // Pauses now and then, so the writer finds the socket full and the queue holds bytes.
       if (reads % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
   std::string expected;
   {
-    net::SocketStream stream(fds[0], "test peer");
     stream.set_timeouts(std::chrono::milliseconds(0), std::chrono::milliseconds(20000));
     server::Outbox box(stream, 64 << 10, std::chrono::milliseconds(20000));
     for (int i = 0; i < 3000; ++i) {
@@ -137,18 +136,50 @@ TEST(Outbox, DirectAndQueuedWritesKeepTheOrder) {
       std::string msg =
           "<" + std::to_string(i) + ":" + std::string(static_cast<size_t>(i * 37 % 9000), 'a' + i % 26) + ">";
       expected += msg;
-      ASSERT_EQ(box.push_paced(std::make_shared<const std::string>(std::move(msg))), server::Outbox::Push::Ok)
+      EXPECT_EQ(box.push_paced(std::make_shared<const std::string>(std::move(msg))), server::Outbox::Push::Ok)
           << i;
     }
     box.close(std::chrono::milliseconds(60000));
     EXPECT_FALSE(box.failed());
   }
-  ::shutdown(fds[0], SHUT_WR);
+  ::shutdown(fd, SHUT_WR);
   reader.join();
-  ::close(fds[0]);
-  ::close(fds[1]);
   ASSERT_EQ(got.size(), expected.size());
   EXPECT_TRUE(got == expected) << "bytes out of order";
+}
+
+TEST(Outbox, DirectAndQueuedWritesKeepTheOrder) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  {
+    net::SocketStream stream(fds[0], "test peer");
+    net::SocketStream peer(fds[1], "test server");
+    check_outbox_order(stream, fds[0], [&](std::span<uint8_t> out) { return peer.read_some(out); });
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+// The same over TLS, whose outbox always goes through its writer thread (a direct TLS
+// write was measured slower: bench/README.md).
+TEST(Outbox, DirectAndQueuedWritesKeepTheOrderOverTls) {
+  testing::TempDir dir;
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  {
+    const net::TlsServer tls_server(dir.path() / "key.pem", std::nullopt);
+    const net::TlsClient tls_client;
+    std::unique_ptr<net::TlsStream> client;
+    std::thread connecting(
+        [&] { client = tls_client.connect(fds[1], "test server", "", std::chrono::milliseconds(20000)); });
+    const std::unique_ptr<net::TlsStream> server =
+        tls_server.accept(fds[0], "test peer", std::chrono::milliseconds(20000));
+    connecting.join();
+    ASSERT_TRUE(client);
+    check_outbox_order(*server, fds[0], [&](std::span<uint8_t> out) { return client->read_some(out); });
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST_F(Chat, TakenNameGetsASuffix) {

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
-#include <thread>
 
 #include "digest/digest.h"
 #include "proto/names.h"
@@ -418,18 +417,12 @@ FetchReport fetch_files(const FetchOptions& options, FetchObserver& observer) {
       for (; next < options.names.size(); ++next) job.fetch_any(options.names[next], report.files);
       link.say_goodbye();
     } catch (const ConnectionLost& e) {
-      const bool more = report.retries_used < options.retries && connected_once && worth_retrying(e);
-      if (!more) {
-        report.untrusted = dynamic_cast<const UntrustedServer*>(&e) != nullptr;
-        report.connection_failed = true;
-        report.connection_code = e.code();
-        report.connection_error = e.what();
+      if (!retry_after(e, connected_once, options.retries, report,
+                       [&](const std::string& why, int attempt, int of, std::chrono::milliseconds delay) {
+                         observer.retrying(why, attempt, of, delay);
+                       })) {
         break;
       }
-      ++report.retries_used;
-      const auto delay = retry_delay(report.retries_used);
-      observer.retrying(e.what(), report.retries_used, options.retries, delay);
-      std::this_thread::sleep_for(delay);
     }
   }
   for (size_t i = next; i < options.names.size(); ++i) {

@@ -62,13 +62,8 @@ class FetchObserver {
                         std::chrono::milliseconds /*delay*/) {}
 };
 
-struct FetchReport {
+struct FetchReport : ConnectionOutcome {
   std::vector<FetchOutcome> files;
-  bool connection_failed = false;
-  std::optional<proto::ErrorCode> connection_code;
-  std::string connection_error;
-  bool untrusted = false;
-  int retries_used = 0;
 };
 
 /// Fetches every name in order. Never throws for network or file problems: they are in

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "client/handshake.h"
 #include "client/trust.h"
@@ -30,6 +31,22 @@ std::chrono::milliseconds retry_delay(int n) {
   return std::min<std::chrono::milliseconds>(std::chrono::milliseconds(500) * (1 << std::min(n - 1, 4)),
                                              std::chrono::seconds(8));
 }
+bool retry_after(const ConnectionLost& e, bool connected_once, int max_retries, ConnectionOutcome& outcome,
+                 const RetryNotice& notice) {
+  if (outcome.retries_used >= max_retries || !connected_once || !worth_retrying(e)) {
+    outcome.untrusted = dynamic_cast<const UntrustedServer*>(&e) != nullptr;
+    outcome.connection_failed = true;
+    outcome.connection_code = e.code();
+    outcome.connection_error = e.what();
+    return false;
+  }
+  ++outcome.retries_used;
+  const auto delay = retry_delay(outcome.retries_used);
+  notice(e.what(), outcome.retries_used, max_retries, delay);
+  std::this_thread::sleep_for(delay);
+  return true;
+}
+
 namespace {
 
 // How long a goodbye, or the server's last words after a failure, may take.

@@ -46,6 +46,25 @@ bool worth_retrying(const ConnectionLost& e);
 /// How long to wait before reconnecting the n-th time (1, 2, ...): 0.5 s doubling, at most 8 s.
 std::chrono::milliseconds retry_delay(int n);
 
+/// How the connections of a job that reconnects (ftx send, ftx get) ended: part of its report.
+struct ConnectionOutcome {
+  bool connection_failed = false;
+  std::optional<proto::ErrorCode> connection_code;  ///< when the server refused the connection
+  std::string connection_error;
+  /// The server's key was not the one pinned or remembered: nothing was sent.
+  bool untrusted = false;
+  int retries_used = 0;
+};
+
+/// Announces a retry: why, the attempt, of how many, and the delay before it.
+using RetryNotice = std::function<void(const std::string&, int, int, std::chrono::milliseconds)>;
+
+/// After a job lost its connection: true when it tries again (once it connected at all,
+/// within max_retries, for a cause worth_retrying), after telling `notice` and sleeping
+/// retry_delay; false when it gives up, with outcome saying why.
+bool retry_after(const ConnectionLost& e, bool connected_once, int max_retries, ConnectionOutcome& outcome,
+                 const RetryNotice& notice);
+
 /// How a client secures its connection and whom it trusts.
 struct TlsOptions {
   /// Talk in clear to a plain-only server (ftx serve --no-tls). Never chosen by the client

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <thread>
 
 #include "client/eager_window.h"
 #include "client/file_upload.h"
@@ -162,18 +161,12 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
       Job(options, observer, results, link).run(plan.items);
       break;
     } catch (const ConnectionLost& e) {
-      const bool more = report.retries_used < options.retries && connected_once && worth_retrying(e);
-      if (!more) {
-        report.untrusted = dynamic_cast<const UntrustedServer*>(&e) != nullptr;
-        report.connection_failed = true;
-        report.connection_code = e.code();
-        report.connection_error = e.what();
+      if (!retry_after(e, connected_once, options.retries, report,
+                       [&](const std::string& why, int attempt, int of, std::chrono::milliseconds delay) {
+                         observer.retrying(why, attempt, of, delay);
+                       })) {
         break;
       }
-      ++report.retries_used;
-      const auto delay = retry_delay(report.retries_used);
-      observer.retrying(e.what(), report.retries_used, options.retries, delay);
-      std::this_thread::sleep_for(delay);
     }
   }
   for (size_t i = 0; i < plan.items.size(); ++i) {

@@ -69,14 +69,8 @@ class SendObserver {
                         std::chrono::milliseconds /*delay*/) {}
 };
 
-struct SendReport {
+struct SendReport : ConnectionOutcome {
   std::vector<FileOutcome> files;
-  bool connection_failed = false;
-  std::optional<proto::ErrorCode> connection_code;  ///< when the server refused the connection
-  std::string connection_error;
-  /// The server's key was not the one pinned or remembered: nothing was sent.
-  bool untrusted = false;
-  int retries_used = 0;
 };
 
 /// Sends every path in order. Never throws for network or file problems: they are in the

@@ -15,6 +15,7 @@
 
 #include "net/socket.h"
 #include "serve_process.h"
+#include "shell.h"
 #include "temp_dir.h"
 #include "test_env.h"
 
@@ -22,17 +23,6 @@ namespace ftx::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string run(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
 
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -62,7 +52,7 @@ struct CurlResult {
 // curl ARGS URL: the status and the body.
 CurlResult curl(const std::string& args, const std::string& url) {
   const std::string out =
-      run("curl -sS --max-time 20 -o - -w '\\n%{http_code}' " + args + " '" + url + "' 2>&1");
+      shell_output("curl -sS --max-time 20 -o - -w '\\n%{http_code}' " + args + " '" + url + "' 2>&1");
   CurlResult r;
   const size_t nl = out.rfind('\n');
   if (nl == std::string::npos) return r;
@@ -129,7 +119,7 @@ bool closed_by_server(int fd, std::chrono::milliseconds limit) {
 class Http : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (run("command -v curl").empty()) GTEST_SKIP() << "curl is not installed";
+    if (!installed("curl")) GTEST_SKIP() << "curl is not installed";
   }
   std::unique_ptr<ServeProcess> serve(const std::vector<std::string>& extra = {}) {
     return std::make_unique<ServeProcess>(inbox_, extra, tmp_.path(), "server-" + std::to_string(++servers_));
@@ -300,7 +290,7 @@ TEST_F(Http, PlainHttpUnderRequireTlsIs426) {
 TEST_F(Http, ThePageIsOneSelfContainedFile) {
   auto server = serve();
   ASSERT_NE(server->port(), 0);
-  const std::string headers = run("curl -sS -D - -o /dev/null '" + url(*server) + "'");
+  const std::string headers = shell_output("curl -sS -D - -o /dev/null '" + url(*server) + "'");
   EXPECT_NE(headers.find("Content-Type: text/html"), std::string::npos) << headers;
   EXPECT_NE(headers.find("Content-Security-Policy: default-src 'none'"), std::string::npos) << headers;
   const CurlResult page = curl("", url(*server));
@@ -328,8 +318,8 @@ TEST_F(Http, TheSignInSetsACookieThePageUploadsWith) {
   const CurlResult wrong = curl("-c '" + jar + "' --data-urlencode token=nope", url(*server, "/.ftx/signin"));
   EXPECT_EQ(wrong.status, 401);
   const std::string signin =
-      run("curl -sS -D - -o /dev/null -c '" + jar + "' --data-urlencode 'token=s3cret;x' '" +
-          url(*server, "/.ftx/signin") + "'");
+      shell_output("curl -sS -D - -o /dev/null -c '" + jar + "' --data-urlencode 'token=s3cret;x' '" +
+                   url(*server, "/.ftx/signin") + "'");
   EXPECT_NE(signin.find("HTTP/1.1 303"), std::string::npos) << signin;
   EXPECT_NE(signin.find("HttpOnly; SameSite=Strict"), std::string::npos) << signin;
   const CurlResult page = curl("-b '" + jar + "'", url(*server));
@@ -468,8 +458,8 @@ TEST_F(Http, SharedFilesDownloadWithCurl) {
 
   // curl -O's request: the bytes, and the digest in a header.
   const fs::path got = tmp_ / "got.bin";
-  const std::string head =
-      run("curl -sS --max-time 20 -D - -o '" + got.string() + "' '" + url(*server, "/docs/r%201.bin") + "'");
+  const std::string head = shell_output("curl -sS --max-time 20 -D - -o '" + got.string() + "' '" +
+                                        url(*server, "/docs/r%201.bin") + "'");
   EXPECT_NE(head.find("HTTP/1.1 200"), std::string::npos) << head;
   EXPECT_NE(head.find("Ftx-Digest: " + digest), std::string::npos) << head;
   EXPECT_EQ(read_all(got), data);

@@ -34,6 +34,7 @@
 #include "raw_client.h"
 #include "recording_proxy.h"
 #include "serve_process.h"
+#include "shell.h"
 #include "temp_dir.h"
 #include "test_env.h"
 #include "wire/channel.h"
@@ -43,8 +44,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using testing::installed;
 using testing::Process;
 using testing::RecordingProxy;
+using testing::shell_output;
 using testing::TempDir;
 
 constexpr const char* kFingerprintPattern = R"(sha256:[A-Za-z0-9+/]{43})";
@@ -74,22 +77,6 @@ std::vector<nlohmann::json> disconnects(const fs::path& dir, size_t n) {
   while (log_events(dir, "disconnect").size() < n && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
   return log_events(dir, "disconnect");
-}
-
-// The shell's answer (stdout), for independent computations with the openssl tool.
-std::string shell(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
-
-bool installed(const std::string& program) {
-  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
 }
 
 mode_t mode_of(const fs::path& path) {
@@ -393,8 +380,9 @@ TEST_F(Tls, KeyFilesAreMadePrivateAndTheFingerprintIsTheSpkiDigest) {
   // The fingerprint, computed independently: sha256 of the DER SubjectPublicKeyInfo, base64
   // without padding.
   if (installed("openssl")) {
-    std::string b64 = shell("openssl pkey -in '" + default_key.string() +
-                            "' -pubout -outform DER | openssl dgst -sha256 -binary | openssl base64 -A");
+    std::string b64 =
+        shell_output("openssl pkey -in '" + default_key.string() +
+                     "' -pubout -outform DER | openssl dgst -sha256 -binary | openssl base64 -A");
     while (!b64.empty() && (b64.back() == '=' || b64.back() == '\n')) b64.pop_back();
     EXPECT_EQ(server->fingerprint(), "sha256:" + b64);
   }
@@ -424,8 +412,8 @@ TEST_F(Tls, ACaCertificateForTheKeyIsPresentedAndTheKeyStillPins) {
             0);
   auto server = serve({"--key", key.string(), "--cert", cert.string()});
   ASSERT_NE(server->port(), 0);
-  const std::string shown = shell("openssl s_client -connect " + server->address() +
-                                  " </dev/null 2>/dev/null | openssl x509 -noout -subject");
+  const std::string shown = shell_output("openssl s_client -connect " + server->address() +
+                                         " </dev/null 2>/dev/null | openssl x509 -noout -subject");
   EXPECT_NE(shown.find("ftx-ca-test"), std::string::npos) << shown;
   const fs::path a = source("a.bin", 1000, 8);
   EXPECT_EQ(send(server->port(), a, {"--pin", server->fingerprint()}).code, 0);

@@ -21,9 +21,11 @@ using proto::ErrorCode;
 using proto::ProtocolError;
 
 // A relayed batch is queued whole for every member, and a member whose queue cannot take
-// it waits (and may be cut off as stuck). Kept far below the queue's size (1 MiB) even on
-// the text and event wires, where a line gains its stamp and nick (or JSON) and a control
-// byte becomes four (or six): 32 KiB of text and 2048 lines encode to under 320 KiB. Each
+// it waits (and may be cut off as stuck). Kept below the queue's size (1 MiB by default)
+// even on the text and event wires, where a line gains its stamp and nick (or an SSE event
+// and JSON, where a nick's quotes and backslashes double) and a control byte becomes four
+// (or six): 32 KiB of text and 2048 lines encode to at most about 290 KiB as text lines and
+// 570 KiB as events. Each
 // batch costs a send and a wake-up per member, so a busy room wants them large: a sender's
 // 64 KiB write of short lines is one batch, not four.
 constexpr size_t kRelayBatchMessages = 2048;

@@ -41,8 +41,8 @@ class Outbox {
   /// Bytes the hub encoded once for every client of one wire; each queue holds a reference.
   using Shared = std::shared_ptr<const std::string>;
 
-  /// How recently the writer must have taken from a full queue for the client to count as
-  /// reading.
+  /// How recently the client must have taken bytes (the writer from the queue, or a direct
+  /// write into the socket) for it to count as reading.
   static constexpr std::chrono::milliseconds kReadingGrace{50};
   /// How far past its capacity a client that is not reading may fall behind.
   static constexpr size_t kBehindFactor = 16;
@@ -104,7 +104,7 @@ class Outbox {
 
   std::deque<Shared> queue_ GUARDED_BY(mutex_);
   size_t queued_bytes_ GUARDED_BY(mutex_) = 0;
-  std::chrono::steady_clock::time_point taken_at_ GUARDED_BY(mutex_){};  ///< the writer's last take
+  std::chrono::steady_clock::time_point taken_at_ GUARDED_BY(mutex_){};  ///< the last take: writer or direct
   bool writing_ GUARDED_BY(mutex_) = false;  ///< the writer sends what it took (outside the lock)
   bool closing_ GUARDED_BY(mutex_) = false;  ///< drain, then stop
   bool stopped_ GUARDED_BY(mutex_) = false;  ///< stop now or writer failed

@@ -104,7 +104,8 @@ TEST(Codec, MsgDecodesInPlace) {
   EXPECT_EQ(view.sender, "bob");
   EXPECT_EQ(view.ts_ms, -1764000000000);
   EXPECT_EQ(view.text, "hello, world \xe2\x9c\x93");
-  EXPECT_EQ(view.text.data(), reinterpret_cast<const char*>(bytes.data()) + first - view.text.size());
+  EXPECT_EQ(static_cast<const void*>(view.text.data()),
+            static_cast<const void*>(bytes.data() + first - view.text.size()));
   ASSERT_EQ(decode_msg_in_place(std::span(bytes).subspan(first), view), bytes.size() - first);
   EXPECT_EQ(view.sender, "");
   EXPECT_EQ(view.ts_ms, 5);

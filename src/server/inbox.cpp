@@ -266,8 +266,9 @@ void PartialFile::write(std::span<const uint8_t> data) {
   }
   written_ += data.size();
   // Start writing a large file to disk while it arrives, so the fsync at commit finds
-  // little left to do instead of the whole file.
-  if (owner_->fsync_ && written_ - writeback_from_ >= kWritebackChunk) {
+  // little left to do instead of the whole file; with --no-fsync too, so dirty pages stay
+  // bounded instead of piling up until the kernel throttles every writer (bench/README.md).
+  if (written_ - writeback_from_ >= kWritebackChunk) {
     ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_),
                       static_cast<off_t>(written_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
     writeback_from_ = written_;

@@ -17,8 +17,6 @@
 namespace ftx::client {
 namespace {
 
-int64_t mtime_of(const struct stat& st) { return ns_from_timespec(st.st_mtim); }
-
 SendItem item_from(const struct stat& st, std::string path, std::string name, bool in_tree) {
   SendItem item;
   item.kind = S_ISDIR(st.st_mode) ? SendItem::Kind::Directory : SendItem::Kind::File;
@@ -26,7 +24,7 @@ SendItem item_from(const struct stat& st, std::string path, std::string name, bo
   item.name = std::move(name);
   item.size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
   item.mode = st.st_mode & 07777;
-  item.mtime_ns = mtime_of(st);
+  item.mtime_ns = ns_from_timespec(st.st_mtim);
   item.in_tree = in_tree;
   return item;
 }

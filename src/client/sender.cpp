@@ -21,8 +21,6 @@
 namespace ftx::client {
 namespace {
 
-int64_t mtime_of(const struct stat& st) { return ns_from_timespec(st.st_mtim); }
-
 // One connection's worth of the job: every item without a result yet, in order.
 class Job {
  public:
@@ -94,7 +92,7 @@ class Job {
     proto::FileBegin begin = begin_for(item);
     begin.size = out.bytes;
     begin.mode = st.st_mode & 07777;
-    begin.mtime_ns = mtime_of(st);
+    begin.mtime_ns = ns_from_timespec(st.st_mtim);
     if (begin.size <= EagerWindow::kMaxFileSize) {
       window_.send_file(index, std::move(out), fd.get(), std::move(begin));
     } else {

@@ -25,9 +25,8 @@ using proto::ProtocolError;
 // even on the text and event wires, where a line gains its stamp and nick (or an SSE event
 // and JSON, where a nick's quotes and backslashes double) and a control byte becomes four
 // (or six): 32 KiB of text and 2048 lines encode to at most about 290 KiB as text lines and
-// 570 KiB as events. Each
-// batch costs a send and a wake-up per member, so a busy room wants them large: a sender's
-// 64 KiB write of short lines is one batch, not four.
+// 570 KiB as events. Each batch costs a send and a wake-up per member, so a busy room wants
+// them large: a sender's 64 KiB write of short lines is one batch, not four.
 constexpr size_t kRelayBatchMessages = 2048;
 constexpr size_t kRelayBatchBytes = 32 << 10;
 

@@ -118,7 +118,6 @@ class TerminalDisplay : public client::ChatDisplay {
     for (const proto::MsgView& msg : burst) {
       if (msg.sender.empty() ? !notices_ : !messages_) continue;
       lines_.append(pending_, msg.ts_ms, msg.sender, msg.text);
-      pending_ += '\n';
       if (pending_.size() >= kPendingBytes) write_pending();
     }
   }

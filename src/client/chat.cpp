@@ -51,8 +51,7 @@ void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
   try {
     while (true) {
       // The messages already here are shown together, read where they lie.
-      for (proto::MsgView msg; channel.try_receive_msg(msg);) burst.push_back(msg);
-      if (!burst.empty()) {
+      if (channel.take_buffered_msgs(burst) > 0) {
         display.messages(burst);
         burst.clear();
       }

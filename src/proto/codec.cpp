@@ -2,6 +2,7 @@
 // Frame encoder and decoder. Integers are big-endian; strings are a u32 length then bytes.
 #include "proto/codec.h"
 
+#include <bit>
 #include <cstring>
 #include <optional>
 #include <type_traits>
@@ -35,20 +36,33 @@ class Writer {
   std::vector<uint8_t>& out_;
 };
 
+// One load and a byte swap (a chat receiver decodes millions of frames a second).
+template <typename U>
+U load_big_endian(const uint8_t* p) {
+  static_assert(std::is_unsigned_v<U>);
+  U v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::little) {
+    if constexpr (sizeof(U) == 2) v = __builtin_bswap16(v);
+    if constexpr (sizeof(U) == 4) v = __builtin_bswap32(v);
+    if constexpr (sizeof(U) == 8) v = __builtin_bswap64(v);
+  }
+  return v;
+}
+
 // Walks a frame's layout() to fill it from one payload. Every read is bounds-checked and
 // fails softly: the first failure is remembered, later reads do nothing, and the decoder
-// reports a status instead of throwing.
-class Reader {
+// reports a status instead of throwing. Explains, when asked, why the first one failed; the
+// chat receiver's in-place decoder does not ask (decode_frame explains the same frame).
+template <bool kExplains>
+class BasicReader {
  public:
-  Reader(std::span<const uint8_t> in, std::string_view frame) : in_(in), frame_(frame) {}
+  BasicReader(std::span<const uint8_t> in, std::string_view frame) : in_(in), frame_(frame) {}
   template <typename T>
   void num(T& v) {
     static_assert(std::is_integral_v<T>);
     if (!take(sizeof(T))) return;
-    std::make_unsigned_t<T> acc = 0;
-    for (size_t i = 0; i < sizeof(T); ++i)
-      acc = static_cast<std::make_unsigned_t<T>>((acc << 8) | in_[pos_ - sizeof(T) + i]);
-    v = static_cast<T>(acc);
+    v = static_cast<T>(load_big_endian<std::make_unsigned_t<T>>(in_.data() + pos_ - sizeof(T)));
   }
   void str(std::string& s, size_t limit) {
     uint32_t n = 0;
@@ -95,8 +109,8 @@ class Reader {
     if (ok()) c = error_code_from_wire(v).value_or(ErrorCode::Internal);
   }
 
-  bool ok() const { return why_.empty(); }
-  const std::string& why() const { return why_; }
+  bool ok() const { return !failed_; }
+  const std::string& why() const requires kExplains { return why_; }
   size_t remaining() const { return in_.size() - pos_; }
 
  private:
@@ -110,18 +124,21 @@ class Reader {
     return true;
   }
   void fail(std::string why = {}) {
-    if (ok()) why_ = why.empty() ? "malformed " + std::string(frame_) : std::move(why);
+    if (failed_) return;
+    failed_ = true;
+    if constexpr (kExplains) why_ = why.empty() ? "malformed " + std::string(frame_) : std::move(why);
   }
 
+  struct NoExplanation {};
   std::span<const uint8_t> in_;
   std::string_view frame_;
   size_t pos_ = 0;
-  std::string why_;
+  bool failed_ = false;
+  [[no_unique_address]] std::conditional_t<kExplains, std::string, NoExplanation> why_;
 };
+using Reader = BasicReader<true>;
 
-uint32_t big_endian_u32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
+uint32_t big_endian_u32(const uint8_t* p) { return load_big_endian<uint32_t>(p); }
 
 // The length field of a frame header (input holds at least kHeaderSize bytes).
 uint32_t payload_length(std::span<const uint8_t> input) { return big_endian_u32(input.data() + 1); }
@@ -226,13 +243,13 @@ DecodeResult decode_frame(std::span<const uint8_t> input) {
   return result;
 }
 
-std::optional<size_t> decode_msg_in_place(std::span<const uint8_t> input, MsgView& msg) {
-  if (input.size() < kHeaderSize || input[0] != static_cast<uint8_t>(FrameType::Msg)) return std::nullopt;
+size_t decode_msg_in_place(std::span<const uint8_t> input, MsgView& msg) {
+  if (input.size() < kHeaderSize || input[0] != static_cast<uint8_t>(FrameType::Msg)) return 0;
   const uint32_t len = payload_length(input);
-  if (len > kMaxPayload || input.size() - kHeaderSize < len) return std::nullopt;
-  Reader r(input.subspan(kHeaderSize, len), Msg::kName);
+  if (len > kMaxPayload || input.size() - kHeaderSize < len) return 0;
+  BasicReader<false> r(input.subspan(kHeaderSize, len), Msg::kName);
   Msg::layout(msg, r);
-  if (!r.ok() || r.remaining() != 0) return std::nullopt;
+  if (!r.ok() || r.remaining() != 0) return 0;
   return kHeaderSize + len;
 }
 

@@ -4,7 +4,6 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,9 +44,10 @@ struct MsgView {
 };
 
 /// Decodes the MSG frame at the front of input in place (Msg::layout, the same checks as
-/// decode_frame): its size when a whole well-formed MSG is there, else nullopt (another
-/// type, not all there yet, or malformed: decode_frame says which).
-std::optional<size_t> decode_msg_in_place(std::span<const uint8_t> input, MsgView& msg);
+/// decode_frame): its size when a whole well-formed MSG is there, else 0 (another type, not
+/// all there yet, or malformed: decode_frame says which). A size, not an optional: this runs
+/// once per line a receiver shows, and a returned optional goes through memory.
+size_t decode_msg_in_place(std::span<const uint8_t> input, MsgView& msg);
 
 /// True when a connection's first byte opens a binary frame: the one test for "this client
 /// speaks frames". HELLO is the only right one, but other non-printable frame types are

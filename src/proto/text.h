@@ -88,15 +88,24 @@ std::string text_error_line(ErrorCode code, std::string_view message);
 /// server notice: "HH:MM:SS * text".
 std::string chat_line(int64_t ts_ms, std::string_view nick, std::string_view text);
 
-/// chat_line() for many lines: appends to a buffer and keeps the last second's stamp, so a
-/// busy room costs one local-time conversion per second instead of one per line.
+/// chat_line() for many lines, each appended with its newline. Keeps the last line's
+/// "HH:MM:SS <nick> ", so a busy room costs one local-time conversion per second and one
+/// escape of a nick per change of speaker instead of one of each per line.
 class ChatLines {
  public:
   void append(std::string& out, int64_t ts_ms, std::string_view nick, std::string_view text);
 
  private:
-  int64_t stamp_second_ = INT64_MIN;
-  char stamp_[8] = {};  // "HH:MM:SS", without a terminator
+  void restamp(int64_t ts_ms);
+  void make_prefix(std::string_view nick);
+
+  // The times stamp_ shows ("HH:MM:SS", without a terminator): first_ms_..last_ms_, none
+  // before the first line.
+  int64_t first_ms_ = 0;
+  int64_t last_ms_ = -1;
+  char stamp_[8] = {};
+  std::string prefix_nick_;
+  std::string prefix_;  // stamp_ and prefix_nick_ as a line starts; empty: to be made
 };
 
 /// The greeting a silent text client gets.

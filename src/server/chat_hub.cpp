@@ -24,7 +24,6 @@ void encode_for(std::string& out, ChatMember::Wire wire, const std::string& from
                 const std::string& text, proto::ChatLines& lines) {
   if (wire == ChatMember::Wire::Text) {
     lines.append(out, ts_ms, from, text);
-    out += '\n';
     return;
   }
   if (wire == ChatMember::Wire::Events) {

@@ -15,6 +15,10 @@ std::string printable(std::string_view text);
 /// printable(text) appended to out.
 void append_printable(std::string& out, std::string_view text);
 
+/// True when every byte is printable ASCII (0x20..0x7E): text that printable() leaves as it
+/// is. Nearly every chat line; checked without a branch per byte.
+bool is_plain_ascii(std::string_view text);
+
 /// Cuts text to at most max bytes without splitting a UTF-8 character.
 void truncate_utf8(std::string& text, size_t max);
 

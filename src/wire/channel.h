@@ -43,11 +43,12 @@ class Channel {
   /// otherwise. Throws proto::ProtocolError on malformed input.
   std::optional<proto::Frame> try_receive();
 
-  /// The next frame if it is a MSG already buffered whole, read in place: msg's fields point
-  /// into the receive buffer and stay valid until the next call that reads the socket
-  /// (receive, read_raw, fill...), so a burst of messages can be taken one after another
-  /// and shown together. False otherwise (then try_receive or receive says what is next).
-  bool try_receive_msg(proto::MsgView& msg);
+  /// Every MSG frame already buffered whole at the front, read in place and appended to
+  /// burst: each view's fields point into the receive buffer and stay valid until the next
+  /// call that reads the socket (receive, read_raw, fill...), so a burst of messages is
+  /// shown together. Returns how many were appended; at the first frame that is not a whole
+  /// MSG it stops (then try_receive or receive says what is next).
+  size_t take_buffered_msgs(std::vector<proto::MsgView>& burst);
 
   /// Encodes a frame into the send queue without sending it; flush() sends the queue in
   /// one write. Lets a client that has many frames ready pay one system call for all.

@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <optional>
 #include <span>
 #include <vector>
 
@@ -28,10 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const DecodeResult r = decode_frame(input);
     // The chat receiver's in-place MSG decoder accepts exactly the MSG frames decode_frame does.
     MsgView view;
-    const std::optional<size_t> in_place = decode_msg_in_place(input, view);
+    const size_t in_place = decode_msg_in_place(input, view);
     const Msg* msg = r.status == DecodeStatus::Ok ? std::get_if<Msg>(&r.frame) : nullptr;
-    if (in_place.has_value() != (msg != nullptr)) fail("decode_msg_in_place disagrees with decode_frame");
-    if (msg && (*in_place != r.consumed || view.sender != msg->sender || view.ts_ms != msg->ts_ms ||
+    if ((in_place != 0) != (msg != nullptr)) fail("decode_msg_in_place disagrees with decode_frame");
+    if (msg && (in_place != r.consumed || view.sender != msg->sender || view.ts_ms != msg->ts_ms ||
                 view.text != msg->text)) {
       fail("decode_msg_in_place read another MSG than decode_frame");
     }

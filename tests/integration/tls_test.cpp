@@ -50,8 +50,6 @@ using testing::RecordingProxy;
 using testing::shell_output;
 using testing::TempDir;
 
-constexpr const char* kFingerprintPattern = R"(sha256:[A-Za-z0-9+/]{43})";
-
 using Serve = testing::ServeProcess;
 
 struct Ran {

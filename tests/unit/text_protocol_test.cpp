@@ -2,6 +2,7 @@
 // Text-mode line parsing and formatting.
 #include "proto/text.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 
@@ -82,13 +83,31 @@ TEST(TextProtocol, ChatLinesMatchChatLineAndReuseTheStamp) {
   ChatLines lines;
   std::string out;
   lines.append(out, 3'723'001, "bob", "one");
-  lines.append(out, 3'723'999, "ann\x1b", "two");  // same second: the stamp is reused
-  lines.append(out, 3'724'000, "", "three");       // the next second: a new stamp
+  lines.append(out, 3'723'999, "ann\x1b", "two");   // same second: the stamp is reused
+  lines.append(out, 3'724'000, "", "three");        // the next second: a new stamp
+  lines.append(out, 3'724'500, "bob", "four");      // a speaker again after a notice
+  lines.append(out, 3'724'600, "bob", "five\x1b");  // the same speaker: the same prefix
+  lines.append(out, 3'724'700, "bobby", "six");     // a nick that starts like the last one
+  lines.append(out, 3'725'000, "bobby", "seven");   // the same speaker in the next second
   EXPECT_EQ(out,
-            "01:02:03 <bob> one"
-            "01:02:03 <ann\\x1b> two"
-            "01:02:04 * three");
+            "01:02:03 <bob> one\n"
+            "01:02:03 <ann\\x1b> two\n"
+            "01:02:04 * three\n"
+            "01:02:04 <bob> four\n"
+            "01:02:04 <bob> five\\x1b\n"
+            "01:02:04 <bobby> six\n"
+            "01:02:05 <bobby> seven\n");
   EXPECT_EQ(out.find('\0'), std::string::npos);
+  // A peer's times at the ends of the range still get a stamp of their own, and the next
+  // ordinary time its own again.
+  ChatLines ends;
+  std::string odd;
+  ends.append(odd, INT64_MAX, "a", "b");
+  ends.append(odd, INT64_MIN, "a", "c");
+  ends.append(odd, 999, "a", "d");
+  ends.append(odd, 1000, "a", "e");
+  EXPECT_EQ(odd.find('\0'), std::string::npos);
+  EXPECT_TRUE(odd.ends_with("\n00:00:00 <a> d\n00:00:01 <a> e\n")) << odd;
   if (old_tz) {
     ::setenv("TZ", saved.c_str(), 1);
   } else {

@@ -19,10 +19,30 @@ TEST(Printable, KeepsPlainTextAndUtf8) {
   EXPECT_EQ(printable("caf\xc3\xa9 \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
 }
 
+// The word-at-a-time check against the plain definition: every byte value, at every place
+// of strings up to 20 bytes (shorter than a word, whole words, and a tail that overlaps).
+TEST(Printable, PlainAsciiIsExactlyTheBytesFrom0x20To0x7E) {
+  for (size_t len = 1; len <= 20; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string text(len, 'a');
+        text[at] = static_cast<char>(b);
+        ASSERT_EQ(is_plain_ascii(text), b >= 0x20 && b <= 0x7E)
+            << "byte " << b << " at " << at << " of " << len;
+      }
+    }
+  }
+  EXPECT_TRUE(is_plain_ascii(""));
+  EXPECT_TRUE(is_plain_ascii(" ~ ~ ~ ~ ~ ~ ~ ~ ~"));
+}
+
 TEST(Printable, EscapesControlsAndBadBytes) {
   EXPECT_EQ(printable("\x1b[2J"), "\\x1b[2J");
   EXPECT_EQ(printable("a\rb\bc\n"), "a\\x0db\\x08c\\x0a");
   EXPECT_EQ(printable("\x7f"), "\\x7f");
+  EXPECT_EQ(printable(" ~"), " ~");  // the ends of printable ASCII
+  EXPECT_EQ(printable("\x1f"), "\\x1f");
+  EXPECT_EQ(printable("twelve bytes\x80"), "twelve bytes\\x80");  // past what a word-wide check sees
   EXPECT_EQ(printable("\xff"), "\\xff");
   EXPECT_EQ(printable("\xc2\x9b"), "\\xc2\\x9b");  // C1 CSI
   EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");  // overlong

@@ -35,6 +35,7 @@ def reexec_with_system_python():
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
@@ -196,19 +197,36 @@ def check_shelf(d, port, files):
                 return a
         return None
 
-    def fetch(a):
-        with urllib.request.urlopen(a.get_attribute("href"), timeout=20) as r:
+    def fetch(href):
+        with urllib.request.urlopen(href, timeout=20) as r:
             return r.read()
 
+    # The page draws the list anew whenever the shelf changes, so a link found a moment ago
+    # may be gone (stale) when it is used: each step finds and uses its link in one try, and
+    # tries again until it works.
+    def until(step):
+        return WebDriverWait(d, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda drv: step())
+
+    def href(text):
+        a = link(text)
+        return a.get_attribute("href") if a is not None else None
+
+    def click(text):
+        a = link(text)
+        if a is None:
+            return False
+        a.click()
+        return True
+
     try:
-        WebDriverWait(d, 20).until(lambda drv: drv.find_element(By.ID, "shelf").is_displayed()
-                                   and link("notes.txt") is not None and link("album/") is not None)
-        top = fetch(link("notes.txt")) == files["notes.txt"]
-        link("album/").click()
-        WebDriverWait(d, 20).until(lambda drv: link("cover.bin") is not None)
-        inner = fetch(link("cover.bin")) == files["album/cover.bin"]
-        link("../").click()
-        WebDriverWait(d, 20).until(lambda drv: link("notes.txt") is not None)
+        until(lambda: d.find_element(By.ID, "shelf").is_displayed()
+              and link("notes.txt") is not None and link("album/") is not None)
+        top = fetch(until(lambda: href("notes.txt"))) == files["notes.txt"]
+        until(lambda: click("album/"))
+        inner = fetch(until(lambda: href("cover.bin"))) == files["album/cover.bin"]
+        until(lambda: click("../"))
+        until(lambda: link("notes.txt") is not None)
     except Exception as e:  # a timeout says what the page showed instead
         print("shelf: failed:", type(e).__name__, d.find_element(By.ID, "shelf").text[:500])
         return False

@@ -306,7 +306,18 @@ size_t TlsStream::read_some(std::span<uint8_t> out) {
       ERR_clear_error();
       errno = 0;
       size_t got = 0;
-      if (SSL_read_ex(session_->ssl.get(), out.data(), out.size(), &got) == 1) return got;
+      if (SSL_read_ex(session_->ssl.get(), out.data(), out.size(), &got) == 1) {
+        // SSL_read gives one record a call. The others already read ahead come too, as
+        // recv gives a plain reader all that has arrived: a chat relay then forwards a
+        // whole burst at once, not a record at a time. What stops this loop (a record not
+        // all here, or an error) is met again by the next call.
+        for (size_t more = 0;
+             got < out.size() && SSL_has_pending(session_->ssl.get()) == 1 &&
+             SSL_read_ex(session_->ssl.get(), out.data() + got, out.size() - got, &more) == 1;) {
+          got += more;
+        }
+        return got;
+      }
       err = SSL_get_error(session_->ssl.get(), 0);
       if (err == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify
       if (err == SSL_ERROR_SYSCALL) {
@@ -352,6 +363,19 @@ void TlsStream::write_all(std::span<const uint8_t> data) {
       throw std::system_error(ETIMEDOUT, std::generic_category(), "send to " + peer_);
     }
   }
+}
+
+size_t TlsStream::write_now(std::span<const uint8_t> data) {
+  if (data.empty()) return 0;
+  MutexLock lock(session_->mutex);
+  const SigpipeHeld quiet(session_->hold_sigpipe);
+  ERR_clear_error();
+  size_t wrote = 0;
+  // The socket does not block: the records it takes now go (partial writes are on), and
+  // one it takes only part of stays in OpenSSL's buffer, its bytes not counted as taken;
+  // the next write, the writer's with these same bytes first, finishes it. An error is
+  // left for that write to meet and report.
+  return SSL_write_ex(session_->ssl.get(), data.data(), data.size(), &wrote) == 1 ? wrote : 0;
 }
 
 void TlsStream::send_file(int file_fd, uint64_t offset, uint64_t count,

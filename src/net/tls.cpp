@@ -365,19 +365,6 @@ void TlsStream::write_all(std::span<const uint8_t> data) {
   }
 }
 
-size_t TlsStream::write_now(std::span<const uint8_t> data) {
-  if (data.empty()) return 0;
-  MutexLock lock(session_->mutex);
-  const SigpipeHeld quiet(session_->hold_sigpipe);
-  ERR_clear_error();
-  size_t wrote = 0;
-  // The socket does not block: the records it takes now go (partial writes are on), and
-  // one it takes only part of stays in OpenSSL's buffer, its bytes not counted as taken;
-  // the next write, the writer's with these same bytes first, finishes it. An error is
-  // left for that write to meet and report.
-  return SSL_write_ex(session_->ssl.get(), data.data(), data.size(), &wrote) == 1 ? wrote : 0;
-}
-
 void TlsStream::send_file(int file_fd, uint64_t offset, uint64_t count,
                           const std::function<void(uint64_t)>& progress) {
   // Read and encrypted in userspace, a full record per write: kernel TLS (SSL_sendfile)

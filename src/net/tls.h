@@ -44,7 +44,6 @@ class TlsStream final : public Stream {
   ~TlsStream() override;
   size_t read_some(std::span<uint8_t> out) override;
   void write_all(std::span<const uint8_t> data) override;
-  size_t write_now(std::span<const uint8_t> data) override;
   void send_file(int file_fd, uint64_t offset, uint64_t count,
                  const std::function<void(uint64_t)>& progress) override;
   bool wait_readable(std::chrono::milliseconds timeout) override;

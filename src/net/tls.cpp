@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <vector>
 
 #include "net/chunk_pacer.h"
@@ -253,6 +254,10 @@ struct TlsStream::Session {
   std::atomic<int64_t> read_timeout_ms{0};
   std::atomic<int64_t> write_timeout_ms{0};
   std::vector<uint8_t> file_buffer;  // send_file's, owned by the writing thread
+  // A failure met while read_some took records beyond the first: reported by the next
+  // read_some, after the bytes it returned. OpenSSL keeps its error state but would answer
+  // that call with an empty error queue, which reads as a clean end.
+  std::exception_ptr read_failure GUARDED_BY(mutex);
   const bool hold_sigpipe = !process_ignores_sigpipe();
 };
 
@@ -295,6 +300,18 @@ void TlsStream::handshake(bool server, std::chrono::milliseconds timeout) {
   }
 }
 
+bool TlsStream::read_failed(int err) const {
+  if (err == SSL_ERROR_ZERO_RETURN) return false;  // close_notify
+  if (err == SSL_ERROR_SYSCALL) {
+    if (errno == 0) return false;  // closed without close_notify: an end all the same
+    throw_sys("recv from " + peer_);
+  }
+  if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+    throw TlsError(openssl_error("TLS record from " + peer_));
+  }
+  return true;
+}
+
 size_t TlsStream::read_some(std::span<uint8_t> out) {
   if (out.empty()) return 0;
   const auto deadline = deadline_after(std::chrono::milliseconds(session_->read_timeout_ms.load()));
@@ -303,6 +320,7 @@ size_t TlsStream::read_some(std::span<uint8_t> out) {
     {
       MutexLock lock(session_->mutex);
       const SigpipeHeld quiet(session_->hold_sigpipe);
+      if (session_->read_failure) std::rethrow_exception(session_->read_failure);
       ERR_clear_error();
       errno = 0;
       size_t got = 0;
@@ -310,23 +328,23 @@ size_t TlsStream::read_some(std::span<uint8_t> out) {
         // SSL_read gives one record a call. The others already read ahead come too, as
         // recv gives a plain reader all that has arrived: a chat relay then forwards a
         // whole burst at once, not a record at a time. What stops this loop (a record not
-        // all here, or an error) is met again by the next call.
-        for (size_t more = 0;
-             got < out.size() && SSL_has_pending(session_->ssl.get()) == 1 &&
-             SSL_read_ex(session_->ssl.get(), out.data() + got, out.size() - got, &more) == 1;) {
-          got += more;
+        // all here, the peer's end) is met again by the next call; a failure is kept for it.
+        for (size_t more = 0; got < out.size() && SSL_has_pending(session_->ssl.get()) == 1; got += more) {
+          errno = 0;
+          if (SSL_read_ex(session_->ssl.get(), out.data() + got, out.size() - got, &more) != 1) {
+            try {
+              read_failed(SSL_get_error(session_->ssl.get(), 0));
+            } catch (...) {
+              session_->read_failure = std::current_exception();
+            }
+            ERR_clear_error();
+            break;
+          }
         }
         return got;
       }
       err = SSL_get_error(session_->ssl.get(), 0);
-      if (err == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify
-      if (err == SSL_ERROR_SYSCALL) {
-        if (errno == 0) return 0;  // closed without close_notify: an end all the same
-        throw_sys("recv from " + peer_);
-      }
-      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-        throw TlsError(openssl_error("TLS record from " + peer_));
-      }
+      if (!read_failed(err)) return 0;
     }
     if (!wait_for(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
       throw std::system_error(ETIMEDOUT, std::generic_category(), "recv from " + peer_);

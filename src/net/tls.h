@@ -63,6 +63,9 @@ class TlsStream final : public Stream {
   /// Handshakes as server or client within timeout; throws std::system_error (ETIMEDOUT) or
   /// TlsError.
   void handshake(bool server, std::chrono::milliseconds timeout);
+  /// What a failed SSL_read says (err from SSL_get_error, errno as it left it): true to
+  /// wait for the socket and try again, false at the peer's end; throws on a failure.
+  bool read_failed(int err) const;
 
   std::unique_ptr<Session> session_;
   std::string peer_fingerprint_;

@@ -176,7 +176,7 @@ void ChatLines::append(std::string& out, int64_t ts_ms, std::string_view nick, s
   out.resize(at + prefix_.size() + body.size() + 1);
   char* line = out.data() + at;
   std::memcpy(line, prefix_.data(), prefix_.size());
-  std::memcpy(line + prefix_.size(), body.data(), body.size());
+  if (!body.empty()) std::memcpy(line + prefix_.size(), body.data(), body.size());  // data() may be null
   line[prefix_.size() + body.size()] = '\n';
 }
 

@@ -727,5 +727,94 @@ TEST_F(Tls, HostileHandshakesAreClosedAndTheServerCarriesOn) {
   EXPECT_EQ(server->stop(), 0);
 }
 
+// Two connected loopback sockets: (accepted, connecting).
+std::pair<net::UniqueFd, net::UniqueFd> socket_pair() {
+  net::Listener listener = net::listen_tcp("127.0.0.1", 0);
+  net::UniqueFd client = net::connect_tcp("127.0.0.1", listener.port, 10s);
+  net::UniqueFd accepted(::accept4(listener.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  return {std::move(accepted), std::move(client)};
+}
+
+// Copies what is readable on from to to until stop; a test's man in the middle.
+void pump(int from, int to, const std::atomic<bool>& stop) {
+  char buf[16384];
+  while (!stop) {
+    pollfd p{from, POLLIN, 0};
+    if (::poll(&p, 1, 10) <= 0) continue;
+    const ssize_t n = ::recv(from, buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0) continue;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::send(to, buf + done, static_cast<size_t>(n - done), MSG_NOSIGNAL);
+      if (w <= 0) return;
+      done += w;
+    }
+  }
+}
+
+// read_some takes the records OpenSSL has read ahead after the first. When one of them is
+// forged, the bytes before it still come, and the next read reports the forgery: it must
+// not look like the peer's clean end (a read of 0), which is how OpenSSL answers a second
+// read after a failure.
+TEST(TlsStream, AForgedRecordAfterGoodOnesIsReportedNotTakenForTheEnd) {
+  TempDir dir;
+  auto [server_fd, middle_up] = socket_pair();    // server <-> the middle
+  auto [middle_down, client_fd] = socket_pair();  // the middle <-> client
+  std::unique_ptr<net::TlsStream> server;
+  std::unique_ptr<net::TlsStream> client;
+  {
+    std::atomic<bool> handshaken{false};
+    std::jthread up([&] { pump(middle_down.get(), middle_up.get(), handshaken); });
+    std::jthread down([&] { pump(middle_up.get(), middle_down.get(), handshaken); });
+    std::jthread connecting([&, fd = client_fd.get()] {
+      try {
+        client = net::TlsClient().connect(fd, "server", "", testing::scaled(20s));
+      } catch (const std::exception&) {
+      }
+    });
+    const net::TlsServer tls_server(dir.path() / "key.pem", std::nullopt);
+    server = tls_server.accept(server_fd.get(), "client", testing::scaled(20s));
+    connecting.join();
+    handshaken = true;
+  }
+  ASSERT_TRUE(client);
+  client->set_timeouts(testing::scaled(5s), testing::scaled(5s));
+  client->write_all(std::span(reinterpret_cast<const uint8_t*>("first"), 5));
+  client->write_all(std::span(reinterpret_cast<const uint8_t*>("second"), 6));
+  // The two records as the client sent them: 5-byte headers, then their lengths.
+  std::string wire;
+  auto whole_records = [&] {
+    size_t at = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (wire.size() < at + 5) return false;
+      at += 5 + ((static_cast<uint8_t>(wire[at + 3]) << 8) | static_cast<uint8_t>(wire[at + 4]));
+    }
+    return wire.size() >= at;
+  };
+  for (int polls = 0; !whole_records() && polls < 500; ++polls) {
+    pollfd p{middle_down.get(), POLLIN, 0};
+    if (::poll(&p, 1, 10) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::recv(middle_down.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) wire.append(buf, static_cast<size_t>(n));
+  }
+  ASSERT_TRUE(whole_records()) << wire.size() << " bytes";
+  wire.back() ^= 0x01;  // the second record's authentication tag
+  ASSERT_EQ(::send(middle_up.get(), wire.data(), wire.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(wire.size()));
+
+  server->set_timeouts(testing::scaled(5s), testing::scaled(5s));
+  uint8_t buf[64];
+  const size_t got = server->read_some(buf);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf), got), "first");
+  try {
+    const size_t next = server->read_some(buf);
+    ADD_FAILURE() << "the forged record read as " << next << " bytes";
+  } catch (const net::TlsError& e) {
+    EXPECT_NE(std::string(e.what()).find("TLS record from client"), std::string::npos) << e.what();
+  }
+  // And it stays an error.
+  EXPECT_THROW(server->read_some(buf), net::TlsError);
+}
+
 }  // namespace
 }  // namespace ftx

@@ -228,7 +228,11 @@ def check_shelf(d, port, files):
         until(lambda: click("../"))
         until(lambda: link("notes.txt") is not None)
     except Exception as e:  # a timeout says what the page showed instead
-        print("shelf: failed:", type(e).__name__, d.find_element(By.ID, "shelf").text[:500])
+        try:
+            shown = d.find_element(By.ID, "shelf").text[:500]
+        except Exception as again:  # the page redrawn once more, or gone
+            shown = f"(not readable: {type(again).__name__})"
+        print("shelf: failed:", type(e).__name__, shown)
         return False
     print(f"shelf: notes.txt {'same bytes' if top else 'DIFFERS'}, album/cover.bin "
           f"{'same bytes' if inner else 'DIFFERS'}")

@@ -166,18 +166,9 @@ void ChatLines::append(std::string& out, int64_t ts_ms, std::string_view nick, s
   // Compared, not divided: a room delivers millions of lines a second, mostly in one second.
   if (ts_ms < first_ms_ || ts_ms > last_ms_) restamp(ts_ms);
   if (prefix_.empty() || !same_nick(nick, prefix_nick_)) make_prefix(nick);
-  if (!is_plain_ascii(body)) {
-    out += prefix_;
-    append_printable(out, body);
-    out += '\n';
-    return;
-  }
-  const size_t at = out.size();
-  out.resize(at + prefix_.size() + body.size() + 1);
-  char* line = out.data() + at;
-  std::memcpy(line, prefix_.data(), prefix_.size());
-  if (!body.empty()) std::memcpy(line + prefix_.size(), body.data(), body.size());  // data() may be null
-  line[prefix_.size() + body.size()] = '\n';
+  out += prefix_;
+  append_printable(out, body);
+  out += '\n';
 }
 
 void ChatLines::restamp(int64_t ts_ms) {

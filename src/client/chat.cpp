@@ -64,6 +64,10 @@ void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {
         const proto::MsgView view{msg->sender, msg->ts_ms, msg->text};
         display.messages(std::span(&view, 1));
+      } else if (auto* batch = std::get_if<proto::MsgBatch>(&frame)) {
+        for (const auto& text : batch->texts) burst.push_back({batch->sender, batch->ts_ms, text});
+        display.messages(burst);
+        burst.clear();
       } else if (std::holds_alternative<proto::Bye>(frame)) {
         MutexLock lock(in.mutex);
         in.bye = true;
@@ -356,15 +360,27 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
 
   Uploads uploads;
   bool quit = false;
+  // Lines read together go out together, as MSG_BATCH frames to a server of version 4.
+  std::vector<std::string> pending;
+  size_t pending_bytes = 0;
+  auto queue_pending = [&] {
+    channel.queue_msgs(pending, link.version());
+    pending.clear();
+    pending_bytes = 0;
+  };
   try {
     while (!quit && !gone()) {
-      // Lines read together go out together; nothing stays queued while input may block.
-      if (!input.line_ready() || channel.queued() >= kSendBatchBytes) channel.flush();
+      // Nothing stays queued while input may block.
+      if (!input.line_ready() || channel.queued() + pending_bytes >= kSendBatchBytes) {
+        queue_pending();
+        channel.flush();
+      }
       std::optional<std::string> next = input.next(gone);
       if (!next) break;
       std::string& line = *next;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (options.interactive && line.starts_with("/")) {
+        queue_pending();
         quit = run_command(line, options, channel, display, result, uploads);
         continue;
       }
@@ -375,9 +391,11 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
         ++result.lines_skipped;
         continue;
       }
-      channel.queue(proto::Msg{"", 0, line});
+      pending_bytes += line.size();
+      pending.push_back(std::move(line));
       ++result.lines_sent;
     }
+    queue_pending();
     channel.send(proto::Bye{});
   } catch (const std::exception& e) {
     result.error = e.what();

@@ -13,27 +13,46 @@
 namespace ftx::proto {
 namespace {
 
-// Walks a frame's layout() to append its payload.
-class Writer {
+// Walks a frame's layout() to append its payload, to a byte vector or (the chat hub's
+// shared relays) a string.
+template <typename Out>
+class BasicWriter {
  public:
-  explicit Writer(std::vector<uint8_t>& out) : out_(out) {}
+  explicit BasicWriter(Out& out) : out_(out) {}
   template <typename T>
   void num(T v) {
     static_assert(std::is_integral_v<T>);
     const auto u = static_cast<std::make_unsigned_t<T>>(v);
-    for (int i = sizeof(T) - 1; i >= 0; --i) out_.push_back(static_cast<uint8_t>(u >> (8 * i)));
+    for (int i = sizeof(T) - 1; i >= 0; --i)
+      out_.push_back(static_cast<typename Out::value_type>(u >> (8 * i)));
   }
-  void str(const std::string& s, size_t /*limit*/) {
+  void str(std::string_view s, size_t /*limit*/ = 0) {
     num(static_cast<uint32_t>(s.size()));
     out_.insert(out_.end(), s.begin(), s.end());
+  }
+  void texts(const std::vector<std::string>& texts, size_t limit) {
+    for (const auto& t : texts) str(t, limit);
   }
   void magic() { out_.insert(out_.end(), kMagic.begin(), kMagic.end()); }
   void role(Role r) { num(static_cast<uint8_t>(r)); }
   void algo(DigestAlgo a) { num(static_cast<uint8_t>(a)); }
   void error_code(ErrorCode c) { num(static_cast<uint16_t>(c)); }
 
+  // A frame's header with its length still 0, then patch_length() once the payload is in.
+  size_t begin_frame(FrameType type) {
+    const size_t start = out_.size();
+    num(static_cast<uint8_t>(type));
+    num(uint32_t{0});
+    return start;
+  }
+  void patch_length(size_t start) {
+    const auto len = static_cast<uint32_t>(out_.size() - start - kHeaderSize);
+    for (int i = 0; i < 4; ++i)
+      out_[start + 1 + i] = static_cast<typename Out::value_type>(len >> (8 * (3 - i)));
+  }
+
  private:
-  std::vector<uint8_t>& out_;
+  Out& out_;
 };
 
 // One load and a byte swap (a chat receiver decodes millions of frames a second).
@@ -76,6 +95,11 @@ class BasicReader {
     num(n);
     if (!ok() || n > limit || !take(n)) return fail();
     s = std::string_view(reinterpret_cast<const char*>(in_.data() + pos_ - n), n);
+  }
+  // The rest of the payload, as at least one string.
+  void texts(std::vector<std::string>& texts, size_t limit) {
+    if (remaining() == 0) return fail();
+    while (ok() && remaining() > 0) str(texts.emplace_back(), limit);
   }
   void magic() {
     if (!take(kMagic.size()) ||
@@ -195,13 +219,53 @@ std::string_view frame_type_name(FrameType type) {
 size_t digest_size(DigestAlgo algo) { return algo == DigestAlgo::Sha256 ? 32 : 16; }
 
 void encode_frame(const Frame& frame, std::vector<uint8_t>& out) {
-  const size_t start = out.size();
-  Writer w(out);
-  w.num(static_cast<uint8_t>(frame_type(frame)));
-  w.num(uint32_t{0});  // length, patched below
+  BasicWriter w(out);
+  const size_t start = w.begin_frame(frame_type(frame));
   std::visit([&w](const auto& f) { std::decay_t<decltype(f)>::layout(f, w); }, frame);
-  const uint32_t len = static_cast<uint32_t>(out.size() - start - kHeaderSize);
-  for (int i = 0; i < 4; ++i) out[start + 1 + i] = static_cast<uint8_t>(len >> (8 * (3 - i)));
+  w.patch_length(start);
+}
+
+namespace {
+
+// The frames of Msg::layout and MsgBatch::layout, written from the texts where they lie:
+// a relay to a busy room builds no frame struct and no copy of a text.
+template <typename Out>
+void append_msgs(std::string_view sender, int64_t ts_ms, std::span<const std::string> texts, uint16_t version,
+                 Out& out) {
+  constexpr size_t kPerText = sizeof(uint32_t);
+  const size_t fixed = kPerText + sender.size() + sizeof(ts_ms);
+  BasicWriter w(out);
+  size_t i = 0;
+  while (i < texts.size()) {
+    // As many texts as fit in one payload; a lone one (or any before version 4) is a MSG,
+    // which is exactly as long.
+    size_t n = 1;
+    if (version >= kMsgBatchVersion) {
+      size_t payload = fixed + kPerText + texts[i].size();
+      while (i + n < texts.size() && payload + kPerText + texts[i + n].size() <= kMaxPayload) {
+        payload += kPerText + texts[i + n].size();
+        ++n;
+      }
+    }
+    const size_t start = w.begin_frame(n == 1 ? FrameType::Msg : FrameType::MsgBatch);
+    w.str(sender);
+    w.num(ts_ms);
+    for (size_t k = i; k < i + n; ++k) w.str(texts[k]);
+    w.patch_length(start);
+    i += n;
+  }
+}
+
+}  // namespace
+
+void encode_msgs(std::string_view sender, int64_t ts_ms, std::span<const std::string> texts, uint16_t version,
+                 std::vector<uint8_t>& out) {
+  append_msgs(sender, ts_ms, texts, version, out);
+}
+
+void encode_msgs(std::string_view sender, int64_t ts_ms, std::span<const std::string> texts, uint16_t version,
+                 std::string& out) {
+  append_msgs(sender, ts_ms, texts, version, out);
 }
 
 std::vector<uint8_t> encode_frame(const Frame& frame) {
@@ -243,13 +307,35 @@ DecodeResult decode_frame(std::span<const uint8_t> input) {
   return result;
 }
 
-size_t decode_msg_in_place(std::span<const uint8_t> input, MsgView& msg) {
-  if (input.size() < kHeaderSize || input[0] != static_cast<uint8_t>(FrameType::Msg)) return 0;
+size_t decode_msgs_in_place(std::span<const uint8_t> input, std::vector<MsgView>& out) {
+  if (input.size() < kHeaderSize) return 0;
+  const bool single = input[0] == static_cast<uint8_t>(FrameType::Msg);
+  if (!single && input[0] != static_cast<uint8_t>(FrameType::MsgBatch)) return 0;
   const uint32_t len = payload_length(input);
   if (len > kMaxPayload || input.size() - kHeaderSize < len) return 0;
-  BasicReader<false> r(input.subspan(kHeaderSize, len), Msg::kName);
-  Msg::layout(msg, r);
-  if (!r.ok() || r.remaining() != 0) return 0;
+  const size_t before = out.size();
+  // Decoded straight into its place in out: a copy of each view from a local costs a
+  // stalled load per message in a room that delivers millions a second.
+  MsgView& first = out.emplace_back();
+  BasicReader<false> r(input.subspan(kHeaderSize, len), single ? Msg::kName : MsgBatch::kName);
+  if (single) {
+    Msg::layout(first, r);
+  } else {
+    // MsgBatch::layout, with each text left in place under the batch's sender and time.
+    r.str(first.sender, kMaxClientName);
+    r.num(first.ts_ms);
+    r.str(first.text, kMaxPayload);
+    while (r.ok() && r.remaining() > 0) {
+      MsgView& next = out.emplace_back();
+      next.sender = out[before].sender;
+      next.ts_ms = out[before].ts_ms;
+      r.str(next.text, kMaxPayload);
+    }
+  }
+  if (!r.ok() || r.remaining() != 0) {
+    out.resize(before);
+    return 0;
+  }
   return kHeaderSize + len;
 }
 

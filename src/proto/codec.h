@@ -43,11 +43,21 @@ struct MsgView {
   std::string_view text;
 };
 
-/// Decodes the MSG frame at the front of input in place (Msg::layout, the same checks as
-/// decode_frame): its size when a whole well-formed MSG is there, else 0 (another type, not
-/// all there yet, or malformed: decode_frame says which). A size, not an optional: this runs
-/// once per line a receiver shows, and a returned optional goes through memory.
-size_t decode_msg_in_place(std::span<const uint8_t> input, MsgView& msg);
+/// Decodes the MSG or MSG_BATCH frame at the front of input in place (their layouts, the
+/// same checks as decode_frame), appending its one or more messages to out: the frame's
+/// size when a whole well-formed one is there, else 0 and out as it was (another type, not
+/// all there yet, or malformed: decode_frame says which). A size, not an optional: this
+/// runs for every frame a receiver shows, and a returned optional goes through memory.
+size_t decode_msgs_in_place(std::span<const uint8_t> input, std::vector<MsgView>& out);
+
+/// Appends the frames that carry texts of one sender, in order, to a peer of protocol
+/// `version`: before version 4 a MSG each; from 4 on, MSG_BATCH frames as full as
+/// kMaxPayload allows (a lone text as MSG, which is exactly as long). The same bytes as
+/// encode_frame() of those frames, without building them.
+void encode_msgs(std::string_view sender, int64_t ts_ms, std::span<const std::string> texts, uint16_t version,
+                 std::vector<uint8_t>& out);
+void encode_msgs(std::string_view sender, int64_t ts_ms, std::span<const std::string> texts, uint16_t version,
+                 std::string& out);
 
 /// True when a connection's first byte opens a binary frame: the one test for "this client
 /// speaks frames". HELLO is the only right one, but other non-printable frame types are

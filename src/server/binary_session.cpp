@@ -68,7 +68,9 @@ void serve_chat(Connection& conn, wire::Channel& channel) {
   const SessionContext& ctx = conn.ctx;
   // WELCOME carries the name the hub gives; it is queued before the member becomes visible,
   // so it reaches the client ahead of every relayed message.
-  ChatMember& member = conn.join_room(ChatMember::Wire::Binary, conn.client, [&](const std::string& given) {
+  const bool batches = conn.protocol_version >= proto::kMsgBatchVersion;
+  const ChatMember::Wire wire = batches ? ChatMember::Wire::BinaryBatches : ChatMember::Wire::Binary;
+  ChatMember& member = conn.join_room(wire, conn.client, [&](const std::string& given) {
     conn.replies.say(encode(welcome_for(ctx, given)));
   });
   // MSGs that arrived together are relayed together: one lock per member per batch, not
@@ -82,6 +84,16 @@ void serve_chat(Connection& conn, wire::Channel& channel) {
     said.clear();
     said_bytes = 0;
   };
+  // One text of a MSG or of a MSG_BATCH: refused alone when it is too long.
+  auto take = [&](std::string& text) {
+    if (text.size() > proto::kMaxMessage) {
+      conn.replies.say(encode(proto::Error{ErrorCode::TooLarge, proto::message_too_large(text.size())}));
+      return;
+    }
+    if (said_bytes + text.size() > kRelayBatchBytes || said.size() == kRelayBatchMessages) relay();
+    said_bytes += text.size();
+    said.push_back(std::move(text));
+  };
   try {
     while (true) {
       std::optional<proto::Frame> next = channel.try_receive();
@@ -91,14 +103,11 @@ void serve_chat(Connection& conn, wire::Channel& channel) {
       }
       proto::Frame& frame = *next;
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {
-        if (msg->text.size() > proto::kMaxMessage) {
-          conn.replies.say(
-              encode(proto::Error{ErrorCode::TooLarge, proto::message_too_large(msg->text.size())}));
-        } else {
-          if (said_bytes + msg->text.size() > kRelayBatchBytes || said.size() == kRelayBatchMessages) relay();
-          said_bytes += msg->text.size();
-          said.push_back(std::move(msg->text));
-        }
+        take(msg->text);
+        continue;
+      }
+      if (auto* batch = std::get_if<proto::MsgBatch>(&frame); batch && batches) {
+        for (auto& text : batch->texts) take(text);
         continue;
       }
       relay();

@@ -19,23 +19,31 @@
 namespace ftx::server {
 namespace {
 
-// Appends the bytes that carry one message to a member of the given wire.
+// Appends the bytes that carry messages of one sender to a member of the given wire.
 void encode_for(std::string& out, ChatMember::Wire wire, const std::string& from, int64_t ts_ms,
-                const std::string& text, proto::ChatLines& lines) {
-  if (wire == ChatMember::Wire::Text) {
-    lines.append(out, ts_ms, from, text);
-    return;
+                std::span<const std::string> texts) {
+  switch (wire) {
+    case ChatMember::Wire::Text: {
+      proto::ChatLines lines;
+      for (const auto& text : texts) lines.append(out, ts_ms, from, text);
+      return;
+    }
+    case ChatMember::Wire::Events:
+      for (const auto& text : texts) {
+        // One SSE event per message; JSON keeps every byte of the text inside its data line.
+        const nlohmann::ordered_json j = {{"ts", ts_ms}, {"from", from}, {"text", text}};
+        out += "event: msg\ndata: ";
+        out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        out += "\n\n";
+      }
+      return;
+    case ChatMember::Wire::Binary:
+      proto::encode_msgs(from, ts_ms, texts, proto::kMsgBatchVersion - 1, out);
+      return;
+    case ChatMember::Wire::BinaryBatches:
+      proto::encode_msgs(from, ts_ms, texts, proto::kMsgBatchVersion, out);
+      return;
   }
-  if (wire == ChatMember::Wire::Events) {
-    // One SSE event per message; JSON keeps every byte of the text inside its data line.
-    const nlohmann::ordered_json j = {{"ts", ts_ms}, {"from", from}, {"text", text}};
-    out += "event: msg\ndata: ";
-    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    out += "\n\n";
-    return;
-  }
-  const auto bytes = proto::encode_frame(proto::Msg{from, ts_ms, text});
-  out.append(bytes.begin(), bytes.end());
 }
 
 }  // namespace
@@ -167,8 +175,9 @@ void ChatHub::say(const std::string& from, const std::string& text, const ChatMe
 }
 
 void ChatHub::say(const std::string& from, std::span<const std::string> texts, const ChatMember* origin) {
+  const std::string speaker = "<" + printable(from).append("> ");
   for (const auto& text : texts) {
-    if (!console_.quiet()) console_.print("<" + printable(from) + "> " + printable(text));
+    if (!console_.quiet()) console_.print(speaker + printable(text));
     if (options_.log_messages) {
       log_.write(chat_event(std::chrono::system_clock::now(), from, text));
     }
@@ -200,8 +209,7 @@ bool ChatHub::tell(const std::string& name, const std::string& text) {
   const int64_t ts = unix_ms(std::chrono::system_clock::now());
   for (const auto& m : to) {
     std::string bytes;
-    proto::ChatLines lines;
-    encode_for(bytes, m->wire(), "", ts, text, lines);
+    encode_for(bytes, m->wire(), "", ts, std::span(&text, 1));
     m->outbox().try_push(std::make_shared<const std::string>(std::move(bytes)));
   }
   return !to.empty();
@@ -217,13 +225,12 @@ void ChatHub::deliver(const std::string& from, std::span<const std::string> text
   // this sender wait for it (so nobody loses a line); one that is not reading does not:
   // its queue takes the message past its capacity until its writer or its limit cuts it off.
   const int64_t ts = unix_ms(std::chrono::system_clock::now());
-  Outbox::Shared encoded[3];
+  Outbox::Shared encoded[ChatMember::kWires];
   auto bytes_for = [&](ChatMember::Wire wire) -> const Outbox::Shared& {
     Outbox::Shared& slot = encoded[static_cast<size_t>(wire)];
     if (!slot) {
       std::string bytes;
-      proto::ChatLines lines;
-      for (const auto& text : texts) encode_for(bytes, wire, from, ts, text, lines);
+      encode_for(bytes, wire, from, ts, texts);
       slot = std::make_shared<const std::string>(std::move(bytes));
     }
     return slot;

@@ -21,8 +21,10 @@ namespace ftx::server {
 /// closed, so the hub never shuts down a descriptor that was reused.
 class ChatMember {
  public:
-  /// Binary frames, text lines, or Server-Sent Events (the browser page's room).
-  enum class Wire { Binary, Text, Events };
+  /// Binary frames (a MSG per message; BinaryBatches: MSG_BATCH, protocol version 4), text
+  /// lines, or Server-Sent Events (the browser page's room).
+  enum class Wire { Binary, BinaryBatches, Text, Events };
+  static constexpr size_t kWires = 4;
 
   /// key: a secret the member's other requests prove themselves with (the page posts its
   /// lines on connections of their own); empty for none.

@@ -104,20 +104,17 @@ std::optional<proto::Frame> Channel::try_receive() {
 }
 
 size_t Channel::take_buffered_msgs(std::vector<proto::MsgView>& burst) {
-  size_t taken = 0;
+  const size_t before = burst.size();
   while (true) {
-    // Decoded straight into its place in the burst: a copy of each view from a local
-    // costs a stalled load per message in a room that delivers millions a second.
-    proto::MsgView& msg = burst.emplace_back();
-    const size_t used = proto::decode_msg_in_place(buf_.subspan(start_, end_ - start_), msg);
-    if (used == 0) {
-      burst.pop_back();
-      return taken;
-    }
-    // Consumed without resetting start_ and end_ to 0: the bytes stay where msg points.
+    const size_t used = proto::decode_msgs_in_place(buf_.subspan(start_, end_ - start_), burst);
+    if (used == 0) return burst.size() - before;
+    // Consumed without resetting start_ and end_ to 0: the bytes stay where the views point.
     start_ += used;
-    ++taken;
   }
+}
+
+void Channel::queue_msgs(std::span<const std::string> texts, uint16_t version) {
+  proto::encode_msgs("", 0, texts, version, out_);
 }
 
 size_t Channel::read_raw(std::span<uint8_t> out) {

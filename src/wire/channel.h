@@ -43,16 +43,20 @@ class Channel {
   /// otherwise. Throws proto::ProtocolError on malformed input.
   std::optional<proto::Frame> try_receive();
 
-  /// Every MSG frame already buffered whole at the front, read in place and appended to
-  /// burst: each view's fields point into the receive buffer and stay valid until the next
-  /// call that reads the socket (receive, read_raw, fill...), so a burst of messages is
-  /// shown together. Returns how many were appended; at the first frame that is not a whole
-  /// MSG it stops (then try_receive or receive says what is next).
+  /// Every MSG and MSG_BATCH frame already buffered whole at the front, read in place and
+  /// appended to burst: each view's fields point into the receive buffer and stay valid
+  /// until the next call that reads the socket (receive, read_raw, fill...), so a burst of
+  /// messages is shown together. Returns how many messages were appended; at the first frame
+  /// that is not a whole MSG or MSG_BATCH it stops (then try_receive or receive says what is
+  /// next).
   size_t take_buffered_msgs(std::vector<proto::MsgView>& burst);
 
   /// Encodes a frame into the send queue without sending it; flush() sends the queue in
   /// one write. Lets a client that has many frames ready pay one system call for all.
   void queue(const proto::Frame& frame);
+  /// Queues chat texts as a client's MSG frames, or MSG_BATCH to a server of version 4 or
+  /// later (proto::encode_msgs).
+  void queue_msgs(std::span<const std::string> texts, uint16_t version);
   void flush();
   /// Bytes queued and not yet flushed.
   size_t queued() const { return out_.size(); }

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
       {"msg_client", Msg{"", 0, "hello, world"}},
       {"msg_relayed", Msg{"carol", 1700000000123, "\xf0\x9f\x91\x8b hi"}},
       {"who", Who{}},
+      {"msg_batch", MsgBatch{"carol", 1700000000123, {"one", "", "three \xe2\x9c\x93"}}},
   };
   bool ok = true;
   Bytes session;
@@ -69,6 +70,11 @@ int main(int argc, char** argv) {
   ok &= write(dir, "bad_trailing", Bytes{0x11, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0x10, 0, 0xee});
   ok &= write(dir, "bad_hello_magic", Bytes{0x01, 0, 0, 0, 4, 'H', 'T', 'T', 'P'});
   ok &= write(dir, "error_unknown_code", Bytes{0x03, 0, 0, 0, 7, 0x12, 0x34, 0, 0, 0, 1, 'x'});
+  Bytes no_texts = encode_frame(Msg{"dave", 1, ""});
+  no_texts[0] = static_cast<uint8_t>(FrameType::MsgBatch);
+  no_texts.resize(no_texts.size() - 4);
+  no_texts[4] = static_cast<uint8_t>(no_texts[4] - 4);
+  ok &= write(dir, "bad_msg_batch_no_texts", no_texts);
   if (!ok) {
     std::fprintf(stderr, "gen_frame_seeds: cannot write into %s\n", dir.c_str());
     return 1;

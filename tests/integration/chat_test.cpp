@@ -204,6 +204,85 @@ TEST_F(Chat, TakenNameGetsASuffix) {
   EXPECT_TRUE(second.await_notice("dup, dup-2"));
 }
 
+// Protocol version 4: many texts of one sender travel as MSG_BATCH frames, both ways; a
+// member that said version 3 is sent a MSG for each, the same texts in the same order.
+TEST_F(Chat, VersionFourGetsBatchesAndVersionThreeAMsgForEachText) {
+  TestServer server(config());
+  ChatClient modern(server.port(), "modern");
+  ChatClient old(server.port(), "old", 3);
+  ChatClient talker(server.port(), "talker");
+  ASSERT_TRUE(modern.await_notice("talker joined"));
+  ASSERT_TRUE(old.await_notice("talker joined"));
+  std::vector<std::string> texts;
+  for (int i = 0; i < 500; ++i) texts.push_back("line " + std::to_string(i));
+  talker.send(proto::MsgBatch{"", 0, texts});
+  std::vector<proto::Msg> got_modern, got_old;
+  std::jthread rm([&] { got_modern = modern.collect(texts.size()); });
+  std::jthread ro([&] { got_old = old.collect(texts.size()); });
+  rm.join();
+  ro.join();
+  for (const auto* got : {&got_modern, &got_old}) {
+    ASSERT_EQ(got->size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      ASSERT_EQ((*got)[i].text, texts[i]) << "at " << i;
+      ASSERT_EQ((*got)[i].sender, "talker");
+    }
+  }
+  EXPECT_GE(modern.batches(), 1u);
+  EXPECT_EQ(old.batches(), 0u);
+  EXPECT_TRUE(talker.bye());
+}
+
+// `ftx chat` piped into a version 3 server: it falls back to version 3 and sends a MSG per
+// line (a MSG_BATCH there would be a bad request), every line in order.
+TEST_F(Chat, PipedLinesToAVersionThreeServerGoAsAMsgEach) {
+  server::ServerConfig c = config();
+  c.protocol_version = 3;
+  TestServer server(c);
+  ChatClient reader(server.port(), "reader", 3);
+  std::string lines;
+  for (int i = 1; i <= 2000; ++i) lines += std::to_string(i) + "\n";
+  testing::write_file(tmp_ / "seq.txt", lines);
+  std::vector<proto::Msg> got;
+  std::jthread r([&] { got = reader.collect(2000); });
+  testing::Process chat({testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port()),
+                         "--name", "seq", "--quiet"},
+                        tmp_.path(), "chat", (tmp_ / "seq.txt").string());
+  EXPECT_EQ(chat.wait(testing::scaled(std::chrono::seconds(60))), 0) << chat.err();
+  r.join();
+  ASSERT_EQ(got.size(), 2000u);
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i].text, std::to_string(i + 1)) << "at " << i;
+  EXPECT_EQ(reader.batches(), 0u);
+}
+
+// In a batch, a text over the message limit is refused alone; the others are relayed.
+TEST_F(Chat, ABatchsOverlongTextIsRefusedAndTheRestRelayed) {
+  TestServer server(config());
+  ChatClient reader(server.port(), "reader");
+  ChatClient talker(server.port(), "talker");
+  ASSERT_TRUE(reader.await_notice("talker joined"));
+  talker.send(proto::MsgBatch{"", 0, {"before", std::string(proto::kMaxMessage + 1, 'x'), "after"}});
+  const proto::Frame reply = talker.next_non_msg();
+  ASSERT_TRUE(std::holds_alternative<proto::Error>(reply));
+  EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::TooLarge);
+  const auto got = reader.collect(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].text, "before");
+  EXPECT_EQ(got[1].text, "after");
+  EXPECT_TRUE(talker.bye());
+}
+
+// MSG_BATCH is version 4's: a member that said version 3 and sends one is refused.
+TEST_F(Chat, MsgBatchFromAVersionThreeMemberIsABadRequest) {
+  TestServer server(config());
+  ChatClient old(server.port(), "old", 3);
+  old.send(proto::MsgBatch{"", 0, {"a", "b"}});
+  const proto::Frame reply = old.next_non_msg();
+  ASSERT_TRUE(std::holds_alternative<proto::Error>(reply));
+  EXPECT_EQ(std::get<proto::Error>(reply).code, proto::ErrorCode::BadRequest);
+  EXPECT_NE(std::get<proto::Error>(reply).message.find("MSG_BATCH"), std::string::npos);
+}
+
 TEST_F(Chat, PipedHundredThousandLinesArriveWholeAndInOrder) {
   TestServer server(config());
   ChatClient a(server.port(), "reader-a");
@@ -228,6 +307,9 @@ TEST_F(Chat, PipedHundredThousandLinesArriveWholeAndInOrder) {
       ASSERT_EQ((*got)[i].sender, "seq");
     }
   }
+  // Piped lines go out together: far fewer frames than lines.
+  EXPECT_GE(a.batches(), 1u);
+  EXPECT_LT(a.batches(), 10000u);
 }
 
 // `ftx chat --recv-only` records the room: with stdin at its end (</dev/null) or full of
@@ -257,11 +339,10 @@ TEST_F(Chat, RecvOnlyStaysJoinedReadsNoInputAndLeavesOnASignal) {
     // It said nothing before it left: everything it sent would arrive before its leave notice.
     bool left = false;
     for (int i = 0; i < 100 && !left; ++i) {
-      const proto::Frame f = talker.receive();
-      const auto* m = std::get_if<proto::Msg>(&f);
-      if (!m) continue;
-      EXPECT_NE(m->sender, name) << "said " << m->text;
-      left = m->sender.empty() && m->text.find(name + " left") != std::string::npos;
+      for (const proto::Msg& m : testing::messages_in(talker.receive())) {
+        EXPECT_NE(m.sender, name) << "said " << m.text;
+        left = left || (m.sender.empty() && m.text.find(name + " left") != std::string::npos);
+      }
     }
     EXPECT_TRUE(left);
   }

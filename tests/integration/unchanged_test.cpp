@@ -338,7 +338,8 @@ constexpr int64_t kMtime = 1'700'000'000'000'000'000;
 TEST_F(UnchangedProtocol, VersionThreeGetsHaveThenUnchangedOrReady) {
   testing::TestServer server(config());
   testing::RawClient c(server.port());
-  EXPECT_EQ(c.handshake("v3").version, 3);
+  // The server says its newest version; the client's 3 is what it is spoken to in.
+  EXPECT_EQ(c.handshake("v3", 3).version, proto::kProtocolVersion);
   const std::string data(1000, 'a');
   ASSERT_TRUE(std::holds_alternative<proto::Saved>(upload(c, "x.bin", data, kMtime)));
   // Same name, size and mtime: HAVE (the server's algorithm, not its digest).
@@ -389,7 +390,7 @@ TEST_F(UnchangedProtocol, VersionTwoClientGetsTodaysBehaviour) {
 }
 
 // ftx send against a version 2 server: it falls back to version 2 and sends as before.
-TEST_F(UnchangedProtocol, VersionThreeClientTalksToAVersionTwoServer) {
+TEST_F(UnchangedProtocol, TodaysClientTalksToAVersionTwoServer) {
   server::ServerConfig c = config();
   c.protocol_version = 2;
   testing::TestServer server(c);
@@ -405,7 +406,7 @@ TEST_F(UnchangedProtocol, VersionThreeClientTalksToAVersionTwoServer) {
   EXPECT_EQ(testing::visible_files(tmp_ / "inbox"),
             (std::vector<std::string>{"a (1).txt", "a.txt", "big (1).bin", "big.bin"}));
   // Chat, the same in both versions, too.
-  testing::write_file(tmp_ / "lines.txt", "hello from version 3\n");
+  testing::write_file(tmp_ / "lines.txt", "hello from version 4\n");
   Process chat({testing::ftx_binary(), "chat", "127.0.0.1:" + std::to_string(server.port()), "--plain",
                 "--name", "newer"},
                tmp_.path(), "chat", (tmp_ / "lines.txt").string());

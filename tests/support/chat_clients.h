@@ -21,13 +21,25 @@
 
 namespace ftx::testing {
 
-/// A binary chat client: HELLO as a chat member, then MSG frames both ways.
+/// The chat messages a frame carries: a MSG's one, a MSG_BATCH's each as a MSG of its own,
+/// none for another frame.
+inline std::vector<proto::Msg> messages_in(const proto::Frame& f) {
+  if (const auto* m = std::get_if<proto::Msg>(&f)) return {*m};
+  std::vector<proto::Msg> out;
+  if (const auto* b = std::get_if<proto::MsgBatch>(&f)) {
+    for (const auto& text : b->texts) out.push_back({b->sender, b->ts_ms, text});
+  }
+  return out;
+}
+
+/// A binary chat client: HELLO as a chat member, then MSG (and, from version 4, MSG_BATCH)
+/// frames both ways.
 class ChatClient {
  public:
-  ChatClient(uint16_t port, const std::string& name)
+  ChatClient(uint16_t port, const std::string& name, uint16_t version = proto::kProtocolVersion)
       : fd_(net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5))), channel_(fd_.get(), "server") {
     net::set_io_timeout(fd_.get(), std::chrono::seconds(20));
-    channel_.send(proto::Hello{proto::kProtocolVersion, proto::Role::Chat, name, ""});
+    channel_.send(proto::Hello{version, proto::Role::Chat, name, ""});
     // The server may have changed the name (taken, reserved): tests compare against this one.
     name_ = std::get<proto::Welcome>(channel_.receive()).name;
   }
@@ -35,21 +47,27 @@ class ChatClient {
   ChatClient& operator=(const ChatClient&) = delete;
 
   const std::string& name() const { return name_; }
+  /// MSG_BATCH frames collect() took apart so far.
+  size_t batches() const { return batches_; }
   void say(const std::string& text) { channel_.send(proto::Msg{"", 0, text}); }
   void send(const proto::Frame& f) { channel_.send(f); }
   proto::Frame receive() { return channel_.receive(); }
   int fd() const { return fd_.get(); }
 
-  /// Messages from others (notices skipped) until `count` arrived or the deadline passed.
-  /// A broken connection is a test failure, not an exception, so the caller still gets
-  /// what arrived before it (and a reader thread ends normally).
+  /// Messages from others (notices skipped) until `count` arrived or the deadline passed,
+  /// a batch's each as a MSG of its own. A broken connection is a test failure, not an
+  /// exception, so the caller still gets what arrived before it (and a reader thread ends
+  /// normally).
   std::vector<proto::Msg> collect(size_t count, std::chrono::seconds limit = std::chrono::seconds(30)) {
     std::vector<proto::Msg> out;
     const auto deadline = std::chrono::steady_clock::now() + limit;
     try {
       while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
-        proto::Frame f = channel_.receive();
-        if (auto* m = std::get_if<proto::Msg>(&f); m && !m->sender.empty()) out.push_back(*m);
+        const proto::Frame f = channel_.receive();
+        if (std::holds_alternative<proto::MsgBatch>(f)) ++batches_;
+        for (auto& m : messages_in(f)) {
+          if (!m.sender.empty()) out.push_back(std::move(m));
+        }
       }
     } catch (const std::exception& e) {
       ADD_FAILURE() << name_ << " stopped receiving after " << out.size() << " messages: " << e.what();
@@ -75,7 +93,7 @@ class ChatClient {
   proto::Frame next_non_msg() {
     for (int i = 0; i < 100000; ++i) {
       proto::Frame f = channel_.receive();
-      if (!std::holds_alternative<proto::Msg>(f)) return f;
+      if (!std::holds_alternative<proto::Msg>(f) && !std::holds_alternative<proto::MsgBatch>(f)) return f;
     }
     throw std::runtime_error("no reply among 100000 frames");
   }
@@ -90,6 +108,7 @@ class ChatClient {
   net::UniqueFd fd_;
   wire::Channel channel_;
   std::string name_;
+  size_t batches_ = 0;
 };
 
 /// How a TextClient reads. The chat tests expect a healthy connection, so the defaults make

@@ -21,9 +21,9 @@ class RawClient {
     net::set_io_timeout(fd_.get(), std::chrono::seconds(10));
   }
 
-  /// HELLO and WELCOME.
-  proto::Welcome handshake(const std::string& name = "raw") {
-    channel_.send(proto::Hello{proto::kProtocolVersion, proto::Role::Send, name, ""});
+  /// HELLO (of the given version) and WELCOME.
+  proto::Welcome handshake(const std::string& name = "raw", uint16_t version = proto::kProtocolVersion) {
+    channel_.send(proto::Hello{version, proto::Role::Send, name, ""});
     return std::get<proto::Welcome>(channel_.receive());
   }
 

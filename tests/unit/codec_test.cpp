@@ -23,6 +23,8 @@ std::vector<Frame> every_frame() {
       Unchanged{"dir/report.pdf", 99, DigestAlgo::Sha256, std::string(32, '\x03')},
       Msg{"bob", 1764000000000, "hello, world \xe2\x9c\x93"},
       Who{},
+      MsgBatch{"carol", 1764000000001, {"one", "", std::string(300, 'x')}},
+      MsgBatch{"", -3, {"a lone notice"}},
       Hello{kProtocolVersion, Role::Fetch, "bob", ""},
       ListFiles{"docs"},
       FileEntry{"docs/a b.txt", 0, 5, 0640, 1700000000123456789, DigestAlgo::Xxh128, std::string(16, '\x02')},
@@ -45,7 +47,6 @@ TEST(Codec, EveryFrameTypeRoundTrips) {
 
 // Version 3's frames: their type bytes and the version that has them.
 TEST(Codec, HaveAndUnchangedAreVersionThree) {
-  EXPECT_EQ(kProtocolVersion, 3);
   EXPECT_EQ(kUnchangedVersion, 3);
   EXPECT_EQ(encode_frame(Have{DigestAlgo::Xxh128})[0], 0x14);
   EXPECT_EQ(encode_frame(Unchanged{"a", 1, DigestAlgo::Xxh128, std::string(16, 'x')})[0], 0x15);
@@ -94,40 +95,124 @@ TEST(Codec, TwoFramesDecodeOneAtATime) {
   EXPECT_EQ(second.frame, Frame(Bye{}));
 }
 
-// The chat receiver's path: MSG frames read where they lie, one after another.
-TEST(Codec, MsgDecodesInPlace) {
-  auto bytes = encode_frame(Msg{"bob", -1764000000000, "hello, world \xe2\x9c\x93"});
-  const size_t first = bytes.size();
-  encode_frame(Msg{"", 5, ""}, bytes);
-  MsgView view;
-  ASSERT_EQ(decode_msg_in_place(bytes, view), first);
-  EXPECT_EQ(view.sender, "bob");
-  EXPECT_EQ(view.ts_ms, -1764000000000);
-  EXPECT_EQ(view.text, "hello, world \xe2\x9c\x93");
-  EXPECT_EQ(static_cast<const void*>(view.text.data()),
-            static_cast<const void*>(bytes.data() + first - view.text.size()));
-  ASSERT_EQ(decode_msg_in_place(std::span(bytes).subspan(first), view), bytes.size() - first);
-  EXPECT_EQ(view.sender, "");
-  EXPECT_EQ(view.ts_ms, 5);
-  EXPECT_EQ(view.text, "");
+// Version 4's frame.
+TEST(Codec, MsgBatchIsVersionFour) {
+  EXPECT_EQ(kProtocolVersion, 4);
+  EXPECT_EQ(kMsgBatchVersion, 4);
+  EXPECT_EQ(encode_frame(MsgBatch{"a", 1, {"x", "y"}})[0], 0x22);
+  EXPECT_EQ(frame_type_name(FrameType::MsgBatch), "MSG_BATCH");
+  // 0x22 is '"': a text client's first byte, not a binary frame.
+  EXPECT_FALSE(starts_binary(0x22));
 }
 
-// Anything but a whole well-formed MSG is left to decode_frame.
-TEST(Codec, MsgInPlaceDeclinesWhatIsNotAWholeMsg) {
-  MsgView view;
-  const auto msg = encode_frame(Msg{"bob", 1, "hi"});
-  for (size_t n = 0; n < msg.size(); ++n)
-    EXPECT_FALSE(decode_msg_in_place(std::span(msg).first(n), view)) << "cut at " << n;
-  EXPECT_FALSE(decode_msg_in_place(encode_frame(Bye{}), view));
-  EXPECT_FALSE(decode_msg_in_place(encode_frame(Who{}), view));
-  auto trailing = msg;
-  trailing.push_back(0);
-  trailing[4] += 1;  // the length now covers a byte after the text
-  EXPECT_FALSE(decode_msg_in_place(trailing, view));
-  EXPECT_EQ(decode_frame(trailing).status, DecodeStatus::Error);
-  auto long_nick = encode_frame(Msg{std::string(kMaxClientName + 1, 'n'), 1, "hi"});
-  EXPECT_FALSE(decode_msg_in_place(long_nick, view));
-  EXPECT_EQ(decode_frame(long_nick).status, DecodeStatus::Error);
+// A batch's texts fill its payload: one at least, and nothing after the last.
+TEST(Codec, MsgBatchWithoutTextsOrWithAPartialOneIsMalformed) {
+  auto empty = encode_frame(Msg{"bob", 1, ""});
+  empty[0] = 0x22;
+  empty.resize(empty.size() - 4);  // sender and time, no text at all
+  empty[4] -= 4;
+  const DecodeResult none = decode_frame(empty);
+  EXPECT_EQ(none.status, DecodeStatus::Error);
+  EXPECT_EQ(none.detail, "malformed MSG_BATCH");
+  auto partial = encode_frame(MsgBatch{"bob", 1, {"hi"}});
+  partial.push_back(0);  // a second text's length cut short
+  partial[4] += 1;
+  EXPECT_EQ(decode_frame(partial).status, DecodeStatus::Error);
+  std::vector<MsgView> views;
+  EXPECT_EQ(decode_msgs_in_place(empty, views), 0u);
+  EXPECT_EQ(decode_msgs_in_place(partial, views), 0u);
+  EXPECT_TRUE(views.empty());
+}
+
+// The chat receiver's path: MSG and MSG_BATCH frames read where they lie, one after another.
+TEST(Codec, MsgsDecodeInPlace) {
+  auto bytes = encode_frame(Msg{"bob", -1764000000000, "hello, world \xe2\x9c\x93"});
+  const size_t first = bytes.size();
+  encode_frame(MsgBatch{"carol", 5, {"", "two", "three"}}, bytes);
+  std::vector<MsgView> views;
+  ASSERT_EQ(decode_msgs_in_place(bytes, views), first);
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].sender, "bob");
+  EXPECT_EQ(views[0].ts_ms, -1764000000000);
+  EXPECT_EQ(views[0].text, "hello, world \xe2\x9c\x93");
+  EXPECT_EQ(static_cast<const void*>(views[0].text.data()),
+            static_cast<const void*>(bytes.data() + first - views[0].text.size()));
+  ASSERT_EQ(decode_msgs_in_place(std::span(bytes).subspan(first), views), bytes.size() - first);
+  ASSERT_EQ(views.size(), 4u);
+  const char* texts[] = {"", "two", "three"};
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(views[i].sender, "carol");
+    EXPECT_EQ(views[i].ts_ms, 5);
+    EXPECT_EQ(views[i].text, texts[i - 1]);
+  }
+  EXPECT_EQ(static_cast<const void*>(views[3].text.data() + views[3].text.size()),
+            static_cast<const void*>(bytes.data() + bytes.size()));
+}
+
+// Anything but a whole well-formed MSG or MSG_BATCH is left to decode_frame, and adds no view.
+TEST(Codec, MsgsInPlaceDeclineWhatIsNotAWholeMsg) {
+  std::vector<MsgView> views;
+  for (const Frame& f : {Frame(Msg{"bob", 1, "hi"}), Frame(MsgBatch{"bob", 1, {"hi", "there"}})}) {
+    const auto msg = encode_frame(f);
+    for (size_t n = 0; n < msg.size(); ++n)
+      EXPECT_EQ(decode_msgs_in_place(std::span(msg).first(n), views), 0u) << "cut at " << n;
+    auto trailing = msg;
+    trailing.push_back(0);
+    trailing[4] += 1;  // the length now covers a byte after the text
+    EXPECT_EQ(decode_msgs_in_place(trailing, views), 0u);
+    EXPECT_EQ(decode_frame(trailing).status, DecodeStatus::Error);
+  }
+  EXPECT_EQ(decode_msgs_in_place(encode_frame(Bye{}), views), 0u);
+  EXPECT_EQ(decode_msgs_in_place(encode_frame(Who{}), views), 0u);
+  for (const Frame& f : {Frame(Msg{std::string(kMaxClientName + 1, 'n'), 1, "hi"}),
+                         Frame(MsgBatch{std::string(kMaxClientName + 1, 'n'), 1, {"hi", "there"}})}) {
+    const auto long_nick = encode_frame(f);
+    EXPECT_EQ(decode_msgs_in_place(long_nick, views), 0u);
+    EXPECT_EQ(decode_frame(long_nick).status, DecodeStatus::Error);
+  }
+  EXPECT_TRUE(views.empty());
+}
+
+// encode_msgs writes what encode_frame writes for the frames it stands for.
+TEST(Codec, EncodeMsgsIsAMsgEachBeforeVersionFour) {
+  const std::vector<std::string> texts = {"a", "", "ccc"};
+  std::vector<uint8_t> expected;
+  for (const auto& t : texts) encode_frame(Msg{"bob", 7, t}, expected);
+  std::vector<uint8_t> got;
+  encode_msgs("bob", 7, texts, 3, got);
+  EXPECT_EQ(got, expected);
+  std::string as_string;
+  encode_msgs("bob", 7, texts, 3, as_string);
+  EXPECT_EQ(as_string, std::string(expected.begin(), expected.end()));
+}
+
+TEST(Codec, EncodeMsgsBatchesFromVersionFourUpToThePayloadLimit) {
+  std::vector<uint8_t> got;
+  encode_msgs("bob", 7, std::vector<std::string>{"a", "", "ccc"}, 4, got);
+  EXPECT_EQ(got, encode_frame(MsgBatch{"bob", 7, {"a", "", "ccc"}}));
+  got.clear();
+  encode_msgs("", 7, std::vector<std::string>{"alone"}, 4, got);
+  EXPECT_EQ(got, encode_frame(Msg{"", 7, "alone"}));
+  // Texts that fill more than one payload: full batches, in order, a lone last one as MSG.
+  const std::vector<std::string> big(3, std::string(kMaxMessage / 2, 'x'));
+  got.clear();
+  encode_msgs("bob", 7, big, 4, got);
+  const DecodeResult first = decode_frame(got);
+  ASSERT_EQ(first.status, DecodeStatus::Ok);
+  EXPECT_EQ(first.frame, Frame(MsgBatch{"bob", 7, {big[0], big[1]}}));
+  const DecodeResult second = decode_frame(std::span(got).subspan(first.consumed));
+  ASSERT_EQ(second.status, DecodeStatus::Ok);
+  EXPECT_EQ(second.frame, Frame(Msg{"bob", 7, big[2]}));
+  EXPECT_EQ(first.consumed + second.consumed, got.size());
+  // Exactly at the limit the payload still takes one more text; a byte over, it does not.
+  const size_t fixed = 4 + 3 + 8 + 4 + 1;  // sender, time, the text "a"
+  for (const size_t extra : {size_t{0}, size_t{1}}) {
+    const std::vector<std::string> edge = {"a", std::string(kMaxPayload - fixed - 4 + extra, 'y')};
+    got.clear();
+    encode_msgs("bob", 7, edge, 4, got);
+    EXPECT_EQ(got[0], extra == 0 ? 0x22 : 0x20) << extra;
+    EXPECT_EQ(decode_frame(got).status, DecodeStatus::Ok);
+  }
 }
 
 TEST(Codec, OversizedLengthIsRefusedFromTheHeaderAlone) {
@@ -147,7 +232,7 @@ TEST(Codec, MaximalLengthStillWaitsForPayload) {
 }
 
 TEST(Codec, UnknownTypeIsAnErrorAtTheFirstByte) {
-  for (uint8_t t : {0x00, 0x05, 0x0f, 0x1f, 0x22, 0x48, 0xff}) {
+  for (uint8_t t : {0x00, 0x05, 0x0f, 0x1f, 0x23, 0x48, 0xff}) {
     const std::vector<uint8_t> one = {t};
     const DecodeResult r = decode_frame(one);
     EXPECT_EQ(r.status, DecodeStatus::Error) << int(t);

@@ -115,10 +115,20 @@ class TerminalDisplay : public client::ChatDisplay {
       : notices_(notices), messages_(messages), editor_(editor) {}
   void messages(std::span<const proto::MsgView> burst) override {
     MutexLock lock(mutex_);
-    for (const proto::MsgView& msg : burst) {
-      if (msg.sender.empty() ? !notices_ : !messages_) continue;
-      lines_.append(pending_, msg.ts_ms, msg.sender, msg.text);
+    auto shown = [&](const proto::MsgView& msg) { return msg.sender.empty() ? notices_ : messages_; };
+    // Formatted a run of shown messages at a time (a MSG_BATCH's lines share a prefix), short
+    // enough that what waits to be written stays near kPendingBytes.
+    size_t i = 0;
+    while (i < burst.size()) {
+      if (!shown(burst[i])) {
+        ++i;
+        continue;
+      }
+      size_t end = i + 1;
+      while (end < burst.size() && end - i < kRunMessages && shown(burst[end])) ++end;
+      lines_.append(pending_, burst.subspan(i, end - i));
       if (pending_.size() >= kPendingBytes) write_pending();
+      i = end;
     }
   }
   void caught_up() override {
@@ -146,6 +156,7 @@ class TerminalDisplay : public client::ChatDisplay {
   // A busy room would cost a write(2) per line; lines are gathered and written a burst at
   // a time (at most this much), and whenever the client waits for more (caught_up).
   static constexpr size_t kPendingBytes = 64 << 10;
+  static constexpr size_t kRunMessages = 1024;
   void write_pending() REQUIRES(mutex_) {
     if (pending_.empty()) return;
     if (editor_) {

@@ -58,7 +58,9 @@ void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
       std::optional<proto::Frame> next = channel.try_receive();
       if (!next) {
         display.caught_up();
-        next = channel.receive();
+        // Undecoded: the messages that arrive are taken in place at the top of the loop.
+        channel.receive_more();
+        continue;
       }
       const proto::Frame& frame = *next;
       if (auto* msg = std::get_if<proto::Msg>(&frame)) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/frames.h"
+#include "proto/msg_view.h"
 
 namespace ftx::proto {
 
@@ -33,15 +34,6 @@ struct DecodeResult {
 /// past a limit: a header announcing more than kMaxPayload is an error at once, without
 /// waiting for the payload.
 DecodeResult decode_frame(std::span<const uint8_t> input);
-
-/// A MSG frame's fields where they lie in the input: what a chat receiver needs of each of
-/// the thousands of messages a busy room sends, without a Frame and its strings per line.
-/// Valid while the input is.
-struct MsgView {
-  std::string_view sender;
-  int64_t ts_ms = 0;
-  std::string_view text;
-};
 
 /// Decodes the MSG or MSG_BATCH frame at the front of input in place (their layouts, the
 /// same checks as decode_frame), appending its one or more messages to out: the frame's

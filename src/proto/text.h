@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 
 #include "proto/errors.h"
+#include "proto/msg_view.h"
 
 namespace ftx::proto {
 
@@ -94,6 +96,9 @@ std::string chat_line(int64_t ts_ms, std::string_view nick, std::string_view tex
 class ChatLines {
  public:
   void append(std::string& out, int64_t ts_ms, std::string_view nick, std::string_view text);
+  /// The same for each message of a burst, in order. The messages of one MSG_BATCH in the
+  /// same second share a prefix and, when plain ASCII, are copied out with one resize.
+  void append(std::string& out, std::span<const MsgView> burst);
 
  private:
   void restamp(int64_t ts_ms);

@@ -87,6 +87,11 @@ proto::Frame Channel::receive() {
   }
 }
 
+void Channel::receive_more() {
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  fill(deadline);
+}
+
 std::optional<proto::Frame> Channel::try_receive() {
   if (start_ == end_) return std::nullopt;
   auto result = proto::decode_frame(buf_.subspan(start_, end_ - start_));

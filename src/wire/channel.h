@@ -43,6 +43,11 @@ class Channel {
   /// otherwise. Throws proto::ProtocolError on malformed input.
   std::optional<proto::Frame> try_receive();
 
+  /// Reads more bytes into the buffer, waiting for them as receive() does when no whole
+  /// frame is buffered, without decoding anything. For a reader that takes its frames in
+  /// place (take_buffered_msgs) and the others with try_receive. Throws like receive().
+  void receive_more();
+
   /// Every MSG and MSG_BATCH frame already buffered whole at the front, read in place and
   /// appended to burst: each view's fields point into the receive buffer and stay valid
   /// until the next call that reads the socket (receive, read_raw, fill...), so a burst of

@@ -108,6 +108,34 @@ TEST(TextProtocol, ChatLinesMatchChatLineAndReuseTheStamp) {
   ends.append(odd, 1000, "a", "e");
   EXPECT_EQ(odd.find('\0'), std::string::npos);
   EXPECT_TRUE(odd.ends_with("\n00:00:00 <a> d\n00:00:01 <a> e\n")) << odd;
+  // A burst (the messages of MSG_BATCH frames share their sender's bytes) comes out as the
+  // same lines one at a time would: a line to escape in the middle of a run, a run that
+  // crosses a second, a notice and another batch's sender between runs.
+  const std::string batch_a = "carol";
+  const std::string batch_b = "carol";  // equal bytes elsewhere: another batch
+  const std::vector<MsgView> burst = {
+      {batch_a, 3'723'100, "one"},
+      {batch_a, 3'723'200, "two\x07"},
+      {batch_a, 3'723'300, ""},
+      {batch_a, 3'724'000, "next second"},
+      {"", 3'724'001, "dave joined"},
+      {batch_b, 3'724'002, "again"},
+      {batch_b, 3'724'003, "\xe2\x80\xae"},
+      {"dave", 3'724'004, std::string_view("nul\0", 4)},
+  };
+  ChatLines one_by_one;
+  std::string expected;
+  for (const MsgView& m : burst) one_by_one.append(expected, m.ts_ms, m.sender, m.text);
+  for (size_t split = 0; split <= burst.size(); ++split) {
+    ChatLines together;
+    std::string got = "kept ";
+    together.append(got, std::span(burst).first(split));
+    together.append(got, std::span(burst).subspan(split));
+    EXPECT_EQ(got, "kept " + expected) << "split at " << split;
+  }
+  EXPECT_NE(expected.find("01:02:03 <carol> two\\x07\n01:02:03 <carol> \n01:02:04 <carol> next second\n"),
+            std::string::npos)
+      << expected;
   if (old_tz) {
     ::setenv("TZ", saved.c_str(), 1);
   } else {

@@ -328,7 +328,8 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   ChatResult result;
   std::optional<ServerLink> opened;
   try {
-    // Chat is the same in versions 2 and 3: an older server is spoken to in its version.
+    // Chat is the same in versions 2 to 4 but for MSG_BATCH (4): an older server is spoken
+    // to in its version, with a MSG per line.
     opened.emplace(ServerLink::open_newest(
         LinkOptions{options.server, options.connect_timeout, options.connect_timeout, options.tls},
         proto::Hello{proto::kProtocolVersion, proto::Role::Chat, options.name, options.token}, /*oldest=*/2));

@@ -175,12 +175,12 @@ void ChatHub::say(const std::string& from, const std::string& text, const ChatMe
 }
 
 void ChatHub::say(const std::string& from, std::span<const std::string> texts, const ChatMember* origin) {
-  const std::string speaker = "<" + printable(from).append("> ");
-  for (const auto& text : texts) {
-    if (!console_.quiet()) console_.print(speaker + printable(text));
-    if (options_.log_messages) {
-      log_.write(chat_event(std::chrono::system_clock::now(), from, text));
-    }
+  if (!console_.quiet()) {
+    const std::string speaker = "<" + printable(from).append("> ");
+    for (const auto& text : texts) console_.print(speaker + printable(text));
+  }
+  if (options_.log_messages) {
+    for (const auto& text : texts) log_.write(chat_event(std::chrono::system_clock::now(), from, text));
   }
   deliver(from, texts, origin);
 }

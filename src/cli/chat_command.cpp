@@ -125,7 +125,12 @@ class TerminalDisplay : public client::ChatDisplay {
         continue;
       }
       size_t end = i + 1;
-      while (end < burst.size() && end - i < kRunMessages && shown(burst[end])) ++end;
+      size_t text_bytes = burst[i].text.size();
+      while (end < burst.size() && end - i < kRunMessages && text_bytes < kPendingBytes &&
+             shown(burst[end])) {
+        text_bytes += burst[end].text.size();
+        ++end;
+      }
       lines_.append(pending_, burst.subspan(i, end - i));
       if (pending_.size() >= kPendingBytes) write_pending();
       i = end;

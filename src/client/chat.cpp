@@ -394,7 +394,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
         ++result.lines_skipped;
         continue;
       }
-      pending_bytes += line.size();
+      pending_bytes += sizeof(uint32_t) + line.size();  // its length in the frame, and its bytes
       pending.push_back(std::move(line));
       ++result.lines_sent;
     }

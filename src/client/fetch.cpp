@@ -32,15 +32,18 @@ class HostileServer : public ConnectionLost {
 
 ServerLink open_link(const FetchOptions& options) {
   try {
-    return ServerLink::open(
+    // Fetching is the same from version 3 on: an older server is spoken to in its version.
+    return ServerLink::open_newest(
         LinkOptions{options.server, options.connect_timeout, options.io_timeout, options.tls},
-        proto::Hello{proto::kProtocolVersion, proto::Role::Fetch, options.client_name, options.token});
+        proto::Hello{proto::kProtocolVersion, proto::Role::Fetch, options.client_name, options.token},
+        proto::kFetchProtocolVersion);
   } catch (const UntrustedServer&) {
     throw;
   } catch (const ConnectionLost& e) {
-    // A server from before version 3 does not know the fetch role.
-    if (e.code() == ErrorCode::BadRequest &&
-        std::string(e.what()).find("unknown role") != std::string::npos) {
+    // A server from before version 3 refuses version 3, or does not know the fetch role.
+    if (e.code() == ErrorCode::UnsupportedVersion ||
+        (e.code() == ErrorCode::BadRequest &&
+         std::string(e.what()).find("unknown role") != std::string::npos)) {
       throw ConnectionLost(std::string(e.what()) +
                                " (the server is older than ftx get: it needs protocol version 3; upgrade it)",
                            e.code());

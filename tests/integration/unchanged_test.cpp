@@ -413,5 +413,29 @@ TEST_F(UnchangedProtocol, TodaysClientTalksToAVersionTwoServer) {
   EXPECT_EQ(chat.wait(testing::scaled(30s)), 0) << chat.err();
 }
 
+// ftx ls and ftx get against a version 3 server: they fall back from version 4 and fetch as
+// before; a version 2 server, which has no fetch role, is named as too old.
+TEST_F(UnchangedProtocol, FetchFallsBackToAVersionThreeServer) {
+  testing::write_file(tmp_ / "inbox" / "a.txt", "on the shelf");
+  server::ServerConfig c = config();
+  c.share = true;
+  c.protocol_version = 3;
+  testing::TestServer server(c);
+  const std::string addr = "127.0.0.1:" + std::to_string(server.port());
+  Process ls({testing::ftx_binary(), "ls", addr, "--plain"}, tmp_.path(), "ls");
+  ASSERT_EQ(ls.wait(testing::scaled(30s)), 0) << ls.err();
+  EXPECT_NE(ls.out().find(" a.txt\n"), std::string::npos) << ls.out();
+  Process get({testing::ftx_binary(), "get", addr, "a.txt", "-o", (tmp_ / "got").string(), "--plain"},
+              tmp_.path(), "get");
+  ASSERT_EQ(get.wait(testing::scaled(30s)), 0) << get.err();
+  EXPECT_EQ(testing::read_file(tmp_ / "got" / "a.txt"), "on the shelf");
+  c.protocol_version = 2;
+  testing::TestServer old(c);
+  Process too_old({testing::ftx_binary(), "ls", "127.0.0.1:" + std::to_string(old.port()), "--plain"},
+                  tmp_.path(), "too-old");
+  EXPECT_EQ(too_old.wait(testing::scaled(30s)), 1) << too_old.err();
+  EXPECT_NE(too_old.err().find("older than ftx get"), std::string::npos) << too_old.err();
+}
+
 }  // namespace
 }  // namespace ftx

@@ -539,6 +539,18 @@ int Inbox::open_parents(const std::vector<std::string>& parts, size_t count, net
 }
 
 std::string Inbox::publish(PartialFile& partial, std::string_view name, OverwritePolicy policy, bool synced) {
+  return *publish_as(partial, name, policy, synced, nullptr);
+}
+
+std::optional<std::string> Inbox::publish_unless_same(PartialFile& partial, std::string_view name,
+                                                      OverwritePolicy policy,
+                                                      const std::function<bool()>& same_file_there) {
+  return publish_as(partial, name, policy, /*synced=*/true, same_file_there ? &same_file_there : nullptr);
+}
+
+std::optional<std::string> Inbox::publish_as(PartialFile& partial, std::string_view name,
+                                             OverwritePolicy policy, bool synced,
+                                             const std::function<bool()>* same_file_there) {
   if (auto why = proto::check_name(name)) throw ProtocolError(ErrorCode::NameRefused, *why);
   // The data must be on disk before the name is: a crash then shows the old state or the
   // whole new file, never a named file with missing blocks. (synced: sync() did it.)
@@ -559,12 +571,21 @@ std::string Inbox::publish(PartialFile& partial, std::string_view name, Overwrit
   const char* from = partial.name_.c_str();
   int rc = 0;
   if (policy == OverwritePolicy::Replace) {
+    if (struct stat st{}; same_file_there &&
+                          ::fstatat(parent_fd, chosen.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                          (*same_file_there)()) {
+      return std::nullopt;
+    }
     rc = ::renameat(area, from, parent_fd, chosen.c_str());
     if (rc < 0 && (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST)) {
       throw ProtocolError(ErrorCode::Exists, "'" + prefix + leaf + "' is a directory on the server");
     }
   } else {
     rc = rename_noreplace(area, from, parent_fd, chosen.c_str());
+    if (rc < 0 && errno == EEXIST && same_file_there) {
+      if ((*same_file_there)()) return std::nullopt;
+      errno = EEXIST;  // the look may have set it
+    }
     for (int n = 1; rc < 0 && errno == EEXIST && policy == OverwritePolicy::Rename; ++n) {
       if (n > kMaxRenameAttempts) break;
       chosen = proto::numbered_name(leaf, n);
@@ -680,11 +701,10 @@ std::optional<Inbox::Existing> Inbox::existing(std::string_view name, uint64_t s
   return found;
 }
 
-void Inbox::remember_digest(std::string_view path, DigestAlgo algo, const std::string& digest) {
-  std::string shown;
-  auto fd = open_existing(path, shown);
-  struct stat st {};
-  if (fd && ::fstat(fd->get(), &st) == 0) digests_.remember(identity_of(st), algo, digest);
+void Inbox::remember_digest(const FileIdentity& committed, DigestAlgo algo, const std::string& digest) {
+  // Taken under the final name by publish(): opening the file again to learn it cost six
+  // system calls for every small file of a batch.
+  if (committed.ino != 0) digests_.remember(committed, algo, digest);
 }
 
 }  // namespace ftx::server

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <semaphore>
@@ -161,6 +162,13 @@ class Inbox {
   /// them. Errors as commit().
   void seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns);
   std::string publish(PartialFile& partial, std::string_view name, OverwritePolicy policy, bool synced);
+  /// publish() after sync(), unless the file already at `name` is this one: same_file_there
+  /// is asked only when the name is taken (under Replace, before replacing it), and true
+  /// leaves the partial where it is and returns nullopt. A new name costs no lookup of
+  /// its own: the rename that never replaces is what finds the name taken.
+  std::optional<std::string> publish_unless_same(PartialFile& partial, std::string_view name,
+                                                 OverwritePolicy policy,
+                                                 const std::function<bool()>& same_file_there);
   /// syncfs(2) of the filesystem holding DIR. Throws like commit().
   void sync();
 
@@ -190,8 +198,9 @@ class Inbox {
   std::optional<Existing> existing(std::string_view name, uint64_t size, std::optional<int64_t> mtime_ns,
                                    DigestAlgo algo, Look look = Look::Offer);
 
-  /// Remembers the digest of the file just committed at path (publish()'s answer).
-  void remember_digest(std::string_view path, DigestAlgo algo, const std::string& digest);
+  /// Remembers the digest of a file just committed (its PartialFile::published_as()), so
+  /// it is offered without being read again; nothing when the identity is unknown.
+  void remember_digest(const FileIdentity& committed, DigestAlgo algo, const std::string& digest);
 
   static constexpr std::ptrdiff_t kHashesAtOnce = 2;
   static constexpr std::chrono::seconds kHashDeadline{10};
@@ -209,6 +218,8 @@ class Inbox {
   void check_space(uint64_t needed) const;
   /// Opens (creating) the directories of parts[0..count) under DIR; returns the last one's
   /// fd (or DIR's, owned by nobody, when count is 0) and the path so far in prefix.
+  std::optional<std::string> publish_as(PartialFile& partial, std::string_view name, OverwritePolicy policy,
+                                        bool synced, const std::function<bool()>* same_file_there);
   int open_parents(const std::vector<std::string>& parts, size_t count, net::UniqueFd& holder,
                    std::string& prefix);
   /// A session lets go of a resumable partial that now holds `bytes`.

@@ -281,27 +281,37 @@ void IncomingFile::seal() {
 }
 
 std::string IncomingFile::publish(bool synced) {
-  if (detect_unchanged_) {
-    // Compared after arrival: the bytes are here already, so hashing the file of the same
-    // size there costs no more than receiving did.
-    const auto there =
-        ctx_.inbox.existing(record_.name, size_, std::nullopt, ctx_.config.hash, Inbox::Look::Arrived);
-    if (there && there->digest == digest_) {
-      partial_->discard();
-      partial_.reset();
-      record_.path = there->path;
-      record_.unchanged = true;
-      log();
-      return record_.path;
-    }
-  }
-  record_.path = committing(
-      [this, synced] { return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, synced); });
+  // Compared after arrival: the bytes are here already, so hashing the file of the same
+  // size there costs no more than receiving did.
+  std::optional<Inbox::Existing> there;
+  const auto same_file_there = [this, &there] {
+    there = ctx_.inbox.existing(record_.name, size_, std::nullopt, ctx_.config.hash, Inbox::Look::Arrived);
+    return there && there->digest == digest_;
+  };
+  const auto kept_there = [this, &there] {
+    partial_->discard();
+    partial_.reset();
+    record_.path = there->path;
+    record_.unchanged = true;
+    log();
+    return record_.path;
+  };
+  // Before an fsync of its own (a large file's), looked at first; in a batch, whose data is
+  // durable already, only when the rename finds the name taken.
+  if (detect_unchanged_ && !synced && same_file_there()) return kept_there();
+  std::optional<std::string> path = committing([&]() -> std::optional<std::string> {
+    if (!synced) return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, false);
+    return ctx_.inbox.publish_unless_same(
+        *partial_, record_.name, ctx_.config.overwrite,
+        detect_unchanged_ ? std::function<bool()>(same_file_there) : nullptr);
+  });
+  if (!path) return kept_there();
+  record_.path = std::move(*path);
   if (ctx_.shelf)
     ctx_.shelf->committed(record_.path, partial_->published_as(), record_.digest, record_.client);
-  partial_.reset();
   // A later sender of the same file is offered it without the file being read again.
-  ctx_.inbox.remember_digest(record_.path, ctx_.config.hash, digest_);
+  ctx_.inbox.remember_digest(partial_->published_as(), ctx_.config.hash, digest_);
+  partial_.reset();
   log();
   return record_.path;
 }

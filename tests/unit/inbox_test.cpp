@@ -252,6 +252,60 @@ TEST(Inbox, BatchedCommitPublishesAfterOneSync) {
   }
 }
 
+TEST(Inbox, PublishUnlessSameAsksOnlyWhenTheNameIsTaken) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  put(inbox, "taken", "old");
+  auto sealed = [&inbox](const std::string& content) {
+    PartialFile p = inbox.begin(content.size());
+    write(p, content);
+    inbox.seal(p, 0644, kKey.mtime_ns);
+    return p;
+  };
+  int asked = 0;
+  auto answer = [&asked](bool same) {
+    return [&asked, same] {
+      ++asked;
+      return same;
+    };
+  };
+  inbox.sync();
+  PartialFile fresh = sealed("new");
+  EXPECT_EQ(inbox.publish_unless_same(fresh, "free", OverwritePolicy::Rename, answer(true)), "free");
+  EXPECT_EQ(asked, 0);  // a free name is not looked at
+
+  PartialFile same = sealed("old");
+  EXPECT_EQ(inbox.publish_unless_same(same, "taken", OverwritePolicy::Rename, answer(true)), std::nullopt);
+  EXPECT_EQ(asked, 1);
+  same.discard();
+  EXPECT_EQ(testing::read_file(tmp / "taken"), "old");
+
+  PartialFile other = sealed("other");
+  EXPECT_EQ(inbox.publish_unless_same(other, "taken", OverwritePolicy::Rename, answer(false)), "taken (1)");
+  EXPECT_EQ(asked, 2);
+
+  PartialFile same_replace = sealed("old");
+  EXPECT_EQ(inbox.publish_unless_same(same_replace, "taken", OverwritePolicy::Replace, answer(true)),
+            std::nullopt);
+  EXPECT_EQ(asked, 3);
+  same_replace.discard();
+  PartialFile replacing = sealed("replaced");
+  EXPECT_EQ(inbox.publish_unless_same(replacing, "taken", OverwritePolicy::Replace, answer(false)), "taken");
+  EXPECT_EQ(testing::read_file(tmp / "taken"), "replaced");
+  PartialFile new_replace = sealed("x");
+  EXPECT_EQ(inbox.publish_unless_same(new_replace, "free2", OverwritePolicy::Replace, answer(true)), "free2");
+  EXPECT_EQ(asked, 4);
+
+  PartialFile refused = sealed("different");
+  try {
+    inbox.publish_unless_same(refused, "taken", OverwritePolicy::Refuse, answer(false));
+    ADD_FAILURE() << "a different file replaced one under Refuse";
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Exists);
+  }
+  EXPECT_EQ(asked, 5);
+}
+
 TEST(Inbox, DirectoriesGetModeAndMtimeAndAFileInTheWayIsRefused) {
   TempDir tmp;
   Inbox inbox(tmp.path());
@@ -396,9 +450,11 @@ TEST(Inbox, ARewrittenFileIsHashedAgain) {
 TEST(Inbox, ACommittedDigestIsRememberedWithoutReadingTheFile) {
   TempDir tmp;
   Inbox inbox(tmp.path());
-  put(inbox, "a.txt", "hello");
+  PartialFile p = inbox.begin(5);
+  p.write(std::span(reinterpret_cast<const uint8_t*>("hello"), 5));
+  inbox.commit(p, "a.txt", OverwritePolicy::Rename, 0644, kMtime);
   // What the committer says is what is offered: the file is not read again.
-  inbox.remember_digest("a.txt", DigestAlgo::Xxh128, "told");
+  inbox.remember_digest(p.published_as(), DigestAlgo::Xxh128, "told");
   const auto found = inbox.existing("a.txt", 5, kMtime, DigestAlgo::Xxh128);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->digest, "told");

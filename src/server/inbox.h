@@ -216,10 +216,11 @@ class Inbox {
   /// their records, skipping ids in use.
   void sweep_partials(bool at_start) REQUIRES(mutex_);
   void check_space(uint64_t needed) const;
-  /// Opens (creating) the directories of parts[0..count) under DIR; returns the last one's
-  /// fd (or DIR's, owned by nobody, when count is 0) and the path so far in prefix.
+  /// publish() and publish_unless_same() in one: nullopt only when same_file_there said so.
   std::optional<std::string> publish_as(PartialFile& partial, std::string_view name, OverwritePolicy policy,
                                         bool synced, const std::function<bool()>* same_file_there);
+  /// Opens (creating) the directories of parts[0..count) under DIR; returns the last one's
+  /// fd (or DIR's, owned by nobody, when count is 0) and the path so far in prefix.
   int open_parents(const std::vector<std::string>& parts, size_t count, net::UniqueFd& holder,
                    std::string& prefix);
   /// A session lets go of a resumable partial that now holds `bytes`.

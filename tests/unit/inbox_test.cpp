@@ -284,10 +284,12 @@ TEST(Inbox, PublishUnlessSameAsksOnlyWhenTheNameIsTaken) {
   EXPECT_EQ(inbox.publish_unless_same(other, "taken", OverwritePolicy::Rename, answer(false)), "taken (1)");
   EXPECT_EQ(asked, 2);
 
-  PartialFile same_replace = sealed("old");
+  // Told "the same", Replace replaces nothing (other bytes here, so a replacement would show).
+  PartialFile same_replace = sealed("OLD");
   EXPECT_EQ(inbox.publish_unless_same(same_replace, "taken", OverwritePolicy::Replace, answer(true)),
             std::nullopt);
   EXPECT_EQ(asked, 3);
+  EXPECT_EQ(testing::read_file(tmp / "taken"), "old");
   same_replace.discard();
   PartialFile replacing = sealed("replaced");
   EXPECT_EQ(inbox.publish_unless_same(replacing, "taken", OverwritePolicy::Replace, answer(false)), "taken");
@@ -304,6 +306,19 @@ TEST(Inbox, PublishUnlessSameAsksOnlyWhenTheNameIsTaken) {
     EXPECT_EQ(e.code(), ErrorCode::Exists);
   }
   EXPECT_EQ(asked, 5);
+  // The same file under Refuse is no error: nothing to publish.
+  PartialFile same_refuse = sealed("replaced");
+  EXPECT_EQ(inbox.publish_unless_same(same_refuse, "taken", OverwritePolicy::Refuse, answer(true)),
+            std::nullopt);
+  same_refuse.discard();
+  // A look that leaves errno changed does not stop the numbered names.
+  PartialFile after_look = sealed("another");
+  EXPECT_EQ(inbox.publish_unless_same(after_look, "taken", OverwritePolicy::Rename,
+                                      [] {
+                                        errno = ENOENT;
+                                        return false;
+                                      }),
+            "taken (2)");
 }
 
 TEST(Inbox, DirectoriesGetModeAndMtimeAndAFileInTheWayIsRefused) {

@@ -83,8 +83,16 @@ double mbps_field(uint64_t bytes, uint64_t resumed_from, double seconds) {
 }
 
 std::string format_rate(uint64_t bytes, double seconds) {
+  // The unit follows the rate, as curl's does: a small file's line said "0.0 MB/s".
+  const double per_second = megabytes_per_second(bytes, seconds) * 1e6;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MB/s", megabytes_per_second(bytes, seconds));
+  if (per_second >= 999'950) {
+    std::snprintf(buf, sizeof buf, "%.1f MB/s", per_second / 1e6);
+  } else if (per_second >= 999.5) {
+    std::snprintf(buf, sizeof buf, "%.1f kB/s", per_second / 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0f B/s", per_second);
+  }
   return buf;
 }
 

@@ -35,7 +35,7 @@ double megabytes_per_second(uint64_t bytes, double seconds);
 /// what crossed the wire this time (bytes less a resumed prefix), to two decimals.
 double mbps_field(uint64_t bytes, uint64_t resumed_from, double seconds);
 
-/// "123.4 MB/s".
+/// "123.4 MB/s", "10.5 kB/s" or "999 B/s": decimal units, as the transfer log's mbps.
 std::string format_rate(uint64_t bytes, double seconds);
 
 }  // namespace ftx

@@ -150,14 +150,14 @@ TEST(Cli, SavedLineNamesTheFileAsTheServerSavedIt) {
   f.bytes = 3;
   f.seconds = 1;
   f.digest = "xxh128:00";
-  EXPECT_EQ(format_saved_line(f), "saved photos/p1.jpg as p1.jpg (3 B, 0.0 MB/s, xxh128:00)");
+  EXPECT_EQ(format_saved_line(f), "saved photos/p1.jpg as p1.jpg (3 B, 3 B/s, xxh128:00)");
   f.path = "build.log";
   f.name = f.saved_as = "logs/today.log";  // --as
-  EXPECT_EQ(format_saved_line(f), "saved build.log as logs/today.log (3 B, 0.0 MB/s, xxh128:00)");
+  EXPECT_EQ(format_saved_line(f), "saved build.log as logs/today.log (3 B, 3 B/s, xxh128:00)");
   f.path = f.name = f.saved_as = "a.txt";
-  EXPECT_EQ(format_saved_line(f), "saved a.txt (3 B, 0.0 MB/s, xxh128:00)");
+  EXPECT_EQ(format_saved_line(f), "saved a.txt (3 B, 3 B/s, xxh128:00)");
   f.path = "-";
-  EXPECT_EQ(format_saved_line(f), "saved standard input as a.txt (3 B, 0.0 MB/s, xxh128:00)");
+  EXPECT_EQ(format_saved_line(f), "saved standard input as a.txt (3 B, 3 B/s, xxh128:00)");
 }
 
 }  // namespace

@@ -68,7 +68,12 @@ TEST(Units, Rate) {
   EXPECT_DOUBLE_EQ(megabytes_per_second(2'000'000, 2.0), 1.0);
   EXPECT_EQ(format_rate(123'400'000, 1.0), "123.4 MB/s");
   EXPECT_EQ(megabytes_per_second(2'200'000, 0.0), 0.0);  // no time measured: no rate, not the byte count
-  EXPECT_EQ(format_rate(2'200'000, 0.0), "0.0 MB/s");
+  EXPECT_EQ(format_rate(2'200'000, 0.0), "0 B/s");
+  EXPECT_EQ(format_rate(21, 0.002), "10.5 kB/s");  // a small file: not "0.0 MB/s"
+  EXPECT_EQ(format_rate(999'949, 1.0), "999.9 kB/s");
+  EXPECT_EQ(format_rate(999'950, 1.0), "1.0 MB/s");  // never "1000.0 kB/s"
+  EXPECT_EQ(format_rate(999, 1.0), "999 B/s");
+  EXPECT_EQ(format_rate(1'000, 1.0), "1.0 kB/s");
   EXPECT_DOUBLE_EQ(mbps_field(3'000'000, 1'000'000, 2.0), 1.0);  // what crossed the wire this time
   EXPECT_DOUBLE_EQ(mbps_field(1'234'567, 0, 1.0), 1.23);
   EXPECT_EQ(mbps_field(2'200'000, 0, 0.0), 0.0);

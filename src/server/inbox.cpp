@@ -507,7 +507,7 @@ PartialFile Inbox::begin(uint64_t size) {
 std::string Inbox::commit(PartialFile& partial, std::string_view name, OverwritePolicy policy, uint32_t mode,
                           int64_t mtime_ns) {
   seal(partial, mode, mtime_ns);
-  return publish(partial, name, policy, /*synced=*/false);
+  return *publish(partial, name, policy, /*synced=*/false);
 }
 
 void Inbox::seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns) {
@@ -538,19 +538,8 @@ int Inbox::open_parents(const std::vector<std::string>& parts, size_t count, net
   return parent_fd;
 }
 
-std::string Inbox::publish(PartialFile& partial, std::string_view name, OverwritePolicy policy, bool synced) {
-  return *publish_as(partial, name, policy, synced, nullptr);
-}
-
-std::optional<std::string> Inbox::publish_unless_same(PartialFile& partial, std::string_view name,
-                                                      OverwritePolicy policy,
-                                                      const std::function<bool()>& same_file_there) {
-  return publish_as(partial, name, policy, /*synced=*/true, same_file_there ? &same_file_there : nullptr);
-}
-
-std::optional<std::string> Inbox::publish_as(PartialFile& partial, std::string_view name,
-                                             OverwritePolicy policy, bool synced,
-                                             const std::function<bool()>* same_file_there) {
+std::optional<std::string> Inbox::publish(PartialFile& partial, std::string_view name, OverwritePolicy policy,
+                                          bool synced, const std::function<bool()>& same_file_there) {
   if (auto why = proto::check_name(name)) throw ProtocolError(ErrorCode::NameRefused, *why);
   // The data must be on disk before the name is: a crash then shows the old state or the
   // whole new file, never a named file with missing blocks. (synced: sync() did it.)
@@ -573,7 +562,7 @@ std::optional<std::string> Inbox::publish_as(PartialFile& partial, std::string_v
   if (policy == OverwritePolicy::Replace) {
     if (struct stat st{}; same_file_there &&
                           ::fstatat(parent_fd, chosen.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                          (*same_file_there)()) {
+                          same_file_there()) {
       return std::nullopt;
     }
     rc = ::renameat(area, from, parent_fd, chosen.c_str());
@@ -583,7 +572,7 @@ std::optional<std::string> Inbox::publish_as(PartialFile& partial, std::string_v
   } else {
     rc = rename_noreplace(area, from, parent_fd, chosen.c_str());
     if (rc < 0 && errno == EEXIST && same_file_there) {
-      if ((*same_file_there)()) return std::nullopt;
+      if (same_file_there()) return std::nullopt;
       errno = EEXIST;  // the look may have set it
     }
     for (int n = 1; rc < 0 && errno == EEXIST && policy == OverwritePolicy::Rename; ++n) {

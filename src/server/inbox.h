@@ -161,14 +161,12 @@ class Inbox {
   /// fsync of its own; a second sync() makes the new names durable before anyone hears of
   /// them. Errors as commit().
   void seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns);
-  std::string publish(PartialFile& partial, std::string_view name, OverwritePolicy policy, bool synced);
-  /// publish() after sync(), unless the file already at `name` is this one: same_file_there
-  /// is asked only when the name is taken (under Replace, before replacing it), and true
-  /// leaves the partial where it is and returns nullopt. A new name costs no lookup of
-  /// its own: the rename that never replaces is what finds the name taken.
-  std::optional<std::string> publish_unless_same(PartialFile& partial, std::string_view name,
-                                                 OverwritePolicy policy,
-                                                 const std::function<bool()>& same_file_there);
+  /// With same_file_there, the partial is published unless the file already at `name` is
+  /// this one: it is asked only when the name is taken (under Replace, before replacing
+  /// it), and true leaves the partial where it is and returns nullopt. A new name costs no
+  /// lookup of its own: the rename that never replaces is what finds the name taken.
+  std::optional<std::string> publish(PartialFile& partial, std::string_view name, OverwritePolicy policy,
+                                     bool synced, const std::function<bool()>& same_file_there = {});
   /// syncfs(2) of the filesystem holding DIR. Throws like commit().
   void sync();
 
@@ -216,9 +214,6 @@ class Inbox {
   /// their records, skipping ids in use.
   void sweep_partials(bool at_start) REQUIRES(mutex_);
   void check_space(uint64_t needed) const;
-  /// publish() and publish_unless_same() in one: nullopt only when same_file_there said so.
-  std::optional<std::string> publish_as(PartialFile& partial, std::string_view name, OverwritePolicy policy,
-                                        bool synced, const std::function<bool()>* same_file_there);
   /// Opens (creating) the directories of parts[0..count) under DIR; returns the last one's
   /// fd (or DIR's, owned by nobody, when count is 0) and the path so far in prefix.
   int open_parents(const std::vector<std::string>& parts, size_t count, net::UniqueFd& holder,

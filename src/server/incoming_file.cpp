@@ -299,11 +299,9 @@ std::string IncomingFile::publish(bool synced) {
   // Before an fsync of its own (a large file's), looked at first; in a batch, whose data is
   // durable already, only when the rename finds the name taken.
   if (detect_unchanged_ && !synced && same_file_there()) return kept_there();
-  std::optional<std::string> path = committing([&]() -> std::optional<std::string> {
-    if (!synced) return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, false);
-    return ctx_.inbox.publish_unless_same(
-        *partial_, record_.name, ctx_.config.overwrite,
-        detect_unchanged_ ? std::function<bool()>(same_file_there) : nullptr);
+  std::optional<std::string> path = committing([&] {
+    return ctx_.inbox.publish(*partial_, record_.name, ctx_.config.overwrite, synced,
+                              detect_unchanged_ && synced ? std::function<bool()>(same_file_there) : nullptr);
   });
   if (!path) return kept_there();
   record_.path = std::move(*path);

@@ -252,7 +252,7 @@ TEST(Inbox, BatchedCommitPublishesAfterOneSync) {
   }
 }
 
-TEST(Inbox, PublishUnlessSameAsksOnlyWhenTheNameIsTaken) {
+TEST(Inbox, PublishAsksWhetherTheSameFileIsThereOnlyWhenTheNameIsTaken) {
   TempDir tmp;
   Inbox inbox(tmp.path());
   put(inbox, "taken", "old");
@@ -271,36 +271,35 @@ TEST(Inbox, PublishUnlessSameAsksOnlyWhenTheNameIsTaken) {
   };
   inbox.sync();
   PartialFile fresh = sealed("new");
-  EXPECT_EQ(inbox.publish_unless_same(fresh, "free", OverwritePolicy::Rename, answer(true)), "free");
+  EXPECT_EQ(inbox.publish(fresh, "free", OverwritePolicy::Rename, true, answer(true)), "free");
   EXPECT_EQ(asked, 0);  // a free name is not looked at
 
   PartialFile same = sealed("old");
-  EXPECT_EQ(inbox.publish_unless_same(same, "taken", OverwritePolicy::Rename, answer(true)), std::nullopt);
+  EXPECT_EQ(inbox.publish(same, "taken", OverwritePolicy::Rename, true, answer(true)), std::nullopt);
   EXPECT_EQ(asked, 1);
   same.discard();
   EXPECT_EQ(testing::read_file(tmp / "taken"), "old");
 
   PartialFile other = sealed("other");
-  EXPECT_EQ(inbox.publish_unless_same(other, "taken", OverwritePolicy::Rename, answer(false)), "taken (1)");
+  EXPECT_EQ(inbox.publish(other, "taken", OverwritePolicy::Rename, true, answer(false)), "taken (1)");
   EXPECT_EQ(asked, 2);
 
   // Told "the same", Replace replaces nothing (other bytes here, so a replacement would show).
   PartialFile same_replace = sealed("OLD");
-  EXPECT_EQ(inbox.publish_unless_same(same_replace, "taken", OverwritePolicy::Replace, answer(true)),
-            std::nullopt);
+  EXPECT_EQ(inbox.publish(same_replace, "taken", OverwritePolicy::Replace, true, answer(true)), std::nullopt);
   EXPECT_EQ(asked, 3);
   EXPECT_EQ(testing::read_file(tmp / "taken"), "old");
   same_replace.discard();
   PartialFile replacing = sealed("replaced");
-  EXPECT_EQ(inbox.publish_unless_same(replacing, "taken", OverwritePolicy::Replace, answer(false)), "taken");
+  EXPECT_EQ(inbox.publish(replacing, "taken", OverwritePolicy::Replace, true, answer(false)), "taken");
   EXPECT_EQ(testing::read_file(tmp / "taken"), "replaced");
   PartialFile new_replace = sealed("x");
-  EXPECT_EQ(inbox.publish_unless_same(new_replace, "free2", OverwritePolicy::Replace, answer(true)), "free2");
+  EXPECT_EQ(inbox.publish(new_replace, "free2", OverwritePolicy::Replace, true, answer(true)), "free2");
   EXPECT_EQ(asked, 4);
 
   PartialFile refused = sealed("different");
   try {
-    inbox.publish_unless_same(refused, "taken", OverwritePolicy::Refuse, answer(false));
+    inbox.publish(refused, "taken", OverwritePolicy::Refuse, true, answer(false));
     ADD_FAILURE() << "a different file replaced one under Refuse";
   } catch (const ProtocolError& e) {
     EXPECT_EQ(e.code(), ErrorCode::Exists);
@@ -308,16 +307,15 @@ TEST(Inbox, PublishUnlessSameAsksOnlyWhenTheNameIsTaken) {
   EXPECT_EQ(asked, 5);
   // The same file under Refuse is no error: nothing to publish.
   PartialFile same_refuse = sealed("replaced");
-  EXPECT_EQ(inbox.publish_unless_same(same_refuse, "taken", OverwritePolicy::Refuse, answer(true)),
-            std::nullopt);
+  EXPECT_EQ(inbox.publish(same_refuse, "taken", OverwritePolicy::Refuse, true, answer(true)), std::nullopt);
   same_refuse.discard();
   // A look that leaves errno changed does not stop the numbered names.
   PartialFile after_look = sealed("another");
-  EXPECT_EQ(inbox.publish_unless_same(after_look, "taken", OverwritePolicy::Rename,
-                                      [] {
-                                        errno = ENOENT;
-                                        return false;
-                                      }),
+  EXPECT_EQ(inbox.publish(after_look, "taken", OverwritePolicy::Rename, true,
+                          [] {
+                            errno = ENOENT;
+                            return false;
+                          }),
             "taken (2)");
 }
 

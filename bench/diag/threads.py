@@ -3,6 +3,7 @@
 """CPU time of every thread of `ftx serve` and `ftx send` during one upload over 127.0.0.1.
 
 Usage: bench/diag/threads.py FTX FILE [xxh128|sha256] [extra `ftx serve` options...]
+With `--no-tls` among the server's options the client sends with `--plain`.
 The server receives into a mktemp dir under /tmp (on disk), removed at the end. Threads are
 sampled from /proc/PID/task/*/stat every 50 ms (a thread's last 50 ms may be missed)."""
 import os
@@ -43,7 +44,8 @@ srv = subprocess.Popen([ftx, "serve", "--host", "127.0.0.1", "--port", str(port)
 try:
     time.sleep(0.5)
     t0 = time.monotonic()
-    cli = subprocess.Popen([ftx, "send", f"127.0.0.1:{port}", src, "--no-progress"], stdout=subprocess.DEVNULL)
+    plain = ["--plain"] if "--no-tls" in sys.argv[4:] else []
+    cli = subprocess.Popen([ftx, "send", f"127.0.0.1:{port}", src, "--no-progress", *plain], stdout=subprocess.DEVNULL)
     while cli.poll() is None:
         sample(srv.pid, "serve")
         sample(cli.pid, "send")

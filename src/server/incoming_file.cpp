@@ -136,7 +136,7 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
       throw std::runtime_error(std::string("reading the kept partial to resume it: ") + e.what());
     }
     uint64_t remaining = size_ - partial_->resumed_from();
-    WriteBehind out(*partial_, buffer, remaining >= kWriteBehindFrom);
+    WriteBehind out(*partial_, hasher, buffer, remaining >= kWriteBehindFrom);
     RateFloor floor(ctx_.config.idle_timeout, remaining);
     while (remaining > 0) {
       const auto slot = out.slot();
@@ -146,7 +146,6 @@ void IncomingFile::receive(const std::function<size_t(std::span<uint8_t>)>& read
         throw net::ConnectionClosed("connection closed after " + std::to_string(size_ - remaining) + " of " +
                                     std::to_string(size_) + " bytes");
       }
-      hasher.update(slot.first(n));
       out.submit(n);
       remaining -= n;
       floor.moved(n, remaining);
@@ -166,7 +165,7 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
     digest::Hasher hasher(ctx_.config.hash);
     // A stream's size is unknown until its end and it is most often large (an archive, a
     // disk image), so it is written behind; a small one pays one thread start.
-    WriteBehind out(*partial_, buffer, /*threaded=*/true);
+    WriteBehind out(*partial_, hasher, buffer, /*threaded=*/true);
     // Chunks are as large as the sender's reads (64 KiB from a pipe): they are packed into
     // whole slots, so the writer is handed a slot at a time, not a chunk at a time.
     std::span<uint8_t> slot;
@@ -194,7 +193,6 @@ void IncomingFile::receive_chunked(const std::function<void(std::span<uint8_t>)>
         const auto part = slot.subspan(used, std::min<size_t>(left, slot.size() - used));
         floor.reading();
         read_exact(part);
-        hasher.update(part);
         used += part.size();
         left -= static_cast<uint32_t>(part.size());
         floor.moved(part.size(), std::nullopt);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Write-behind for large uploads.
+// Hash- and write-behind for large uploads.
 #include "server/write_behind.h"
 #include "util/thread_name.h"
 
@@ -8,8 +8,9 @@
 
 namespace ftx::server {
 
-WriteBehind::WriteBehind(PartialFile& file, std::span<uint8_t> buffer, bool threaded)
+WriteBehind::WriteBehind(PartialFile& file, digest::Hasher& hasher, std::span<uint8_t> buffer, bool threaded)
     : file_(file),
+      hasher_(hasher),
       buffer_(buffer),
       slots_(threaded ? kSlots : 1),
       slot_size_(buffer.size() / slots_),
@@ -41,6 +42,11 @@ void WriteBehind::rethrow_failure() {
   if (failure_) std::rethrow_exception(failure_);
 }
 
+void WriteBehind::consume(std::span<const uint8_t> bytes) {
+  hasher_.update(bytes);
+  file_.write(bytes);
+}
+
 std::span<uint8_t> WriteBehind::slot() {
   if (writer_.joinable()) {
     MutexLock lock(mutex_);
@@ -53,7 +59,7 @@ std::span<uint8_t> WriteBehind::slot() {
 void WriteBehind::submit(size_t n) {
   if (n == 0) return;
   if (!writer_.joinable()) {
-    file_.write(buffer_.first(n));
+    consume(buffer_.first(n));
     return;
   }
   {
@@ -82,7 +88,7 @@ void WriteBehind::run() {
     const auto bytes = buffer_.subspan(next_write_ * slot_size_, n);
     lock.unlock();
     try {
-      file_.write(bytes);
+      consume(bytes);
     } catch (...) {
       lock.lock();
       failure_ = std::current_exception();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Write-behind: every byte in order, threaded or not; a failed write reaches the reader.
+// Write-behind: every byte hashed and written in order, threaded or not; a failed write
+// reaches the reader.
 #include "server/write_behind.h"
 
 #include <sys/resource.h>
@@ -38,18 +39,26 @@ struct Upload {
   Inbox inbox{tmp.path()};
   std::string content;
   PartialFile partial;
+  digest::Hasher hasher{DigestAlgo::Sha256};
 };
+
+std::string sha256_of(const std::string& bytes) {
+  digest::Hasher whole(DigestAlgo::Sha256);
+  whole.update({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  return whole.finish();
+}
 
 class WriteBehindModes : public ::testing::TestWithParam<bool> {};
 
-TEST_P(WriteBehindModes, WritesEveryByteInOrder) {
+TEST_P(WriteBehindModes, HashesAndWritesEveryByteInOrder) {
   Upload up(5 << 20, 1);
   std::mt19937 rng(7);
   std::vector<uint8_t> buffer(64 << 10);
   {
-    WriteBehind out(up.partial, buffer, GetParam());
+    WriteBehind out(up.partial, up.hasher, buffer, GetParam());
     feed(out, up.content, rng);
   }
+  EXPECT_EQ(up.hasher.finish(), sha256_of(up.content)) << "the hash did not see every byte in order";
   EXPECT_EQ(up.partial.size(), up.content.size());
   up.inbox.commit(up.partial, "f.bin", OverwritePolicy::Rename, 0644, 0);
   EXPECT_EQ(testing::read_file(up.tmp / "f.bin"), up.content);
@@ -70,7 +79,7 @@ TEST(WriteBehind, AFailedWriteReachesTheReader) {
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
   bool failed = false;
   try {
-    WriteBehind out(up.partial, buffer, /*threaded=*/true);
+    WriteBehind out(up.partial, up.hasher, buffer, /*threaded=*/true);
     feed(out, up.content, rng);
   } catch (const std::system_error& e) {
     failed = e.code() == std::errc::file_too_large;
@@ -85,7 +94,7 @@ TEST(WriteBehind, StoppingEarlyKeepsAPrefix) {
   Upload up(1 << 20, 3);
   std::vector<uint8_t> buffer(64 << 10);
   {
-    WriteBehind out(up.partial, buffer, /*threaded=*/true);
+    WriteBehind out(up.partial, up.hasher, buffer, /*threaded=*/true);
     for (size_t at = 0; at < up.content.size() / 2;) {
       const auto slot = out.slot();
       std::memcpy(slot.data(), up.content.data() + at, slot.size());

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -91,8 +92,7 @@ UniqueFd connect_tcp(const std::string& host, uint16_t port, std::chrono::millis
     last_addr = format_sockaddr(ai->ai_addr, ai->ai_addrlen);
     last_err = connect_one(fd.get(), ai->ai_addr, ai->ai_addrlen, timeout);
     if (last_err == 0) {
-      const int one = 1;
-      setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      send_without_delay(fd.get());
       return fd;
     }
   }
@@ -179,6 +179,11 @@ void set_socket_timeouts(int fd, std::chrono::milliseconds read, std::chrono::mi
 
 void set_io_timeout(int fd, std::chrono::milliseconds timeout) { set_socket_timeouts(fd, timeout, timeout); }
 
+void send_without_delay(int fd) {
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 void enable_keepalive(int fd) {
   const int on = 1;
   const int idle_seconds = 60;
@@ -199,6 +204,13 @@ bool poll_readable(int fd, std::chrono::milliseconds timeout) {
     const int n = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
     if (n < 0 && errno == EINTR) continue;
     return n > 0;
+  }
+}
+
+void wait_either_readable(int a, int b) {
+  std::array<pollfd, 2> fds{pollfd{a, POLLIN, 0}, pollfd{b, POLLIN, 0}};
+  while (::poll(fds.data(), fds.size(), -1) < 0) {
+    if (errno != EINTR) throw_sys("poll");
   }
 }
 

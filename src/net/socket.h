@@ -51,6 +51,10 @@ void set_socket_timeouts(int fd, std::chrono::milliseconds read, std::chrono::mi
 /// set_socket_timeouts with one bound for both directions.
 void set_io_timeout(int fd, std::chrono::milliseconds timeout);
 
+/// TCP_NODELAY: every write is a whole message (frames are queued and flushed together),
+/// so Nagle's algorithm would only hold a small answer back until the peer's delayed ACK.
+void send_without_delay(int fd);
+
 /// TCP keepalive, so a peer that vanished from a connection that may stay quiet for hours
 /// (chat) is still noticed.
 void enable_keepalive(int fd);
@@ -64,6 +68,10 @@ inline void make_long_lived(int fd, std::chrono::milliseconds send_timeout) {
 
 /// True when fd is readable now or within timeout (EINTR retried).
 bool poll_readable(int fd, std::chrono::milliseconds timeout);
+
+/// Waits, without a timeout, until a or b is readable or hung up (EINTR retried): for a
+/// caller that knows one of them will be soon.
+void wait_either_readable(int a, int b);
 
 /// Sends every byte (MSG_NOSIGNAL). Throws std::system_error mentioning peer.
 void send_all(int fd, std::span<const uint8_t> data, const std::string& peer);

@@ -3,10 +3,24 @@
 #include "server/eager_batch.h"
 
 #include <optional>
+#include <utility>
 
 #include "server/failure.h"
 
 namespace ftx::server {
+
+EagerBatch::EagerBatch(EagerBatch&& other) noexcept
+    : ctx_(other.ctx_), entries_(std::exchange(other.entries_, {})), bytes_(std::exchange(other.bytes_, 0)) {}
+
+EagerBatch& EagerBatch::operator=(EagerBatch&& other) noexcept {
+  if (this != &other) {
+    drop();
+    ctx_ = other.ctx_;
+    entries_ = std::exchange(other.entries_, {});
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
 
 void EagerBatch::add(std::unique_ptr<IncomingFile> sealed) {
   bytes_ += sealed->size();
@@ -15,45 +29,52 @@ void EagerBatch::add(std::unique_ptr<IncomingFile> sealed) {
 
 void EagerBatch::add(proto::Error refusal) { entries_.push_back({nullptr, std::move(refusal)}); }
 
-EagerBatch::Published EagerBatch::flush(wire::Channel& channel) {
-  Published out;
+EagerBatch::Verdicts EagerBatch::commit() {
+  Verdicts out;
   if (entries_.empty()) return out;
+  out.answers.reserve(entries_.size());
   std::optional<Failure> sync_failed;
   try {
-    ctx_.inbox.sync();  // every sealed file's data, before any of their names
+    ctx_->inbox.sync();  // every sealed file's data, before any of their names
   } catch (const std::exception& e) {
     sync_failed = failure_of(e);
   }
   bool published = false;
+  const DigestAlgo algo = ctx_->config.hash;
   for (Entry& entry : entries_) {
     if (!entry.file) {
-      channel.queue(entry.refusal);
+      out.answers.emplace_back(std::move(entry.refusal));
       continue;
     }
     if (sync_failed) {
       entry.file->fail(sync_failed->code, sync_failed->message);
-      channel.queue(proto::Error{sync_failed->code, sync_failed->message});
+      out.answers.emplace_back(proto::Error{sync_failed->code, sync_failed->message});
       continue;
     }
     try {
       const std::string saved = entry.file->publish(/*synced=*/true);
       if (entry.file->unchanged()) {
-        channel.queue(proto::Unchanged{saved, entry.file->size(), ctx_.config.hash, entry.file->digest()});
+        out.answers.emplace_back(proto::Unchanged{saved, entry.file->size(), algo, entry.file->digest()});
         continue;
       }
       published = true;
       ++out.files;
       out.bytes += entry.file->size();
-      channel.queue(proto::Saved{saved, entry.file->size(), ctx_.config.hash, entry.file->digest()});
+      out.answers.emplace_back(proto::Saved{saved, entry.file->size(), algo, entry.file->digest()});
     } catch (const proto::ProtocolError& e) {
-      channel.queue(proto::Error{e.code(), e.what()});
+      out.answers.emplace_back(proto::Error{e.code(), e.what()});
     }
   }
   entries_.clear();
   bytes_ = 0;
-  if (published) ctx_.inbox.sync();  // the new names, before the sender hears of them
-  channel.flush();
+  if (published) ctx_->inbox.sync();  // the new names, before the sender hears of them
   return out;
+}
+
+void send_verdicts(wire::Channel& channel, const EagerBatch::Verdicts& verdicts) {
+  if (verdicts.answers.empty()) return;
+  for (const proto::Frame& answer : verdicts.answers) channel.queue(answer);
+  channel.flush();
 }
 
 void EagerBatch::drop() {

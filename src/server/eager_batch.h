@@ -21,9 +21,11 @@ class EagerBatch {
   static constexpr size_t kMaxFiles = 1024;
   static constexpr uint64_t kMaxBytes = 64 << 20;
 
-  explicit EagerBatch(const SessionContext& ctx) : ctx_(ctx) {}
+  explicit EagerBatch(const SessionContext& ctx) : ctx_(&ctx) {}
   /// A batch still holding files when the connection fails drops them (the sender resends).
   ~EagerBatch() { drop(); }
+  EagerBatch(EagerBatch&& other) noexcept;
+  EagerBatch& operator=(EagerBatch&& other) noexcept;
   EagerBatch(const EagerBatch&) = delete;
   EagerBatch& operator=(const EagerBatch&) = delete;
 
@@ -31,15 +33,19 @@ class EagerBatch {
   void add(proto::Error refusal);
 
   bool empty() const { return entries_.empty(); }
+  size_t size() const { return entries_.size(); }
   bool full() const { return entries_.size() >= kMaxFiles || bytes_ >= kMaxBytes; }
 
-  struct Published {
+  /// What a committed batch answers, in the order its files arrived, and what it saved.
+  struct Verdicts {
+    std::vector<proto::Frame> answers;
     uint64_t files = 0;
     uint64_t bytes = 0;
   };
-  /// Makes every sealed file's data durable with one sync, publishes them, syncs their
-  /// names, then sends every verdict in one write. Returns what was saved.
-  Published flush(wire::Channel& channel);
+  /// Makes every sealed file's data durable with one sync, publishes them and syncs their
+  /// names; the batch is empty afterwards. Touches no connection, so it may run on a thread
+  /// of its own (BatchCommitter) while the session receives the next batch.
+  Verdicts commit();
 
   /// Forgets every unconfirmed file; each is logged as interrupted.
   void drop();
@@ -50,9 +56,12 @@ class EagerBatch {
     proto::Error refusal;
   };
 
-  const SessionContext& ctx_;
+  const SessionContext* ctx_;
   std::vector<Entry> entries_;
   uint64_t bytes_ = 0;
 };
+
+/// Sends a committed batch's answers in one write.
+void send_verdicts(wire::Channel& channel, const EagerBatch::Verdicts& verdicts);
 
 }  // namespace ftx::server

@@ -3,6 +3,7 @@
 #include "server/file_receiver.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "digest/digest.h"
 #include "net/socket.h"
@@ -145,10 +146,47 @@ void FileReceiver::receive_eager(const proto::FileBegin& begin) {
   batch_.add(std::move(file));
 }
 
-void FileReceiver::flush_batch() {
-  const auto published = batch_.flush(channel_);
-  conn_.files += published.files;
-  conn_.bytes += published.bytes;
+namespace {
+// A batch is handed to the committer at this size while the sender is still sending, so
+// that committing it overlaps receiving the next; well under what a sender keeps in flight
+// (a client's window of answers holds several hundred small files).
+constexpr size_t kHandOverFiles = 128;
+}  // namespace
+
+void FileReceiver::send(const EagerBatch::Verdicts& verdicts) {
+  send_verdicts(channel_, verdicts);
+  conn_.files += verdicts.files;
+  conn_.bytes += verdicts.bytes;
+}
+
+void FileReceiver::pass_on_batches() {
+  while (true) {
+    if (!committer_.idle() && committer_.committed()) send(committer_.collect());
+    if (input_waiting()) {
+      if (batch_.full()) {
+        send(committer_.collect());
+      } else if (!committer_.idle() || batch_.size() < kHandOverFiles) {
+        return;  // keep filling this batch while the committer works or it is small
+      }
+      committer_.hand_over(std::exchange(batch_, EagerBatch(conn_.ctx)));
+      return;
+    }
+    // The sender paused, perhaps for the answers it has not had: the batch goes to the
+    // committer as it is, and this thread waits for whichever comes first, more input or
+    // a committed batch to answer.
+    if (!batch_.empty() && committer_.idle())
+      committer_.hand_over(std::exchange(batch_, EagerBatch(conn_.ctx)));
+    if (committer_.idle()) return;
+    if (committer_.committed_fd() < 0) continue;  // committed where it was handed over
+    net::wait_either_readable(channel_.fd(), committer_.committed_fd());
+  }
+}
+
+void FileReceiver::settle_batches() {
+  send(committer_.collect());
+  if (batch_.empty()) return;
+  committer_.hand_over(std::exchange(batch_, EagerBatch(conn_.ctx)));
+  send(committer_.collect());
 }
 
 void FileReceiver::make_directory(const proto::FileBegin& begin) {
@@ -170,8 +208,8 @@ void FileReceiver::make_directory(const proto::FileBegin& begin) {
 
 void FileReceiver::serve(std::stop_token stop) {
   while (!stop.stop_requested()) {
-    // Small files arrive back to back; one sync covers them once the sender pauses.
-    if (!batch_.empty() && (batch_.full() || !input_waiting())) flush_batch();
+    // Small files arrive back to back; one sync covers a batch of them.
+    pass_on_batches();
     proto::Frame frame = channel_.receive();
     if (auto* begin = std::get_if<proto::FileBegin>(&frame)) {
       if ((begin->flags & ~proto::kKnownFlags) != 0) {
@@ -181,14 +219,14 @@ void FileReceiver::serve(std::stop_token stop) {
         receive_eager(*begin);
         continue;
       }
-      flush_batch();  // verdicts go out in order
+      settle_batches();  // verdicts go out in order
       if (begin->flags & proto::kFlagDirectory) {
         make_directory(*begin);
       } else {
         receive_file(*begin);
       }
     } else if (std::holds_alternative<proto::Bye>(frame)) {
-      flush_batch();
+      settle_batches();
       channel_.send(proto::Bye{});
       return;
     } else if (std::holds_alternative<proto::Msg>(frame)) {
@@ -198,7 +236,7 @@ void FileReceiver::serve(std::stop_token stop) {
       throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "from a client"));
     }
   }
-  flush_batch();
+  settle_batches();
 }
 
 }  // namespace ftx::server

@@ -5,6 +5,7 @@
 #include <stop_token>
 
 #include "proto/frames.h"
+#include "server/batch_committer.h"
 #include "server/connection.h"
 #include "server/eager_batch.h"
 #include "wire/channel.h"
@@ -32,7 +33,12 @@ class FileReceiver {
   /// known): HAVE, and the sender's FILE_END with its digest. True when the digests matched (answered
   /// UNCHANGED, logged); false when the upload goes on as usual (no offer, or a different file).
   bool offer_existing(IncomingFile& file, const proto::FileBegin& begin);
-  void flush_batch();
+  /// Between frames: sends the verdicts of a committed batch, and hands the batch being
+  /// filled to the committer once it is large enough or the sender pauses.
+  void pass_on_batches();
+  /// Every eager file answered, in order: before any other answer, and at the end.
+  void settle_batches();
+  void send(const EagerBatch::Verdicts& verdicts);
   /// FILE_END must follow the data; its digest decides. Returns the error to answer, if any.
   std::optional<proto::Error> check_file_end(IncomingFile& file);
   /// True when the sender has more bytes on their way now (it has not paused).
@@ -40,7 +46,8 @@ class FileReceiver {
 
   Connection& conn_;
   wire::Channel& channel_;
-  EagerBatch batch_;
+  EagerBatch batch_;          ///< being filled by this thread
+  BatchCommitter committer_;  // after batch_: destroyed (joined) first
 };
 
 }  // namespace ftx::server

@@ -301,6 +301,7 @@ void Server::accept_ready() {
       return;
     }
     net::UniqueFd client(fd);
+    net::send_without_delay(fd);
     const std::string peer = net::format_sockaddr(reinterpret_cast<sockaddr*>(&addr), addr_len);
     // --allow/--deny before a single byte is read, as ncat does.
     if (auto why = config_.access.refusal(reinterpret_cast<sockaddr*>(&addr), addr_len)) {

@@ -121,7 +121,7 @@ void FileReceiver::receive_eager(const proto::FileBegin& begin) {
                                              begin.mode, begin.mtime_ns);
   if (knows_unchanged()) file->detect_unchanged();  // compared when the batch is published
   try {
-    file->start();
+    file->start({}, lane_);
   } catch (const ProtocolError& e) {
     // The refused file's bytes are read and dropped, so the stream stays in step.
     channel_.skip_raw(begin.size, conn_.buffer.get());
@@ -159,6 +159,11 @@ void FileReceiver::send(const EagerBatch::Verdicts& verdicts) {
   conn_.bytes += verdicts.bytes;
 }
 
+void FileReceiver::hand_over_batch() {
+  committer_.hand_over(std::exchange(batch_, EagerBatch(conn_.ctx)));
+  lane_ = lane_ == Inbox::Lane::Partial ? Inbox::Lane::Batch : Inbox::Lane::Partial;
+}
+
 void FileReceiver::pass_on_batches() {
   while (true) {
     if (!committer_.idle() && committer_.committed()) send(committer_.collect());
@@ -168,14 +173,13 @@ void FileReceiver::pass_on_batches() {
       } else if (!committer_.idle() || batch_.size() < kHandOverFiles) {
         return;  // keep filling this batch while the committer works or it is small
       }
-      committer_.hand_over(std::exchange(batch_, EagerBatch(conn_.ctx)));
+      hand_over_batch();
       return;
     }
     // The sender paused, perhaps for the answers it has not had: the batch goes to the
     // committer as it is, and this thread waits for whichever comes first, more input or
     // a committed batch to answer.
-    if (!batch_.empty() && committer_.idle())
-      committer_.hand_over(std::exchange(batch_, EagerBatch(conn_.ctx)));
+    if (!batch_.empty() && committer_.idle()) hand_over_batch();
     if (committer_.idle()) return;
     if (committer_.committed_fd() < 0) continue;  // committed where it was handed over
     net::wait_either_readable(channel_.fd(), committer_.committed_fd());
@@ -185,7 +189,7 @@ void FileReceiver::pass_on_batches() {
 void FileReceiver::settle_batches() {
   send(committer_.collect());
   if (batch_.empty()) return;
-  committer_.hand_over(std::exchange(batch_, EagerBatch(conn_.ctx)));
+  hand_over_batch();
   send(committer_.collect());
 }
 

@@ -39,6 +39,8 @@ class FileReceiver {
   /// Every eager file answered, in order: before any other answer, and at the end.
   void settle_batches();
   void send(const EagerBatch::Verdicts& verdicts);
+  /// Gives the committer the batch being filled; the next one is created in the other lane.
+  void hand_over_batch();
   /// FILE_END must follow the data; its digest decides. Returns the error to answer, if any.
   std::optional<proto::Error> check_file_end(IncomingFile& file);
   /// True when the sender has more bytes on their way now (it has not paused).
@@ -46,8 +48,9 @@ class FileReceiver {
 
   Connection& conn_;
   wire::Channel& channel_;
-  EagerBatch batch_;          ///< being filled by this thread
-  BatchCommitter committer_;  // after batch_: destroyed (joined) first
+  EagerBatch batch_;                         ///< being filled by this thread
+  Inbox::Lane lane_ = Inbox::Lane::Partial;  ///< where batch_'s files are created
+  BatchCommitter committer_;                 // after batch_: destroyed (joined) first
 };
 
 }  // namespace ftx::server

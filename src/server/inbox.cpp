@@ -32,6 +32,7 @@ using proto::ProtocolError;
 
 constexpr const char* kMetaDir = ".ftx";
 constexpr const char* kPartialDir = "partial";
+constexpr const char* kBatchDir = "batch";
 constexpr int kMaxRenameAttempts = 10000;
 constexpr std::chrono::seconds kWaitForInUse{3};
 constexpr uint64_t kWritebackChunk = 8 << 20;
@@ -214,8 +215,10 @@ std::optional<std::string> check_transfer_id(std::string_view id) {
   return std::nullopt;
 }
 
-PartialFile::PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::string id, uint64_t existing)
+PartialFile::PartialFile(Inbox* owner, int dir_fd, net::UniqueFd fd, std::string name, std::string id,
+                         uint64_t existing)
     : owner_(owner),
+      dir_fd_(dir_fd),
       fd_(std::move(fd)),
       name_(std::move(name)),
       id_(std::move(id)),
@@ -225,6 +228,7 @@ PartialFile::PartialFile(Inbox* owner, net::UniqueFd fd, std::string name, std::
 
 PartialFile::PartialFile(PartialFile&& other) noexcept
     : owner_(other.owner_),
+      dir_fd_(other.dir_fd_),
       fd_(std::move(other.fd_)),
       name_(std::exchange(other.name_, std::string())),
       id_(std::exchange(other.id_, std::string())),
@@ -235,14 +239,14 @@ PartialFile::PartialFile(PartialFile&& other) noexcept
 
 PartialFile::~PartialFile() {
   // A resumable partial outlives its session: the sender's next attempt continues it.
-  if (!name_.empty() && id_.empty()) ::unlinkat(owner_->area_fd_.get(), name_.c_str(), 0);
+  if (!name_.empty() && id_.empty()) ::unlinkat(dir_fd_, name_.c_str(), 0);
   if (!id_.empty()) owner_->release(id_, written_);
 }
 
 void PartialFile::discard() {
   if (name_.empty()) return;
   if (id_.empty()) {
-    ::unlinkat(owner_->area_fd_.get(), name_.c_str(), 0);
+    ::unlinkat(dir_fd_, name_.c_str(), 0);
   } else {
     owner_->remove_resumable(id_);
   }
@@ -283,6 +287,7 @@ Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl,
   if (!dir_fd_) throw_sys("open " + dir.string());
   meta_fd_.reset(open_dir_at(dir_fd_.get(), kMetaDir, true, (dir / kMetaDir).string()));
   area_fd_.reset(open_dir_at(meta_fd_.get(), kPartialDir, true, (dir / kMetaDir / kPartialDir).string()));
+  batch_fd_.reset(open_dir_at(meta_fd_.get(), kBatchDir, true, (dir / kMetaDir / kBatchDir).string()));
   total_bytes_limit_ = resolve(limits_.total_bytes, area_fd_.get());
   peer_bytes_limit_ = resolve(limits_.peer_bytes, area_fd_.get());
   {
@@ -298,6 +303,11 @@ void Inbox::sweep_partials(bool at_start) {
   const auto now = std::chrono::system_clock::now();
   // What is on disk is the truth (after a restart it is all there is): kept_ is built anew.
   std::map<std::string, Kept> found;
+  if (at_start) {
+    for (const std::string& name : list_dir(batch_fd_.get())) {
+      if (name.starts_with("p-")) ::unlinkat(batch_fd_.get(), name.c_str(), 0);
+    }
+  }
   for (const std::string& name : list_dir(area_fd_.get())) {
     if (name.starts_with("p-")) {
       // A plain partial is only ever written by a live session of this process.
@@ -454,7 +464,7 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key, const std::string& owne
         }
         make_room(key.size - have);
         if (::lseek(fd.get(), 0, SEEK_END) < 0) throw_sys("seek partial file");
-        return PartialFile(this, std::move(fd), data, key.id, have);
+        return PartialFile(this, area_fd_.get(), std::move(fd), data, key.id, have);
       }
     }
     // Nothing to resume, or bytes of another source: start over, within the bounds.
@@ -472,7 +482,7 @@ PartialFile Inbox::begin_resumable(const ResumeKey& key, const std::string& owne
       if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
       throw_sys("create partial file in " + (path_ / kMetaDir / kPartialDir).string());
     }
-    return PartialFile(this, net::UniqueFd(fd), data, key.id, 0);
+    return PartialFile(this, area_fd_.get(), net::UniqueFd(fd), data, key.id, 0);
   } catch (...) {
     remove_resumable(key.id);
     release(key.id, 0);
@@ -492,16 +502,17 @@ uint64_t Inbox::resumable_bytes(const ResumeKey& key) const {
   return static_cast<uint64_t>(st.st_size);
 }
 
-PartialFile Inbox::begin(uint64_t size) {
+PartialFile Inbox::begin(uint64_t size, Lane lane) {
   make_room(size);
   const std::string name = unique_partial_name();
-  const int fd =
-      ::openat(area_fd_.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int dir = lane == Lane::Batch ? batch_fd_.get() : area_fd_.get();
+  const int fd = ::openat(dir, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
-    throw_sys("create partial file in " + (path_ / kMetaDir / kPartialDir).string());
+    throw_sys("create partial file in " +
+              (path_ / kMetaDir / (lane == Lane::Batch ? kBatchDir : kPartialDir)).string());
   }
-  return PartialFile(this, net::UniqueFd(fd), name);
+  return PartialFile(this, dir, net::UniqueFd(fd), name);
 }
 
 std::string Inbox::commit(PartialFile& partial, std::string_view name, OverwritePolicy policy, uint32_t mode,
@@ -556,7 +567,7 @@ std::optional<std::string> Inbox::publish(PartialFile& partial, std::string_view
 
   const std::string& leaf = parts.back();
   std::string chosen = leaf;
-  const int area = area_fd_.get();
+  const int area = partial.dir_fd_;
   const char* from = partial.name_.c_str();
   int rc = 0;
   if (policy == OverwritePolicy::Replace) {

@@ -92,7 +92,7 @@ IncomingFile::~IncomingFile() {
               std::uncaught_exceptions() > 0 ? "transfer interrupted" : "transfer abandoned");
 }
 
-uint64_t IncomingFile::start(std::string_view transfer_id) {
+uint64_t IncomingFile::start(std::string_view transfer_id, Inbox::Lane lane) {
   std::optional<ProtocolError> refusal;
   std::optional<std::string> bad_id;
   if (!transfer_id.empty()) bad_id = check_transfer_id(transfer_id);
@@ -107,7 +107,7 @@ uint64_t IncomingFile::start(std::string_view transfer_id) {
   } else {
     try {
       if (transfer_id.empty()) {
-        partial_.emplace(ctx_.inbox.begin(size_));
+        partial_.emplace(ctx_.inbox.begin(size_, lane));
       } else {
         partial_.emplace(ctx_.inbox.begin_resumable(
             ResumeKey{std::string(transfer_id), record_.name, size_, mtime_ns_}, address_of(record_.peer)));

@@ -30,7 +30,8 @@ class IncomingFile {
   /// broken attempt left (same id, name, size and mtime). Returns the offset the sender
   /// starts from. Throws proto::ProtocolError (name_refused, too_large, no_space,
   /// bad_request for a malformed id); the refusal is logged.
-  uint64_t start(std::string_view transfer_id = {});
+  /// A plain partial is created in `lane` (see Inbox::Lane).
+  uint64_t start(std::string_view transfer_id = {}, Inbox::Lane lane = Inbox::Lane::Partial);
 
   /// Reads the rest of the file, size - offset bytes, through read (which returns 0 when
   /// the peer closed), hashing and writing them; a resumed prefix is hashed from the disk.

@@ -77,12 +77,16 @@ inline std::vector<std::string> visible_files(const std::filesystem::path& dir) 
   return out;
 }
 
-/// Files in the server's partial area.
+/// Files in the server's partial area and its batch lane (DIR/.ftx/partial and DIR/.ftx/batch).
 inline size_t partial_count(const std::filesystem::path& dir) {
-  const auto area = dir / ".ftx" / "partial";
-  if (!std::filesystem::exists(area)) return 0;
-  return static_cast<size_t>(
-      std::distance(std::filesystem::directory_iterator(area), std::filesystem::directory_iterator()));
+  size_t n = 0;
+  for (const char* area : {"partial", "batch"}) {  // the partial area and the batch lane
+    const auto path = dir / ".ftx" / area;
+    if (!std::filesystem::exists(path)) continue;
+    n += static_cast<size_t>(
+        std::distance(std::filesystem::directory_iterator(path), std::filesystem::directory_iterator()));
+  }
+  return n;
 }
 
 }  // namespace ftx::testing

@@ -252,6 +252,35 @@ TEST(Inbox, BatchedCommitPublishesAfterOneSync) {
   }
 }
 
+TEST(Inbox, TheBatchLaneHoldsPartialsAsThePartialAreaDoes) {
+  TempDir tmp;
+  const auto lane = tmp / ".ftx" / "batch";
+  {
+    Inbox inbox(tmp.path());
+    PartialFile kept = inbox.begin(3, Inbox::Lane::Batch);
+    write(kept, "abc");
+    EXPECT_EQ(entries(lane), 1u);
+    EXPECT_EQ(entries(tmp / ".ftx" / "partial"), 0u);
+    inbox.seal(kept, 0644, kKey.mtime_ns);
+    kept.close();
+    inbox.sync();
+    EXPECT_EQ(inbox.publish(kept, "a.txt", OverwritePolicy::Rename, true), "a.txt");
+    EXPECT_EQ(testing::read_file(tmp / "a.txt"), "abc");
+    EXPECT_EQ(entries(lane), 0u);
+    {
+      PartialFile dropped = inbox.begin(1, Inbox::Lane::Batch);
+      write(dropped, "x");
+      EXPECT_EQ(testing::partial_count(tmp.path()), 1u);
+    }
+    EXPECT_EQ(entries(lane), 0u) << "a dropped partial stayed in the batch lane";
+  }
+  // One a crash left behind goes at the next start, as in the partial area.
+  testing::write_file(lane / "p-left-by-a-crash", "x");
+  Inbox again(tmp.path());
+  EXPECT_EQ(entries(lane), 0u);
+  EXPECT_EQ(testing::visible_files(tmp.path()), std::vector<std::string>{"a.txt"});
+}
+
 TEST(Inbox, PublishAsksWhetherTheSameFileIsThereOnlyWhenTheNameIsTaken) {
   TempDir tmp;
   Inbox inbox(tmp.path());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -14,12 +15,13 @@
 namespace ftx::server {
 
 BatchCommitter::~BatchCommitter() {
+  thread_.request_stop();  // a batch being committed is dropped unless it is being published
   {
     MutexLock lock(mutex_);
-    stopping_ = true;
+    stopping_ = true;  // a batch still waiting is dropped with waiting_
   }
   changed_.notify_all();
-  // jthread joins: the thread commits a batch still waiting, then returns.
+  // jthread joins.
 }
 
 bool BatchCommitter::committed() {
@@ -28,13 +30,14 @@ bool BatchCommitter::committed() {
 }
 
 void BatchCommitter::hand_over(EagerBatch batch) {
+  if (in_hand_) throw std::logic_error("BatchCommitter::hand_over with a batch in hand");
   if (!thread_.joinable()) {
     try {
       committed_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
       if (!committed_fd_) throw std::system_error(errno, std::generic_category(), "eventfd");
-      thread_ = std::jthread([this] {
+      thread_ = std::jthread([this](std::stop_token stop) {
         name_this_thread("ftx-commit");
-        run();
+        run(stop);
       });
     } catch (const std::system_error&) {
       // Out of threads: the batch is committed here, as it was before there was a thread.
@@ -68,27 +71,33 @@ EagerBatch::Verdicts BatchCommitter::collect() {
   return verdicts;
 }
 
-void BatchCommitter::run() {
-  MutexLock lock(mutex_);
+void BatchCommitter::run(std::stop_token stop) {
   while (true) {
-    lock.wait(changed_, [&]() REQUIRES(mutex_) { return stopping_ || waiting_.has_value(); });
-    if (!waiting_) return;  // stopping, nothing in hand
-    EagerBatch batch = std::move(*waiting_);
-    waiting_.reset();
-    lock.unlock();
+    std::optional<EagerBatch> batch;
+    {
+      MutexLock lock(mutex_);
+      lock.wait(changed_, [&]() REQUIRES(mutex_) { return stopping_ || waiting_.has_value(); });
+      if (stopping_) return;
+      batch = std::move(waiting_);
+      waiting_.reset();
+    }
     std::optional<EagerBatch::Verdicts> verdicts;
     std::exception_ptr failure;
     try {
-      verdicts = batch.commit();
+      verdicts = batch->commit(stop);
     } catch (...) {
       failure = std::current_exception();
     }
-    lock.lock();
-    verdicts_ = std::move(verdicts);
-    failure_ = failure;
+    batch.reset();  // what a failed commit left is dropped (and logged) outside the lock
+    {
+      MutexLock lock(mutex_);
+      verdicts_ = std::move(verdicts);
+      failure_ = failure;
+      // Under the lock, so collect() cannot read the eventfd before this write.
+      const uint64_t one = 1;
+      (void)!::write(committed_fd_.get(), &one, sizeof one);
+    }
     changed_.notify_all();
-    const uint64_t one = 1;
-    (void)!::write(committed_fd_.get(), &one, sizeof one);
   }
 }
 

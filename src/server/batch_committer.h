@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <exception>
 #include <optional>
+#include <stop_token>
 #include <thread>
 
 #include "net/unique_fd.h"
@@ -21,8 +22,11 @@ namespace ftx::server {
 class BatchCommitter {
  public:
   BatchCommitter() = default;
-  /// A batch in hand is committed first (its files arrived whole and checked; the sender,
-  /// never told, resends them and hears UNCHANGED).
+  /// Only a session whose connection failed ends with a batch in hand (one that ends well
+  /// collects every batch first). Nobody will hear that batch's verdicts, so its files are
+  /// dropped and logged as interrupted, as those of the batch being filled are, unless
+  /// they are already being published (a connection that fails while a batch is
+  /// answered); the sender sends them again.
   ~BatchCommitter();
   BatchCommitter(const BatchCommitter&) = delete;
   BatchCommitter& operator=(const BatchCommitter&) = delete;
@@ -34,15 +38,15 @@ class BatchCommitter {
   /// Readable once the batch in hand is committed, so the session can wait for that and
   /// its peer at once; -1 when no batch is in hand on a thread (committed() is true then).
   int committed_fd() const { return in_hand_ && thread_.joinable() ? committed_fd_.get() : -1; }
-  /// Hands a batch over; requires idle(). Committed at once on this thread when no thread
-  /// can be started (a busy server).
+  /// Hands a batch over; requires idle() (throws std::logic_error otherwise). Committed at once on this
+  /// thread when no thread can be started (a busy server).
   void hand_over(EagerBatch batch) EXCLUDES(mutex_);
   /// Waits for the batch in hand and returns its verdicts (none when idle). Rethrows what
   /// stopped the commit, which only a bug or an exhausted heap can.
   EagerBatch::Verdicts collect() EXCLUDES(mutex_);
 
  private:
-  void run();
+  void run(std::stop_token stop);
 
   bool in_hand_ = false;        ///< the session thread's own view: handed over, not collected
   net::UniqueFd committed_fd_;  ///< an eventfd: the thread adds 1 per batch, collect() reads it

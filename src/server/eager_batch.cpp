@@ -29,7 +29,7 @@ void EagerBatch::add(std::unique_ptr<IncomingFile> sealed) {
 
 void EagerBatch::add(proto::Error refusal) { entries_.push_back({nullptr, std::move(refusal)}); }
 
-EagerBatch::Verdicts EagerBatch::commit() {
+EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
   Verdicts out;
   if (entries_.empty()) return out;
   out.answers.reserve(entries_.size());
@@ -38,6 +38,10 @@ EagerBatch::Verdicts EagerBatch::commit() {
     ctx_->inbox.sync();  // every sealed file's data, before any of their names
   } catch (const std::exception& e) {
     sync_failed = failure_of(e);
+  }
+  if (stop.stop_requested()) {
+    drop();
+    return out;
   }
   bool published = false;
   const DigestAlgo algo = ctx_->config.hash;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <vector>
 
 #include "proto/frames.h"
@@ -44,8 +45,10 @@ class EagerBatch {
   };
   /// Makes every sealed file's data durable with one sync, publishes them and syncs their
   /// names; the batch is empty afterwards. Touches no connection, so it may run on a thread
-  /// of its own (BatchCommitter) while the session receives the next batch.
-  Verdicts commit();
+  /// of its own (BatchCommitter) while the session receives the next batch. When `stop` is
+  /// requested before publishing starts (the session is gone), drops the files instead and
+  /// returns no verdicts.
+  Verdicts commit(std::stop_token stop = {});
 
   /// Forgets every unconfirmed file; each is logged as interrupted.
   void drop();

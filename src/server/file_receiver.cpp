@@ -214,6 +214,8 @@ void FileReceiver::serve(std::stop_token stop) {
   while (!stop.stop_requested()) {
     // Small files arrive back to back; one sync covers a batch of them.
     pass_on_batches();
+    // Files not yet answered hold a shutdown's grace period, as a file being received does.
+    conn_.in_transfer = !committer_.idle() || !batch_.empty();
     proto::Frame frame = channel_.receive();
     if (auto* begin = std::get_if<proto::FileBegin>(&frame)) {
       if ((begin->flags & ~proto::kKnownFlags) != 0) {

@@ -67,7 +67,7 @@ class DigestIndex {
 
 /// The shared directory. Every path is opened relative to the root's descriptor, one
 /// component at a time, with O_NOFOLLOW: a link on the shelf is refused, never followed.
-/// Files still arriving live in DIR/.ftx/partial and are never on it.
+/// Files still arriving live in DIR/.ftx/partial or DIR/.ftx/batch and are never on it.
 class Shelf {
  public:
   /// root: the shared directory; inbox_root: whether it is DIR itself (uploads land on the

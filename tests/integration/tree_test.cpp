@@ -12,8 +12,11 @@
 
 #include "client/plan.h"
 #include "client/sender.h"
+#include "digest/digest.h"
 #include "digests.h"
 #include "process.h"
+#include "proto/codec.h"
+#include "raw_client.h"
 #include "temp_dir.h"
 #include "test_env.h"
 #include "test_server.h"
@@ -228,6 +231,53 @@ TEST_F(Tree, ThousandsOfSmallFilesOverOneConnection) {
   size_t connects = 0;
   for (const auto& e : server.log_events()) connects += e["event"] == "connect" ? 1 : 0;
   EXPECT_EQ(connects, 1u);
+}
+
+// A sender that writes many eager files and leaves without reading an answer: a batch may
+// be committed while the next one arrives, so some files may be saved, but each one is
+// saved whole or not at all, logged as such, no partial stays in either directory, and
+// the server goes on serving.
+TEST_F(Tree, EagerFilesOfASenderThatLeavesAreEachSavedWholeOrNotAtAll) {
+  TestServer server(config());
+  constexpr int kFiles = 600;
+  std::map<std::string, std::string> sent;
+  {
+    testing::RawClient leaver(server.port());
+    leaver.handshake("leaver");
+    std::vector<uint8_t> wire;
+    for (int i = 0; i < kFiles; ++i) {
+      const std::string name = "e" + std::to_string(i);
+      const std::string data = testing::random_bytes(100 + i, i);
+      sent[name] = data;
+      const std::span bytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+      proto::encode_frame(proto::FileBegin{name, data.size(), 0644, 0, proto::kFlagEager, ""}, wire);
+      wire.insert(wire.end(), bytes.begin(), bytes.end());
+      digest::Hasher hasher(DigestAlgo::Xxh128);
+      hasher.update(bytes);
+      proto::encode_frame(proto::FileEnd{DigestAlgo::Xxh128, hasher.finish()}, wire);
+    }
+    leaver.send_raw(std::string(wire.begin(), wire.end()));
+  }  // closed, every answer unread
+  ASSERT_TRUE(server.wait_disconnects(1));
+  std::map<std::string, std::string> logged;
+  for (const auto& e : server.file_events())
+    logged[e["name"].get<std::string>()] = e["status"].get<std::string>();
+  size_t saved = 0;
+  for (const auto& name : testing::visible_files(tmp_ / "inbox")) {
+    ASSERT_TRUE(sent.contains(name)) << name;
+    EXPECT_EQ(testing::read_file(tmp_ / "inbox" / name), sent[name]) << name << " is not whole";
+    EXPECT_EQ(logged[name], "ok") << name << " is visible but not logged as saved";
+    ++saved;
+  }
+  size_t ok = 0;
+  for (const auto& [name, status] : logged) ok += status == "ok" ? 1 : 0;
+  EXPECT_EQ(ok, saved) << "a file logged as saved is not there";
+  EXPECT_EQ(testing::partial_count(tmp_ / "inbox"), 0u);
+  // The server still serves.
+  testing::write_file(tmp_ / "src" / "after.txt", "after");
+  const auto report = send(server.port(), {(tmp_ / "src" / "after.txt").string()});
+  ASSERT_EQ(report.files.size(), 1u);
+  EXPECT_EQ(report.files[0].status, FileStatus::Saved);
 }
 
 TEST_F(Tree, FiftyMebibytesThroughStandardInput) {

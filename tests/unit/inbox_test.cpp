@@ -273,6 +273,10 @@ TEST(Inbox, TheBatchLaneHoldsPartialsAsThePartialAreaDoes) {
       EXPECT_EQ(testing::partial_count(tmp.path()), 1u);
     }
     EXPECT_EQ(entries(lane), 0u) << "a dropped partial stayed in the batch lane";
+    PartialFile failed = inbox.begin(1, Inbox::Lane::Batch);
+    write(failed, "y");
+    failed.discard();
+    EXPECT_EQ(entries(lane), 0u) << "a discarded partial stayed in the batch lane";
   }
   // One a crash left behind goes at the next start, as in the partial area.
   testing::write_file(lane / "p-left-by-a-crash", "x");

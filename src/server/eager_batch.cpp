@@ -75,12 +75,6 @@ EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
   return out;
 }
 
-void send_verdicts(wire::Channel& channel, const EagerBatch::Verdicts& verdicts) {
-  if (verdicts.answers.empty()) return;
-  for (const proto::Frame& answer : verdicts.answers) channel.queue(answer);
-  channel.flush();
-}
-
 void EagerBatch::drop() {
   for (Entry& entry : entries_) {
     if (entry.file) {

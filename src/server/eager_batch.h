@@ -10,7 +10,6 @@
 #include "proto/frames.h"
 #include "server/incoming_file.h"
 #include "server/session_context.h"
-#include "wire/channel.h"
 
 namespace ftx::server {
 
@@ -63,8 +62,5 @@ class EagerBatch {
   std::vector<Entry> entries_;
   uint64_t bytes_ = 0;
 };
-
-/// Sends a committed batch's answers in one write.
-void send_verdicts(wire::Channel& channel, const EagerBatch::Verdicts& verdicts);
 
 }  // namespace ftx::server

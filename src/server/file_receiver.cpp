@@ -154,7 +154,9 @@ constexpr size_t kHandOverFiles = 128;
 }  // namespace
 
 void FileReceiver::send(const EagerBatch::Verdicts& verdicts) {
-  send_verdicts(channel_, verdicts);
+  if (verdicts.answers.empty()) return;
+  for (const proto::Frame& answer : verdicts.answers) channel_.queue(answer);
+  channel_.flush();  // one write
   conn_.files += verdicts.files;
   conn_.bytes += verdicts.bytes;
 }

@@ -38,6 +38,7 @@ class FileReceiver {
   void pass_on_batches();
   /// Every eager file answered, in order: before any other answer, and at the end.
   void settle_batches();
+  /// A committed batch's answers in one write, and its files in the connection's count.
   void send(const EagerBatch::Verdicts& verdicts);
   /// Gives the committer the batch being filled; the next one is created in the other lane.
   void hand_over_batch();

@@ -505,12 +505,12 @@ uint64_t Inbox::resumable_bytes(const ResumeKey& key) const {
 PartialFile Inbox::begin(uint64_t size, Lane lane) {
   make_room(size);
   const std::string name = unique_partial_name();
-  const int dir = lane == Lane::Batch ? batch_fd_.get() : area_fd_.get();
+  const bool batch = lane == Lane::Batch;
+  const int dir = batch ? batch_fd_.get() : area_fd_.get();
   const int fd = ::openat(dir, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
-    throw_sys("create partial file in " +
-              (path_ / kMetaDir / (lane == Lane::Batch ? kBatchDir : kPartialDir)).string());
+    throw_sys("create partial file in " + (path_ / kMetaDir / (batch ? kBatchDir : kPartialDir)).string());
   }
   return PartialFile(this, dir, net::UniqueFd(fd), name);
 }

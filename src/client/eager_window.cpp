@@ -20,14 +20,11 @@ constexpr size_t kMaxFiles = 1024;
 constexpr uint64_t kMaxBytes = 64 << 20;
 constexpr uint64_t kMaxAnswerBytes = 96 * 1024;
 
-// What the SAVED for a name takes on the wire, at most.
-uint64_t answer_size(const std::string& name) { return 64 + name.size() + proto::kMaxDigest; }
-
 }  // namespace
 
 void EagerWindow::add(InFlight sent) {
   bytes_ += sent.out.bytes;
-  answer_bytes_ += answer_size(sent.out.name);
+  answer_bytes_ += proto::max_eager_answer(sent.out.name.size());
   in_flight_.push_back(std::move(sent));
 }
 
@@ -69,7 +66,7 @@ void EagerWindow::collect_one() {
   InFlight sent = std::move(in_flight_.front());
   in_flight_.pop_front();
   bytes_ -= std::min(bytes_, sent.out.bytes);
-  answer_bytes_ -= std::min(answer_bytes_, answer_size(sent.out.name));
+  answer_bytes_ -= std::min(answer_bytes_, proto::max_eager_answer(sent.out.name.size()));
   sent.out.seconds = std::chrono::duration<double>(Clock::now() - sent.started).count();
   judge_answer(sent.out, answer, algo_, sent.raw_digest);
   done_(sent.index, std::move(sent.out));

@@ -339,6 +339,20 @@ size_t decode_msgs_in_place(std::span<const uint8_t> input, std::vector<MsgView>
   return kHeaderSize + len;
 }
 
+Error eager_error(Error error, size_t name_bytes) {
+  // Header (type, length), code, the message's length.
+  constexpr size_t kFixed = 1 + 4 + 2 + 4;
+  constexpr std::string_view kCut = "...";
+  const size_t room = max_eager_answer(name_bytes) - kFixed;
+  if (error.message.size() <= room) return error;
+  size_t keep = room - kCut.size();
+  // Back to the start of a character: never half of a UTF-8 sequence.
+  while (keep > 0 && (static_cast<uint8_t>(error.message[keep]) & 0xC0) == 0x80) --keep;
+  error.message.resize(keep);
+  error.message += kCut;
+  return error;
+}
+
 bool starts_binary(uint8_t first) {
   return first < 0x20 && decode_frame(std::span(&first, 1)).status != DecodeStatus::Error;
 }

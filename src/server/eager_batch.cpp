@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "proto/codec.h"
 #include "server/failure.h"
 
 namespace ftx::server {
@@ -27,7 +28,9 @@ void EagerBatch::add(std::unique_ptr<IncomingFile> sealed) {
   entries_.push_back({std::move(sealed), {}});
 }
 
-void EagerBatch::add(proto::Error refusal) { entries_.push_back({nullptr, std::move(refusal)}); }
+void EagerBatch::add(const std::string& name, proto::Error refusal) {
+  entries_.push_back({nullptr, proto::eager_error(std::move(refusal), name.size())});
+}
 
 EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
   Verdicts out;
@@ -52,7 +55,8 @@ EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
     }
     if (sync_failed) {
       entry.file->fail(sync_failed->code, sync_failed->message);
-      out.answers.emplace_back(proto::Error{sync_failed->code, sync_failed->message});
+      out.answers.emplace_back(
+          proto::eager_error({sync_failed->code, sync_failed->message}, entry.file->name().size()));
       continue;
     }
     try {
@@ -66,7 +70,7 @@ EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
       out.bytes += entry.file->size();
       out.answers.emplace_back(proto::Saved{saved, entry.file->size(), algo, entry.file->digest()});
     } catch (const proto::ProtocolError& e) {
-      out.answers.emplace_back(proto::Error{e.code(), e.what()});
+      out.answers.emplace_back(proto::eager_error({e.code(), e.what()}, entry.file->name().size()));
     }
   }
   entries_.clear();

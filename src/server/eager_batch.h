@@ -30,7 +30,8 @@ class EagerBatch {
   EagerBatch& operator=(const EagerBatch&) = delete;
 
   void add(std::unique_ptr<IncomingFile> sealed);
-  void add(proto::Error refusal);
+  /// A file refused before it was sealed; `name` as the sender sent it.
+  void add(const std::string& name, proto::Error refusal);
 
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
@@ -55,7 +56,7 @@ class EagerBatch {
  private:
   struct Entry {
     std::unique_ptr<IncomingFile> file;  ///< null for a refusal
-    proto::Error refusal;
+    proto::Error refusal;  ///< already cut to what the sender budgets for its answer
   };
 
   const SessionContext* ctx_;

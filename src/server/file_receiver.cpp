@@ -129,18 +129,18 @@ void FileReceiver::receive_eager(const proto::FileBegin& begin) {
     if (!std::holds_alternative<proto::FileEnd>(frame)) {
       throw ProtocolError(ErrorCode::BadRequest, unexpected(frame, "after the data of an eager file"));
     }
-    batch_.add(proto::Error{e.code(), e.what()});
+    batch_.add(begin.name, proto::Error{e.code(), e.what()});
     return;
   }
   file->receive([this](std::span<uint8_t> out) { return channel_.read_raw(out); }, conn_.buffer.get());
   if (auto error = check_file_end(*file)) {
-    batch_.add(std::move(*error));
+    batch_.add(begin.name, std::move(*error));
     return;
   }
   try {
     file->seal();
   } catch (const ProtocolError& e) {
-    batch_.add(proto::Error{e.code(), e.what()});
+    batch_.add(begin.name, proto::Error{e.code(), e.what()});
     return;
   }
   batch_.add(std::move(file));

@@ -82,6 +82,9 @@ class IncomingFile {
   /// log's `bytes` is what it holds (0 when nothing is kept).
   void interrupted(proto::ErrorCode code, const std::string& message);
 
+  /// The name as the sender sent it.
+  const std::string& name() const { return record_.name; }
+
   /// The file's size: as announced, or for a stream as received.
   uint64_t size() const { return size_; }
 

@@ -319,5 +319,42 @@ TEST(Codec, LogOnlyCodes) {
   EXPECT_FALSE(error_code_from_wire(static_cast<uint16_t>(ErrorCode::Reset)).has_value());
 }
 
+// A sender budgets max_eager_answer per unanswered eager file: every answer must fit it.
+TEST(Codec, AnswersToEagerFilesFitWhatTheSenderBudgets) {
+  for (const size_t name_bytes : {size_t{1}, size_t{12}, size_t{255}, kMaxPathBytes}) {
+    const std::string name(name_bytes, 'n');
+    // A numbered copy's path is a little longer than the name it was sent as.
+    const std::string saved_as = name + " (123456)";
+    const std::string digest(kMaxDigest, '\x01');
+    EXPECT_LE(encode_frame(Saved{saved_as, ~0ull, DigestAlgo::Sha256, digest}).size(), max_eager_answer(name_bytes));
+    EXPECT_LE(encode_frame(Unchanged{saved_as, ~0ull, DigestAlgo::Sha256, digest}).size(),
+              max_eager_answer(name_bytes));
+    const Error answer = eager_error({ErrorCode::NoSpace, std::string(kMaxErrorMessage, 'm')}, name_bytes);
+    EXPECT_LE(encode_frame(answer).size(), max_eager_answer(name_bytes)) << name_bytes;
+  }
+}
+
+TEST(Codec, AnEagerErrorKeepsAShortMessageAndCutsALongOneAtACharacter) {
+  const Error short_one{ErrorCode::Integrity, "a.txt: the data does not match its digest"};
+  EXPECT_EQ(eager_error(short_one, 5), short_one);
+
+  // Two-byte characters: the cut must not leave half of one before the "...".
+  std::string long_message;
+  while (long_message.size() < kMaxErrorMessage) long_message += "\xc3\xa9";
+  const Error cut = eager_error({ErrorCode::NoSpace, long_message}, 5);
+  EXPECT_EQ(cut.code, ErrorCode::NoSpace);
+  ASSERT_TRUE(cut.message.ends_with("..."));
+  const std::string kept = cut.message.substr(0, cut.message.size() - 3);
+  ASSERT_FALSE(kept.empty());
+  EXPECT_EQ(kept.size() % 2, 0u);
+  EXPECT_TRUE(long_message.starts_with(kept));
+  EXPECT_LE(encode_frame(cut).size(), max_eager_answer(5));
+  // The cut message still decodes as an ERROR frame.
+  const std::vector<uint8_t> wire = encode_frame(cut);
+  const DecodeResult decoded = decode_frame(wire);
+  ASSERT_EQ(decoded.status, DecodeStatus::Ok);
+  EXPECT_EQ(std::get<Error>(decoded.frame), cut);
+}
+
 }  // namespace
 }  // namespace ftx::proto

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+// The batch committer: verdicts in order, its eventfd, its contract, and what a session that
+// goes away leaves (each file whole and logged, or gone without a trace).
+#include "server/batch_committer.h"
+
+#include <poll.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "proto/codec.h"
+#include "server/file_buffer.h"
+#include "temp_dir.h"
+
+namespace ftx::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// What every session shares, for a server that is not running.
+struct Server {
+  testing::TempDir tmp;
+  ServerConfig config;
+  Inbox inbox{tmp.path() / "in"};
+  TransferLog log = TransferLog::open((tmp.path() / "transfers.jsonl").string());
+  Console console{true};
+  ChatHub hub{console, log, {}};
+  AuthThrottle throttle;
+  SessionContext ctx{config, inbox, log, console, hub, throttle, nullptr};
+  FileBuffer buffer;
+
+  std::string content_of(size_t i) const { return "file " + std::to_string(i) + " of the batch\n"; }
+
+  /// A sealed eager file named f<i>.txt, as FileReceiver::receive_eager makes it.
+  std::unique_ptr<IncomingFile> sealed(size_t i, Inbox::Lane lane = Inbox::Lane::Partial) {
+    const std::string content = content_of(i);
+    auto file = std::make_unique<IncomingFile>(ctx, "127.0.0.1:1", "test", "f" + std::to_string(i) + ".txt",
+                                               content.size(), 0644, 1'600'000'000'000'000'000);
+    file->start({}, lane);
+    size_t at = 0;
+    file->receive(
+        [&](std::span<uint8_t> out) {
+          const size_t n = std::min(out.size(), content.size() - at);
+          std::copy_n(content.data() + at, n, out.begin());
+          at += n;
+          return n;
+        },
+        buffer.get());
+    file->seal();
+    return file;
+  }
+
+  EagerBatch batch_of(size_t files, Inbox::Lane lane = Inbox::Lane::Partial) {
+    EagerBatch batch(ctx);
+    for (size_t i = 0; i < files; ++i) batch.add(sealed(i, lane));
+    return batch;
+  }
+
+  /// Status of each file event in the log, by name.
+  std::map<std::string, std::string> logged() const {
+    std::map<std::string, std::string> status;
+    std::ifstream in(tmp.path() / "transfers.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      const auto event = nlohmann::json::parse(line);
+      if (event["event"] == "file") status[event["name"]] = event["status"];
+    }
+    return status;
+  }
+
+  size_t partials() const {
+    size_t n = 0;
+    for (const char* area : {"partial", "batch"}) {
+      const fs::path dir = tmp.path() / "in" / ".ftx" / area;
+      if (fs::exists(dir)) n += static_cast<size_t>(std::distance(fs::directory_iterator(dir), {}));
+    }
+    return n;
+  }
+};
+
+bool readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 10'000) == 1 && (p.revents & POLLIN);
+}
+
+TEST(BatchCommitter, AnswersAHandedOverBatchInOrderAndSignalsItsEventfd) {
+  Server server;
+  BatchCommitter committer;
+  EXPECT_TRUE(committer.idle());
+  EXPECT_EQ(committer.committed_fd(), -1);
+  committer.hand_over(server.batch_of(5));
+  EXPECT_FALSE(committer.idle());
+  const int fd = committer.committed_fd();
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(readable(fd));
+  EXPECT_TRUE(committer.committed());
+
+  const EagerBatch::Verdicts verdicts = committer.collect();
+  EXPECT_TRUE(committer.idle());
+  EXPECT_EQ(verdicts.files, 5u);
+  ASSERT_EQ(verdicts.answers.size(), 5u);
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < 5; ++i) {
+    const auto* saved = std::get_if<proto::Saved>(&verdicts.answers[i]);
+    ASSERT_NE(saved, nullptr) << i;
+    EXPECT_EQ(saved->name, "f" + std::to_string(i) + ".txt");
+    std::ifstream in(server.tmp.path() / "in" / saved->name);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), server.content_of(i));
+    bytes += server.content_of(i).size();
+  }
+  EXPECT_EQ(verdicts.bytes, bytes);
+  EXPECT_EQ(server.partials(), 0u);
+  // Collected: the eventfd is unreadable again, ready for the next batch.
+  pollfd p{fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0);
+  EXPECT_EQ(server.logged().size(), 5u);
+}
+
+TEST(BatchCommitter, BatchesComeBackOneAfterAnotherAndCollectingWhenIdleGivesNothing) {
+  Server server;
+  BatchCommitter committer;
+  EXPECT_TRUE(committer.collect().answers.empty());
+  for (int round = 0; round < 3; ++round) {
+    EagerBatch batch(server.ctx);
+    batch.add(server.sealed(static_cast<size_t>(round)));
+    // A refusal too long for what the sender budgets per answer is cut to fit.
+    batch.add("refused.txt", proto::Error{proto::ErrorCode::NameRefused, std::string(1000, 'r')});
+    committer.hand_over(std::move(batch));
+    const auto verdicts = committer.collect();
+    ASSERT_EQ(verdicts.answers.size(), 2u);
+    EXPECT_TRUE(std::holds_alternative<proto::Saved>(verdicts.answers[0]));
+    const auto* refusal = std::get_if<proto::Error>(&verdicts.answers[1]);
+    ASSERT_NE(refusal, nullptr);
+    EXPECT_EQ(refusal->code, proto::ErrorCode::NameRefused);
+    EXPECT_LE(proto::encode_frame(*refusal).size(), proto::max_eager_answer(std::string("refused.txt").size()));
+    EXPECT_EQ(verdicts.files, 1u);
+  }
+}
+
+TEST(BatchCommitter, HandingOverWithABatchInHandIsABug) {
+  Server server;
+  BatchCommitter committer;
+  committer.hand_over(server.batch_of(1));
+  EagerBatch second(server.ctx);
+  second.add(server.sealed(7, Inbox::Lane::Batch));
+  EXPECT_THROW(committer.hand_over(std::move(second)), std::logic_error);
+  // The batch in hand is answered as usual.
+  EXPECT_EQ(committer.collect().files, 1u);
+}
+
+// A session whose connection failed destroys its committer with a batch in hand: each file
+// is then saved whole and logged ok (its publishing had begun) or is not there at all and
+// logged interrupted, and no partial is left in either area.
+TEST(BatchCommitter, ABatchNobodyCollectsIsSavedWholeOrNotAtAll) {
+  Server server;
+  constexpr size_t kFiles = 200;
+  {
+    BatchCommitter committer;
+    committer.hand_over(server.batch_of(kFiles, Inbox::Lane::Batch));
+  }
+  const auto logged = server.logged();
+  ASSERT_EQ(logged.size(), kFiles);
+  for (size_t i = 0; i < kFiles; ++i) {
+    const std::string name = "f" + std::to_string(i) + ".txt";
+    const fs::path path = server.tmp.path() / "in" / name;
+    ASSERT_TRUE(logged.contains(name)) << name;
+    if (logged.at(name) == "ok") {
+      std::ifstream in(path);
+      EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), server.content_of(i)) << name;
+    } else {
+      EXPECT_EQ(logged.at(name), "error") << name;
+      EXPECT_FALSE(fs::exists(path)) << name;
+    }
+  }
+  EXPECT_EQ(server.partials(), 0u);
+}
+
+}  // namespace
+}  // namespace ftx::server

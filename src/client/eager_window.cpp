@@ -24,7 +24,7 @@ constexpr uint64_t kMaxAnswerBytes = 96 * 1024;
 
 void EagerWindow::add(InFlight sent) {
   bytes_ += sent.out.bytes;
-  answer_bytes_ += proto::max_eager_answer(sent.out.name.size());
+  answer_bytes_ += proto::max_eager_answer(sent.out.name.size(), algo_);
   in_flight_.push_back(std::move(sent));
 }
 
@@ -66,7 +66,7 @@ void EagerWindow::collect_one() {
   InFlight sent = std::move(in_flight_.front());
   in_flight_.pop_front();
   bytes_ -= std::min(bytes_, sent.out.bytes);
-  answer_bytes_ -= std::min(answer_bytes_, proto::max_eager_answer(sent.out.name.size()));
+  answer_bytes_ -= std::min(answer_bytes_, proto::max_eager_answer(sent.out.name.size(), algo_));
   sent.out.seconds = std::chrono::duration<double>(Clock::now() - sent.started).count();
   judge_answer(sent.out, answer, algo_, sent.raw_digest);
   done_(sent.index, std::move(sent.out));

@@ -339,11 +339,11 @@ size_t decode_msgs_in_place(std::span<const uint8_t> input, std::vector<MsgView>
   return kHeaderSize + len;
 }
 
-Error eager_error(Error error, size_t name_bytes) {
+Error eager_error(Error error, size_t name_bytes, DigestAlgo algo) {
   // Header (type, length), code, the message's length.
   constexpr size_t kFixed = 1 + 4 + 2 + 4;
   constexpr std::string_view kCut = "...";
-  const size_t room = max_eager_answer(name_bytes) - kFixed;
+  const size_t room = max_eager_answer(name_bytes, algo) - kFixed;
   if (error.message.size() <= room) return error;
   size_t keep = room - kCut.size();
   // Back to the start of a character: never half of a UTF-8 sequence.

@@ -53,14 +53,18 @@ void encode_msgs(std::string_view sender, int64_t ts_ms, std::span<const std::st
                  std::string& out);
 
 /// The most bytes the answer to an eager file with a name of `name_bytes` takes on the wire
-/// (SAVED, UNCHANGED or ERROR): what a sender keeps room for per unanswered file, so the
-/// answers it has not read yet always fit the socket buffers (see eager_error).
-constexpr size_t max_eager_answer(size_t name_bytes) { return 64 + name_bytes + kMaxDigest; }
+/// (SAVED, UNCHANGED or ERROR) on a connection hashing with `algo`: what a sender keeps room
+/// for per unanswered file, so the answers it has not read yet always fit the socket
+/// buffers (see eager_error). 64 bytes cover SAVED's other fields and a numbered copy's
+/// suffix, with room to spare for an ERROR's message.
+inline size_t max_eager_answer(size_t name_bytes, DigestAlgo algo) {
+  return 64 + name_bytes + digest_size(algo);
+}
 
-/// The ERROR answering an eager file with a name of `name_bytes`, its message cut short (at
-/// a character boundary, ending in "...") where the frame would exceed max_eager_answer.
-/// The full message is for the server's log.
-Error eager_error(Error error, size_t name_bytes);
+/// The ERROR answering such an eager file, its message cut short (at a character boundary,
+/// ending in "...") where the frame would exceed max_eager_answer. The full message is for
+/// the server's log.
+Error eager_error(Error error, size_t name_bytes, DigestAlgo algo);
 
 /// True when a connection's first byte opens a binary frame: the one test for "this client
 /// speaks frames". HELLO is the only right one, but other non-printable frame types are

@@ -29,7 +29,7 @@ void EagerBatch::add(std::unique_ptr<IncomingFile> sealed) {
 }
 
 void EagerBatch::add(const std::string& name, proto::Error refusal) {
-  entries_.push_back({nullptr, proto::eager_error(std::move(refusal), name.size())});
+  entries_.push_back({nullptr, proto::eager_error(std::move(refusal), name.size(), ctx_->config.hash)});
 }
 
 EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
@@ -56,7 +56,7 @@ EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
     if (sync_failed) {
       entry.file->fail(sync_failed->code, sync_failed->message);
       out.answers.emplace_back(
-          proto::eager_error({sync_failed->code, sync_failed->message}, entry.file->name().size()));
+          proto::eager_error({sync_failed->code, sync_failed->message}, entry.file->name().size(), algo));
       continue;
     }
     try {
@@ -70,7 +70,7 @@ EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
       out.bytes += entry.file->size();
       out.answers.emplace_back(proto::Saved{saved, entry.file->size(), algo, entry.file->digest()});
     } catch (const proto::ProtocolError& e) {
-      out.answers.emplace_back(proto::eager_error({e.code(), e.what()}, entry.file->name().size()));
+      out.answers.emplace_back(proto::eager_error({e.code(), e.what()}, entry.file->name().size(), algo));
     }
   }
   entries_.clear();

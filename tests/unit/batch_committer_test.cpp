@@ -135,7 +135,8 @@ TEST(BatchCommitter, BatchesComeBackOneAfterAnotherAndCollectingWhenIdleGivesNot
     const auto* refusal = std::get_if<proto::Error>(&verdicts.answers[1]);
     ASSERT_NE(refusal, nullptr);
     EXPECT_EQ(refusal->code, proto::ErrorCode::NameRefused);
-    EXPECT_LE(proto::encode_frame(*refusal).size(), proto::max_eager_answer(std::string("refused.txt").size()));
+    EXPECT_LE(proto::encode_frame(*refusal).size(),
+              proto::max_eager_answer(std::string("refused.txt").size(), server.config.hash));
     EXPECT_EQ(verdicts.files, 1u);
   }
 }

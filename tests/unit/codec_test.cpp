@@ -321,34 +321,42 @@ TEST(Codec, LogOnlyCodes) {
 
 // A sender budgets max_eager_answer per unanswered eager file: every answer must fit it.
 TEST(Codec, AnswersToEagerFilesFitWhatTheSenderBudgets) {
-  for (const size_t name_bytes : {size_t{1}, size_t{12}, size_t{255}, kMaxPathBytes}) {
-    const std::string name(name_bytes, 'n');
-    // A numbered copy's path is a little longer than the name it was sent as.
-    const std::string saved_as = name + " (123456)";
-    const std::string digest(kMaxDigest, '\x01');
-    EXPECT_LE(encode_frame(Saved{saved_as, ~0ull, DigestAlgo::Sha256, digest}).size(), max_eager_answer(name_bytes));
-    EXPECT_LE(encode_frame(Unchanged{saved_as, ~0ull, DigestAlgo::Sha256, digest}).size(),
-              max_eager_answer(name_bytes));
-    const Error answer = eager_error({ErrorCode::NoSpace, std::string(kMaxErrorMessage, 'm')}, name_bytes);
-    EXPECT_LE(encode_frame(answer).size(), max_eager_answer(name_bytes)) << name_bytes;
+  for (const DigestAlgo algo : {DigestAlgo::Xxh128, DigestAlgo::Sha256}) {
+    for (const size_t name_bytes : {size_t{1}, size_t{12}, size_t{255}, kMaxPathBytes}) {
+      const std::string name(name_bytes, 'n');
+      // A numbered copy's path is a little longer than the name it was sent as (the
+      // server numbers up to 10000).
+      const std::string saved_as = name + " (10000)";
+      const std::string digest(digest_size(algo), '\x01');
+      const size_t budget = max_eager_answer(name_bytes, algo);
+      EXPECT_LE(encode_frame(Saved{saved_as, ~0ull, algo, digest}).size(), budget);
+      EXPECT_LE(encode_frame(Unchanged{saved_as, ~0ull, algo, digest}).size(), budget);
+      const Error answer =
+          eager_error({ErrorCode::NoSpace, std::string(kMaxErrorMessage, 'm')}, name_bytes, algo);
+      EXPECT_LE(encode_frame(answer).size(), budget) << name_bytes;
+      // What is kept of the message is all the budget allows.
+      EXPECT_EQ(encode_frame(answer).size(),
+                std::min(budget,
+                         encode_frame(Error{ErrorCode::NoSpace, std::string(kMaxErrorMessage, 'm')}).size()));
+    }
   }
 }
 
 TEST(Codec, AnEagerErrorKeepsAShortMessageAndCutsALongOneAtACharacter) {
   const Error short_one{ErrorCode::Integrity, "a.txt: the data does not match its digest"};
-  EXPECT_EQ(eager_error(short_one, 5), short_one);
+  EXPECT_EQ(eager_error(short_one, 5, DigestAlgo::Xxh128), short_one);
 
   // Two-byte characters: the cut must not leave half of one before the "...".
   std::string long_message;
   while (long_message.size() < kMaxErrorMessage) long_message += "\xc3\xa9";
-  const Error cut = eager_error({ErrorCode::NoSpace, long_message}, 5);
+  const Error cut = eager_error({ErrorCode::NoSpace, long_message}, 5, DigestAlgo::Xxh128);
   EXPECT_EQ(cut.code, ErrorCode::NoSpace);
   ASSERT_TRUE(cut.message.ends_with("..."));
   const std::string kept = cut.message.substr(0, cut.message.size() - 3);
   ASSERT_FALSE(kept.empty());
   EXPECT_EQ(kept.size() % 2, 0u);
   EXPECT_TRUE(long_message.starts_with(kept));
-  EXPECT_LE(encode_frame(cut).size(), max_eager_answer(5));
+  EXPECT_LE(encode_frame(cut).size(), max_eager_answer(5, DigestAlgo::Xxh128));
   // The cut message still decodes as an ERROR frame.
   const std::vector<uint8_t> wire = encode_frame(cut);
   const DecodeResult decoded = decode_frame(wire);

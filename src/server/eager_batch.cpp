@@ -32,21 +32,22 @@ void EagerBatch::add(const std::string& name, proto::Error refusal) {
   entries_.push_back({nullptr, proto::eager_error(std::move(refusal), name.size(), ctx_->config.hash)});
 }
 
-EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
-  Verdicts out;
-  if (entries_.empty()) return out;
-  out.answers.reserve(entries_.size());
-  std::optional<Failure> sync_failed;
+std::optional<Failure> EagerBatch::sync() {
   try {
-    ctx_->inbox.sync();  // every sealed file's data, before any of their names
+    ctx_->inbox.sync();
   } catch (const std::exception& e) {
-    sync_failed = failure_of(e);
+    return failure_of(e);
   }
+  return std::nullopt;
+}
+
+EagerBatch::Verdicts EagerBatch::publish(const std::optional<Failure>& sync_failed, std::stop_token stop) {
+  Verdicts out;
   if (stop.stop_requested()) {
     drop();
     return out;
   }
-  bool published = false;
+  out.answers.reserve(entries_.size());
   const DigestAlgo algo = ctx_->config.hash;
   for (Entry& entry : entries_) {
     if (!entry.file) {
@@ -65,7 +66,7 @@ EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
         out.answers.emplace_back(proto::Unchanged{saved, entry.file->size(), algo, entry.file->digest()});
         continue;
       }
-      published = true;
+      out.published = true;
       ++out.files;
       out.bytes += entry.file->size();
       out.answers.emplace_back(proto::Saved{saved, entry.file->size(), algo, entry.file->digest()});
@@ -75,7 +76,13 @@ EagerBatch::Verdicts EagerBatch::commit(std::stop_token stop) {
   }
   entries_.clear();
   bytes_ = 0;
-  if (published) ctx_->inbox.sync();  // the new names, before the sender hears of them
+  return out;
+}
+
+EagerBatch::Verdicts EagerBatch::commit() {
+  if (entries_.empty()) return {};
+  Verdicts out = publish(sync());
+  if (out.published) ctx_->inbox.sync();  // the new names, before the sender hears of them
   return out;
 }
 

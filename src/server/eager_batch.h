@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <vector>
 
 #include "proto/frames.h"
+#include "server/failure.h"
 #include "server/incoming_file.h"
 #include "server/session_context.h"
 
@@ -42,13 +44,24 @@ class EagerBatch {
     std::vector<proto::Frame> answers;
     uint64_t files = 0;
     uint64_t bytes = 0;
+    /// Names were published: the answers may go out only after a sync makes them durable.
+    bool published = false;
   };
-  /// Makes every sealed file's data durable with one sync, publishes them and syncs their
-  /// names; the batch is empty afterwards. Touches no connection, so it may run on a thread
-  /// of its own (BatchCommitter) while the session receives the next batch. When `stop` is
-  /// requested before publishing starts (the session is gone), drops the files instead and
-  /// returns no verdicts.
-  Verdicts commit(std::stop_token stop = {});
+
+  /// commit() in steps, none touching a connection, so they may run on a thread of their
+  /// own (BatchCommitter) while the session receives the next batch: sync() makes every
+  /// sealed file's data durable (and whatever an earlier batch published: one sync can
+  /// serve as that batch's second), publish() renames them and makes the verdicts, and a
+  /// second sync makes the names durable before anyone hears of them.
+  ///
+  /// The sync: nullopt, or why it failed.
+  std::optional<Failure> sync();
+  /// After sync(): publishes the sealed files, or answers each with `sync_failed`; the
+  /// batch is empty afterwards. When `stop` is requested (the session is gone), drops the
+  /// files instead and returns no verdicts.
+  Verdicts publish(const std::optional<Failure>& sync_failed, std::stop_token stop = {});
+  /// All three steps. Throws when the second sync fails.
+  Verdicts commit();
 
   /// Forgets every unconfirmed file; each is logged as interrupted.
   void drop();
@@ -56,7 +69,7 @@ class EagerBatch {
  private:
   struct Entry {
     std::unique_ptr<IncomingFile> file;  ///< null for a refusal
-    proto::Error refusal;  ///< already cut to what the sender budgets for its answer
+    proto::Error refusal;                ///< already cut to what the sender budgets for its answer
   };
 
   const SessionContext* ctx_;

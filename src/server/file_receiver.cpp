@@ -168,12 +168,12 @@ void FileReceiver::hand_over_batch() {
 
 void FileReceiver::pass_on_batches() {
   while (true) {
-    if (!committer_.idle() && committer_.committed()) send(committer_.collect());
+    while (!committer_.idle() && committer_.committed()) send(committer_.collect());
     if (input_waiting()) {
       if (batch_.full()) {
-        send(committer_.collect());
-      } else if (!committer_.idle() || batch_.size() < kHandOverFiles) {
-        return;  // keep filling this batch while the committer works or it is small
+        while (!committer_.can_take()) send(committer_.collect());
+      } else if (!committer_.can_take() || batch_.size() < kHandOverFiles) {
+        return;  // keep filling this batch while another waits for the committer, or it is small
       }
       hand_over_batch();
       return;
@@ -181,7 +181,7 @@ void FileReceiver::pass_on_batches() {
     // The sender paused, perhaps for the answers it has not had: the batch goes to the
     // committer as it is, and this thread waits for whichever comes first, more input or
     // a committed batch to answer.
-    if (!batch_.empty() && committer_.idle()) hand_over_batch();
+    if (!batch_.empty() && committer_.can_take()) hand_over_batch();
     if (committer_.idle()) return;
     if (committer_.committed_fd() < 0) continue;  // committed where it was handed over
     net::wait_either_readable(channel_.fd(), committer_.committed_fd());
@@ -189,10 +189,11 @@ void FileReceiver::pass_on_batches() {
 }
 
 void FileReceiver::settle_batches() {
-  send(committer_.collect());
-  if (batch_.empty()) return;
-  hand_over_batch();
-  send(committer_.collect());
+  if (!batch_.empty()) {
+    while (!committer_.can_take()) send(committer_.collect());
+    hand_over_batch();
+  }
+  while (!committer_.idle()) send(committer_.collect());
 }
 
 void FileReceiver::make_directory(const proto::FileBegin& begin) {

@@ -163,7 +163,7 @@ void FileReceiver::send(const EagerBatch::Verdicts& verdicts) {
 
 void FileReceiver::hand_over_batch() {
   committer_.hand_over(std::exchange(batch_, EagerBatch(conn_.ctx)));
-  lane_ = lane_ == Inbox::Lane::Partial ? Inbox::Lane::Batch : Inbox::Lane::Partial;
+  lane_ = Inbox::next_lane(lane_);
 }
 
 void FileReceiver::pass_on_batches() {

@@ -40,7 +40,7 @@ class FileReceiver {
   void settle_batches();
   /// A committed batch's answers in one write, and its files in the connection's count.
   void send(const EagerBatch::Verdicts& verdicts);
-  /// Gives the committer the batch being filled; the next one is created in the other lane.
+  /// Gives the committer the batch being filled; the next one is created in the next lane.
   void hand_over_batch();
   /// FILE_END must follow the data; its digest decides. Returns the error to answer, if any.
   std::optional<proto::Error> check_file_end(IncomingFile& file);

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -32,7 +33,8 @@ using proto::ProtocolError;
 
 constexpr const char* kMetaDir = ".ftx";
 constexpr const char* kPartialDir = "partial";
-constexpr const char* kBatchDir = "batch";
+// The lanes of batches of small files besides the partial area (Inbox::Lane).
+constexpr std::array<const char*, 2> kBatchDirs = {"batch", "batch2"};
 constexpr int kMaxRenameAttempts = 10000;
 constexpr std::chrono::seconds kWaitForInUse{3};
 constexpr uint64_t kWritebackChunk = 8 << 20;
@@ -287,7 +289,10 @@ Inbox::Inbox(const std::filesystem::path& dir, std::chrono::seconds partial_ttl,
   if (!dir_fd_) throw_sys("open " + dir.string());
   meta_fd_.reset(open_dir_at(dir_fd_.get(), kMetaDir, true, (dir / kMetaDir).string()));
   area_fd_.reset(open_dir_at(meta_fd_.get(), kPartialDir, true, (dir / kMetaDir / kPartialDir).string()));
-  batch_fd_.reset(open_dir_at(meta_fd_.get(), kBatchDir, true, (dir / kMetaDir / kBatchDir).string()));
+  for (size_t i = 0; i < kBatchDirs.size(); ++i) {
+    batch_fds_[i].reset(
+        open_dir_at(meta_fd_.get(), kBatchDirs[i], true, (dir / kMetaDir / kBatchDirs[i]).string()));
+  }
   total_bytes_limit_ = resolve(limits_.total_bytes, area_fd_.get());
   peer_bytes_limit_ = resolve(limits_.peer_bytes, area_fd_.get());
   {
@@ -304,8 +309,10 @@ void Inbox::sweep_partials(bool at_start) {
   // What is on disk is the truth (after a restart it is all there is): kept_ is built anew.
   std::map<std::string, Kept> found;
   if (at_start) {
-    for (const std::string& name : list_dir(batch_fd_.get())) {
-      if (name.starts_with("p-")) ::unlinkat(batch_fd_.get(), name.c_str(), 0);
+    for (const net::UniqueFd& lane : batch_fds_) {
+      for (const std::string& name : list_dir(lane.get())) {
+        if (name.starts_with("p-")) ::unlinkat(lane.get(), name.c_str(), 0);
+      }
     }
   }
   for (const std::string& name : list_dir(area_fd_.get())) {
@@ -505,12 +512,13 @@ uint64_t Inbox::resumable_bytes(const ResumeKey& key) const {
 PartialFile Inbox::begin(uint64_t size, Lane lane) {
   make_room(size);
   const std::string name = unique_partial_name();
-  const bool batch = lane == Lane::Batch;
-  const int dir = batch ? batch_fd_.get() : area_fd_.get();
+  const auto index = static_cast<size_t>(lane);
+  const int dir = index == 0 ? area_fd_.get() : batch_fds_[index - 1].get();
   const int fd = ::openat(dir, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
-    throw_sys("create partial file in " + (path_ / kMetaDir / (batch ? kBatchDir : kPartialDir)).string());
+    throw_sys("create partial file in " +
+              (path_ / kMetaDir / (index == 0 ? kPartialDir : kBatchDirs[index - 1])).string());
   }
   return PartialFile(this, dir, net::UniqueFd(fd), name);
 }

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -135,11 +136,15 @@ class Inbox {
   /// DIR/.ftx, where the default transfer log lives.
   int meta_fd() const { return meta_fd_.get(); }
 
-  /// Where a plain partial is created. A session alternates its batches of small files
-  /// between the two, so that creating one batch's files and renaming the one before out of
-  /// its directory (BatchCommitter, on another thread) do not take turns at one directory's
-  /// lock: a third of the committer's time went to waiting for it.
-  enum class Lane { Partial, Batch };
+  /// Where a plain partial is created: the partial area, or DIR/.ftx/batch or batch2. A
+  /// session's batches of small files take the three in turn (next_lane), so that creating
+  /// one batch's files and renaming an earlier one out of its directory (BatchCommitter,
+  /// on another thread, which may hold one batch while the next waits) do not take turns
+  /// at one directory's lock: a third of the committer's time went to waiting for it.
+  enum class Lane { Partial, Batch, Batch2 };
+  static Lane next_lane(Lane lane) {
+    return lane == Lane::Partial ? Lane::Batch : lane == Lane::Batch ? Lane::Batch2 : Lane::Partial;
+  }
 
   /// Starts a partial file for `size` bytes, evicting abandoned resumable partials (oldest
   /// first) when the free space is short; refuses with NoSpace when the filesystem still
@@ -255,7 +260,7 @@ class Inbox {
   net::UniqueFd dir_fd_;
   net::UniqueFd meta_fd_;
   net::UniqueFd area_fd_;
-  net::UniqueFd batch_fd_;  ///< DIR/.ftx/batch: plain partials of every other batch
+  std::array<net::UniqueFd, 2> batch_fds_;  ///< DIR/.ftx/batch and batch2 (Lane::Batch, Batch2)
   mode_t umask_;
   std::chrono::seconds partial_ttl_;
   bool fsync_;

@@ -77,10 +77,10 @@ inline std::vector<std::string> visible_files(const std::filesystem::path& dir) 
   return out;
 }
 
-/// Files in the server's partial area and its batch lane (DIR/.ftx/partial and DIR/.ftx/batch).
+/// Files in the server's partial area and its batch lanes (DIR/.ftx/partial, batch and batch2).
 inline size_t partial_count(const std::filesystem::path& dir) {
   size_t n = 0;
-  for (const char* area : {"partial", "batch"}) {  // the partial area and the batch lane
+  for (const char* area : {"partial", "batch", "batch2"}) {
     const auto path = dir / ".ftx" / area;
     if (!std::filesystem::exists(path)) continue;
     n += static_cast<size_t>(

@@ -74,7 +74,7 @@ struct Server {
 
   size_t partials() const {
     size_t n = 0;
-    for (const char* area : {"partial", "batch"}) {
+    for (const char* area : {"partial", "batch", "batch2"}) {
       const fs::path dir = tmp.path() / "in" / ".ftx" / area;
       if (fs::exists(dir)) n += static_cast<size_t>(std::distance(fs::directory_iterator(dir), {}));
     }
@@ -150,14 +150,15 @@ TEST(BatchCommitter, BatchesHandedOverBeforeTheLastIsCommittedComeBackInOrder) {
   constexpr size_t kBatches = 4;
   constexpr size_t kFiles = 50;
   size_t next_file = 0;
-  for (size_t b = 0; b < kBatches; ++b) {
+  Inbox::Lane lane = Inbox::Lane::Partial;
+  for (size_t b = 0; b < kBatches; ++b, lane = Inbox::next_lane(lane)) {
     // The thread takes a waiting batch as soon as it is done with the one before.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!committer.can_take() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
     ASSERT_TRUE(committer.can_take());
     EagerBatch batch(server.ctx);
     for (size_t i = 0; i < kFiles; ++i) {
-      batch.add(server.sealed(next_file++, b % 2 == 0 ? Inbox::Lane::Partial : Inbox::Lane::Batch));
+      batch.add(server.sealed(next_file++, lane));
     }
     committer.hand_over(std::move(batch));
   }

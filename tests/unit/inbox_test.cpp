@@ -252,37 +252,43 @@ TEST(Inbox, BatchedCommitPublishesAfterOneSync) {
   }
 }
 
-TEST(Inbox, TheBatchLaneHoldsPartialsAsThePartialAreaDoes) {
-  TempDir tmp;
-  const auto lane = tmp / ".ftx" / "batch";
-  {
-    Inbox inbox(tmp.path());
-    PartialFile kept = inbox.begin(3, Inbox::Lane::Batch);
-    write(kept, "abc");
-    EXPECT_EQ(entries(lane), 1u);
-    EXPECT_EQ(entries(tmp / ".ftx" / "partial"), 0u);
-    inbox.seal(kept, 0644, kKey.mtime_ns);
-    kept.close();
-    inbox.sync();
-    EXPECT_EQ(inbox.publish(kept, "a.txt", OverwritePolicy::Rename, true), "a.txt");
-    EXPECT_EQ(testing::read_file(tmp / "a.txt"), "abc");
-    EXPECT_EQ(entries(lane), 0u);
+TEST(Inbox, TheBatchLanesHoldPartialsAsThePartialAreaDoes) {
+  for (const auto& [which, dir] :
+       {std::pair{Inbox::Lane::Batch, "batch"}, std::pair{Inbox::Lane::Batch2, "batch2"}}) {
+    TempDir tmp;
+    const auto lane = tmp / ".ftx" / dir;
     {
-      PartialFile dropped = inbox.begin(1, Inbox::Lane::Batch);
-      write(dropped, "x");
-      EXPECT_EQ(testing::partial_count(tmp.path()), 1u);
+      Inbox inbox(tmp.path());
+      PartialFile kept = inbox.begin(3, which);
+      write(kept, "abc");
+      EXPECT_EQ(entries(lane), 1u) << dir;
+      EXPECT_EQ(entries(tmp / ".ftx" / "partial"), 0u);
+      inbox.seal(kept, 0644, kKey.mtime_ns);
+      kept.close();
+      inbox.sync();
+      EXPECT_EQ(inbox.publish(kept, "a.txt", OverwritePolicy::Rename, true), "a.txt");
+      EXPECT_EQ(testing::read_file(tmp / "a.txt"), "abc");
+      EXPECT_EQ(entries(lane), 0u) << dir;
+      {
+        PartialFile dropped = inbox.begin(1, which);
+        write(dropped, "x");
+        EXPECT_EQ(testing::partial_count(tmp.path()), 1u);
+      }
+      EXPECT_EQ(entries(lane), 0u) << "a dropped partial stayed in " << dir;
+      PartialFile failed = inbox.begin(1, which);
+      write(failed, "y");
+      failed.discard();
+      EXPECT_EQ(entries(lane), 0u) << "a discarded partial stayed in " << dir;
     }
-    EXPECT_EQ(entries(lane), 0u) << "a dropped partial stayed in the batch lane";
-    PartialFile failed = inbox.begin(1, Inbox::Lane::Batch);
-    write(failed, "y");
-    failed.discard();
-    EXPECT_EQ(entries(lane), 0u) << "a discarded partial stayed in the batch lane";
+    // One a crash left behind goes at the next start, as in the partial area.
+    testing::write_file(lane / "p-left-by-a-crash", "x");
+    Inbox again(tmp.path());
+    EXPECT_EQ(entries(lane), 0u) << dir;
+    EXPECT_EQ(testing::visible_files(tmp.path()), std::vector<std::string>{"a.txt"});
   }
-  // One a crash left behind goes at the next start, as in the partial area.
-  testing::write_file(lane / "p-left-by-a-crash", "x");
-  Inbox again(tmp.path());
-  EXPECT_EQ(entries(lane), 0u);
-  EXPECT_EQ(testing::visible_files(tmp.path()), std::vector<std::string>{"a.txt"});
+  EXPECT_EQ(Inbox::next_lane(Inbox::Lane::Partial), Inbox::Lane::Batch);
+  EXPECT_EQ(Inbox::next_lane(Inbox::Lane::Batch), Inbox::Lane::Batch2);
+  EXPECT_EQ(Inbox::next_lane(Inbox::Lane::Batch2), Inbox::Lane::Partial);
 }
 
 TEST(Inbox, PublishAsksWhetherTheSameFileIsThereOnlyWhenTheNameIsTaken) {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Fails when a file in src/ includes a header of a layer above its own. The layers, from the
 # bottom: util, digest, proto, net, wire, then http (pure HTTP/1.1 heads and answers, on
-# proto), then server and client side by side, then cli and main.cpp. Run by the build (src/meson.build), so a wrong-way include fails it.
+# proto), then server and client side by side, then cli and main.cpp. Run by the build
+# (src/meson.build), so a wrong-way include fails it.
 import pathlib
 import re
 import sys
@@ -45,4 +46,8 @@ def main(src, stamp):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        print("usage: scripts/check_layers.py SRC_DIR STAMP_FILE (the build runs it: src/meson.build)",
+              file=sys.stderr)
+        sys.exit(2)
     sys.exit(main(sys.argv[1], sys.argv[2]))

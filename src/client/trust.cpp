@@ -3,6 +3,7 @@
 #include "client/trust.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,15 +69,45 @@ std::string read_text(const std::filesystem::path& path) {
   return text.str();
 }
 
-void remember(const std::filesystem::path& path, const std::string& host_port,
-              const std::string& fingerprint) {
+/// known_hosts open for reading and appending, under an exclusive flock(2) held until the
+/// descriptor closes: clients meeting the same server at once read and write it in turn,
+/// so the host is remembered once, with the key of whichever came first.
+net::UniqueFd open_locked(const std::filesystem::path& path) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) throw std::system_error(ec, "create " + path.parent_path().string());
   ::chmod(path.parent_path().c_str(), 0700);
-  net::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  net::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!fd) throw_sys("open " + path.string());
-  write_all(fd.get(), host_port + " " + fingerprint + "\n", path.string());
+  while (::flock(fd.get(), LOCK_EX) < 0) {
+    if (errno != EINTR) throw_sys("lock " + path.string());
+  }
+  return fd;
+}
+
+std::string read_all(int fd, const std::filesystem::path& path) {
+  std::string text;
+  char buf[8192];
+  for (off_t at = 0;;) {
+    const ssize_t n = ::pread(fd, buf, sizeof buf, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_sys("read " + path.string());
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
+    at += n;
+  }
+}
+
+/// What known_hosts says of the key; nullopt when the host is not in it.
+std::optional<KeyCheck> check_known(const KnownHosts& known, const std::string& host_port,
+                                    const std::string& fingerprint) {
+  const KnownHosts::Entry* entry = known.find(host_port);
+  if (!entry) return std::nullopt;
+  KeyCheck check;
+  check.expected = entry->fingerprint;
+  check.line = entry->line;
+  check.verdict = entry->fingerprint == fingerprint ? KeyCheck::Verdict::Known : KeyCheck::Verdict::Mismatch;
+  return check;
 }
 
 }  // namespace
@@ -89,15 +120,20 @@ KeyCheck check_server_key(const std::string& host_port, const std::string& finge
     check.verdict = *pin == fingerprint ? KeyCheck::Verdict::Pinned : KeyCheck::Verdict::Mismatch;
     return check;
   }
-  const KnownHosts known = KnownHosts::parse(read_text(known_hosts));
-  if (const KnownHosts::Entry* entry = known.find(host_port)) {
-    check.expected = entry->fingerprint;
-    check.line = entry->line;
-    check.verdict =
-        entry->fingerprint == fingerprint ? KeyCheck::Verdict::Known : KeyCheck::Verdict::Mismatch;
-    return check;
+  net::UniqueFd fd;
+  try {
+    fd = open_locked(known_hosts);
+  } catch (const std::system_error&) {
+    // A file this user cannot write (a read-only home) still vouches for the hosts in it.
+    if (auto known = check_known(KnownHosts::parse(read_text(known_hosts)), host_port, fingerprint)) {
+      return *known;
+    }
+    throw;
   }
-  remember(known_hosts, host_port, fingerprint);
+  if (auto known = check_known(KnownHosts::parse(read_all(fd.get(), known_hosts)), host_port, fingerprint)) {
+    return *known;
+  }
+  write_all(fd.get(), host_port + " " + fingerprint + "\n", known_hosts.string());
   check.verdict = KeyCheck::Verdict::Remembered;
   return check;
 }

@@ -2,6 +2,7 @@
 // Frame encoder and decoder. Integers are big-endian; strings are a u32 length then bytes.
 #include "proto/codec.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <optional>
@@ -343,7 +344,8 @@ Error eager_error(Error error, size_t name_bytes, DigestAlgo algo) {
   // Header (type, length), code, the message's length.
   constexpr size_t kFixed = 1 + 4 + 2 + 4;
   constexpr std::string_view kCut = "...";
-  const size_t room = max_eager_answer(name_bytes, algo) - kFixed;
+  // Within what a reader takes for a message, too (a long name leaves more room than that).
+  const size_t room = std::min(max_eager_answer(name_bytes, algo) - kFixed, size_t{kMaxErrorMessage});
   if (error.message.size() <= room) return error;
   size_t keep = room - kCut.size();
   // Back to the start of a character: never half of a UTF-8 sequence.

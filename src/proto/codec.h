@@ -61,8 +61,9 @@ inline size_t max_eager_answer(size_t name_bytes, DigestAlgo algo) {
   return 64 + name_bytes + digest_size(algo);
 }
 
-/// The ERROR answering such an eager file, its message cut short (at a character boundary,
-/// ending in "...") where the frame would exceed max_eager_answer. The full message is for
+/// The ERROR answering such an eager file (or a directory, which a sender budgets the same
+/// way), its message cut short (at a character boundary, ending in "...") where the frame
+/// would exceed max_eager_answer or the message kMaxErrorMessage. The full message is for
 /// the server's log.
 Error eager_error(Error error, size_t name_bytes, DigestAlgo algo);
 

@@ -206,7 +206,8 @@ void FileReceiver::make_directory(const proto::FileBegin& begin) {
   } catch (const ProtocolError& e) {
     conn_.ctx.console.print(conn_.peer() + " " + printable(begin.name) +
                             "/: " + printable(proto::describe(e.code(), e.what())));
-    channel_.send(proto::Error{e.code(), e.what()});
+    // A sender budgets a directory's answer as an eager file's.
+    channel_.send(proto::eager_error({e.code(), e.what()}, begin.name.size(), conn_.ctx.config.hash));
     return;
   }
   digest::Hasher empty(conn_.ctx.config.hash);

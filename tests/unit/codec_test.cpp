@@ -334,6 +334,12 @@ TEST(Codec, AnswersToEagerFilesFitWhatTheSenderBudgets) {
       const Error answer =
           eager_error({ErrorCode::NoSpace, std::string(kMaxErrorMessage, 'm')}, name_bytes, algo);
       EXPECT_LE(encode_frame(answer).size(), budget) << name_bytes;
+      // A long name leaves room for more than a reader takes: the message stays within it.
+      const Error longest =
+          eager_error({ErrorCode::Exists, std::string(name_bytes + 100, 'x')}, name_bytes, algo);
+      EXPECT_LE(longest.message.size(), kMaxErrorMessage) << name_bytes;
+      const std::vector<uint8_t> wire = encode_frame(longest);
+      EXPECT_EQ(decode_frame(wire).status, DecodeStatus::Ok) << name_bytes;
       // What is kept of the message is all the budget allows.
       EXPECT_EQ(encode_frame(answer).size(),
                 std::min(budget,

@@ -24,7 +24,8 @@ class ChatMember {
   /// Binary frames (a MSG per message; BinaryBatches: MSG_BATCH, protocol version 4), text
   /// lines, or Server-Sent Events (the browser page's room).
   enum class Wire { Binary, BinaryBatches, Text, Events };
-  static constexpr size_t kWires = 4;
+  /// How many kinds of Wire there are (Events is the last).
+  static constexpr size_t kWires = static_cast<size_t>(Wire::Events) + 1;
 
   /// key: a secret the member's other requests prove themselves with (the page posts its
   /// lines on connections of their own); empty for none.

@@ -340,6 +340,7 @@ void IncomingFile::log() {
   record_.ts = std::chrono::system_clock::now();
   record_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   ctx_.log.write(file_event(record_));
+  if (ctx_.console.quiet()) return;  // a line per small file is worth not building for nobody
   const std::string who = record_.peer + " ";
   if (record_.error) {
     ctx_.console.print(who + printable(record_.name) + ": " +

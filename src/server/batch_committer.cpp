@@ -34,11 +34,6 @@ bool BatchCommitter::committed() {
   return !outcomes_.empty();
 }
 
-bool BatchCommitter::batch_waiting() {
-  MutexLock lock(mutex_);
-  return waiting_.has_value();
-}
-
 void BatchCommitter::hand_over(EagerBatch batch) {
   if (!can_take()) throw std::logic_error("BatchCommitter::hand_over with a batch already waiting");
   if (!thread_.joinable()) {
@@ -130,7 +125,7 @@ void BatchCommitter::run(std::stop_token stop) {
         post(std::move(earlier));
       }
       outcome.verdicts = batch->publish(sync_failed, stop);
-      if (outcome.verdicts.published && batch_waiting()) {
+      if (outcome.verdicts.published && !can_take()) {  // the next batch is waiting
         unsynced = std::move(outcome.verdicts);
         continue;
       }

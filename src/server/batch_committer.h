@@ -66,7 +66,6 @@ class BatchCommitter {
   /// Next batch to commit; nullopt when stopping.
   std::optional<EagerBatch> next() EXCLUDES(mutex_);
   void post(Outcome outcome) EXCLUDES(mutex_);
-  bool batch_waiting() EXCLUDES(mutex_);
 
   size_t in_hand_ = 0;          ///< the session thread's own count: handed over, not collected
   net::UniqueFd committed_fd_;  ///< an eventfd semaphore: one count per outcome not collected

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "proto/limits.h"
+#include "util/text.h"
 
 namespace ftx::proto {
 namespace {
@@ -33,6 +34,14 @@ class BasicWriter {
   }
   void texts(const std::vector<std::string>& texts, size_t limit) {
     for (const auto& t : texts) str(t, limit);
+  }
+  // An ERROR's message, cut to what every reader takes: the one place a long path in a
+  // message ("'<path>' already exists") cannot make the frame undecodable.
+  void message(std::string_view s, size_t limit) {
+    if (s.size() <= limit) return str(s);
+    std::string cut(s);
+    cut_message(cut, limit);
+    str(cut);
   }
   void magic() { out_.insert(out_.end(), kMagic.begin(), kMagic.end()); }
   void role(Role r) { num(static_cast<uint8_t>(r)); }
@@ -97,6 +106,7 @@ class BasicReader {
     if (!ok() || n > limit || !take(n)) return fail();
     s = std::string_view(reinterpret_cast<const char*>(in_.data() + pos_ - n), n);
   }
+  void message(std::string& s, size_t limit) { str(s, limit); }
   // The rest of the payload, as at least one string.
   void texts(std::vector<std::string>& texts, size_t limit) {
     if (remaining() == 0) return fail();
@@ -340,18 +350,19 @@ size_t decode_msgs_in_place(std::span<const uint8_t> input, std::vector<MsgView>
   return kHeaderSize + len;
 }
 
+void cut_message(std::string& message, size_t room) {
+  constexpr std::string_view kCut = "...";
+  if (message.size() <= room) return;
+  // Never half of a UTF-8 sequence before the "...".
+  truncate_utf8(message, room - std::min(room, kCut.size()));
+  message += kCut.substr(0, room - message.size());
+}
+
 Error eager_error(Error error, size_t name_bytes, DigestAlgo algo) {
   // Header (type, length), code, the message's length.
   constexpr size_t kFixed = 1 + 4 + 2 + 4;
-  constexpr std::string_view kCut = "...";
   // Within what a reader takes for a message, too (a long name leaves more room than that).
-  const size_t room = std::min(max_eager_answer(name_bytes, algo) - kFixed, size_t{kMaxErrorMessage});
-  if (error.message.size() <= room) return error;
-  size_t keep = room - kCut.size();
-  // Back to the start of a character: never half of a UTF-8 sequence.
-  while (keep > 0 && (static_cast<uint8_t>(error.message[keep]) & 0xC0) == 0x80) --keep;
-  error.message.resize(keep);
-  error.message += kCut;
+  cut_message(error.message, std::min(max_eager_answer(name_bytes, algo) - kFixed, size_t{kMaxErrorMessage}));
   return error;
 }
 

@@ -61,6 +61,10 @@ inline size_t max_eager_answer(size_t name_bytes, DigestAlgo algo) {
   return 64 + name_bytes + digest_size(algo);
 }
 
+/// Cuts message to at most room bytes, at a character boundary, ending in "..." when it was
+/// longer. Every ERROR frame is encoded with its message cut to kMaxErrorMessage this way.
+void cut_message(std::string& message, size_t room);
+
 /// The ERROR answering such an eager file (or a directory, which a sender budgets the same
 /// way), its message cut short (at a character boundary, ending in "...") where the frame
 /// would exceed max_eager_answer or the message kMaxErrorMessage. The full message is for

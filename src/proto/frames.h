@@ -122,7 +122,7 @@ struct Error {
   template <typename Self, typename Wire>
   static void layout(Self& f, Wire& w) {
     w.error_code(f.code);
-    w.str(f.message, kMaxErrorMessage);
+    w.message(f.message, kMaxErrorMessage);  // a longer message is sent cut, ending in "..."
   }
   ErrorCode code = ErrorCode::Internal;
   std::string message;

@@ -16,6 +16,7 @@
 #include "digests.h"
 #include "process.h"
 #include "proto/codec.h"
+#include "proto/limits.h"
 #include "raw_client.h"
 #include "temp_dir.h"
 #include "test_env.h"
@@ -215,6 +216,49 @@ TEST_F(Tree, AFileWhereTheTreeNeedsADirectoryFailsThatSubtreeOnly) {
   EXPECT_EQ(by_name.at("t/sub").code, proto::ErrorCode::NameRefused);
   EXPECT_EQ(by_name.at("t/y").status, FileStatus::Saved);
   EXPECT_EQ(testing::read_file(tmp_ / "inbox" / "t" / "sub"), "a file in the way\n");
+}
+
+// An ERROR quoting a path longer than a reader takes for a message ("'<path>' already
+// exists on the server") is sent cut, not as a frame the sender must drop the connection
+// over: the file fails, the rest of the tree still arrives.
+TEST_F(Tree, AnErrorQuotingALongPathFailsThatFileOnly) {
+  server::ServerConfig c = config();
+  c.overwrite = server::OverwritePolicy::Refuse;
+  TestServer server(c);
+  fs::path deep = "long";
+  for (char letter : std::string("abcde")) deep /= std::string(240, letter);  // > 1 KiB
+  const fs::path src = tmp_ / "src";
+  fs::create_directories(src / deep);
+  // Large enough to wait for READY: its refusal is an ERROR of its own, not an eager answer.
+  testing::write_file(src / deep / "big.bin", testing::random_bytes(1 << 20, 3));
+  testing::write_file(src / deep / "small.txt", "small\n");
+  testing::write_file(src / "long" / "zz-last", "still sent\n");
+  fs::create_directories(tmp_ / "inbox" / deep);
+  testing::write_file(tmp_ / "inbox" / deep / "big.bin", "already here\n");
+  testing::write_file(tmp_ / "inbox" / deep / "small.txt", "already here too\n");
+
+  const auto report = send(server.port(), {(src / "long").string()});
+  EXPECT_FALSE(report.connection_failed) << report.connection_error;
+  std::map<std::string, client::FileOutcome> by_name;
+  for (const auto& f : report.files) by_name[f.name] = f;
+  for (const char* leaf : {"big.bin", "small.txt"}) {
+    const auto& refused = by_name.at((deep / leaf).string());
+    EXPECT_EQ(refused.code, proto::ErrorCode::Exists) << leaf << ": " << refused.error;
+    EXPECT_TRUE(refused.error.ends_with("...")) << refused.error;
+  }
+  EXPECT_EQ(by_name.at("long/zz-last").status, FileStatus::Saved);
+  EXPECT_EQ(testing::read_file(tmp_ / "inbox" / deep / "big.bin"), "already here\n");
+  EXPECT_EQ(testing::read_file(tmp_ / "inbox" / "long" / "zz-last"), "still sent\n");
+  // The log keeps the whole message.
+  size_t logged_whole = 0;
+  for (const auto& e : server.file_events()) {
+    if (e["status"] != "error") continue;
+    const auto message = e["error"]["message"].get<std::string>();
+    logged_whole +=
+        message.ends_with("already exists on the server") && message.size() > proto::kMaxErrorMessage;
+  }
+  EXPECT_EQ(logged_whole, 2u);
+  EXPECT_EQ(testing::partial_count(tmp_ / "inbox"), 0u);
 }
 
 TEST_F(Tree, ThousandsOfSmallFilesOverOneConnection) {

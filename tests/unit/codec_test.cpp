@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "proto/limits.h"
+#include "util/text.h"
 
 namespace ftx::proto {
 namespace {
@@ -368,6 +369,38 @@ TEST(Codec, AnEagerErrorKeepsAShortMessageAndCutsALongOneAtACharacter) {
   const DecodeResult decoded = decode_frame(wire);
   ASSERT_EQ(decoded.status, DecodeStatus::Ok);
   EXPECT_EQ(std::get<Error>(decoded.frame), cut);
+}
+
+TEST(Codec, AnyErrorIsSentWithItsMessageCutToWhatAReaderTakes) {
+  // A message quoting a long path ("'<path>' already exists on the server") used to make the
+  // frame one that every reader refused, so the sender dropped the connection.
+  std::string path;
+  while (path.size() < 3 * kMaxErrorMessage) path += "d\xc3\xa9/";
+  const Error sent{ErrorCode::Exists, "'" + path + "' already exists on the server"};
+  const DecodeResult decoded = decode_frame(encode_frame(sent));
+  ASSERT_EQ(decoded.status, DecodeStatus::Ok);
+  const auto& got = std::get<Error>(decoded.frame);
+  EXPECT_EQ(got.code, ErrorCode::Exists);
+  EXPECT_LE(got.message.size(), kMaxErrorMessage);
+  EXPECT_GE(got.message.size(), kMaxErrorMessage - 3);  // cut no shorter than needed
+  ASSERT_TRUE(got.message.ends_with("..."));
+  EXPECT_TRUE(sent.message.starts_with(got.message.substr(0, got.message.size() - 3)));
+  EXPECT_TRUE(is_valid_utf8(got.message));
+
+  // A message that fits is sent as it is, to the last byte.
+  const Error fits{ErrorCode::NoSpace, std::string(kMaxErrorMessage, 'm')};
+  EXPECT_EQ(std::get<Error>(decode_frame(encode_frame(fits)).frame), fits);
+}
+
+TEST(Codec, CutMessageHonoursRoomsShorterThanItsEllipsis) {
+  for (size_t room = 0; room < 6; ++room) {
+    std::string message = "abcdefgh";
+    cut_message(message, room);
+    EXPECT_EQ(message.size(), room) << room;
+  }
+  std::string short_one = "ok";
+  cut_message(short_one, 2);
+  EXPECT_EQ(short_one, "ok");
 }
 
 }  // namespace

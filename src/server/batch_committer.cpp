@@ -118,10 +118,7 @@ void BatchCommitter::run(std::stop_token stop) {
       if (unsynced) {
         Outcome earlier{std::move(*unsynced), nullptr};
         unsynced.reset();
-        if (sync_failed) {
-          earlier.failure =
-              std::make_exception_ptr(proto::ProtocolError(sync_failed->code, sync_failed->message));
-        }
+        if (sync_failed) earlier.failure = std::make_exception_ptr(sync_failed->error());
         post(std::move(earlier));
       }
       outcome.verdicts = batch->publish(sync_failed, stop);
@@ -131,7 +128,7 @@ void BatchCommitter::run(std::stop_token stop) {
       }
       if (outcome.verdicts.published) {
         // The new names, before the sender hears of them.
-        if (const auto failed = batch->sync()) throw proto::ProtocolError(failed->code, failed->message);
+        if (const auto failed = batch->sync()) throw failed->error();
       }
     } catch (...) {
       outcome.failure = std::current_exception();

@@ -82,7 +82,10 @@ EagerBatch::Verdicts EagerBatch::publish(const std::optional<Failure>& sync_fail
 EagerBatch::Verdicts EagerBatch::commit() {
   if (entries_.empty()) return {};
   Verdicts out = publish(sync());
-  if (out.published) ctx_->inbox.sync();  // the new names, before the sender hears of them
+  if (out.published) {
+    // The new names, before the sender hears of them.
+    if (const auto failed = sync()) throw failed->error();
+  }
   return out;
 }
 

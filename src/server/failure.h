@@ -19,6 +19,8 @@ struct Failure {
   std::string message;
   /// "code: message".
   std::string describe() const { return proto::describe(code, message); }
+  /// The exception to throw for it, where a failure returned as a value must end a session.
+  proto::ProtocolError error() const { return proto::ProtocolError(code, message); }
 };
 
 /// A ProtocolError keeps its code; a read or write that timed out is `timeout`; a

@@ -539,6 +539,7 @@ void Inbox::seal(PartialFile& partial, uint32_t mode, int64_t mtime_ns) {
 
 void Inbox::sync() {
   if (!fsync_) return;
+  if (sync_for_testing_) return sync_for_testing_();
   if (::syncfs(dir_fd_.get()) < 0) {
     if (is_space_error(errno)) throw ProtocolError(ErrorCode::NoSpace, "the server's disk is full");
     throw_sys("syncfs " + path_.string());

@@ -182,6 +182,9 @@ class Inbox {
                                      bool synced, const std::function<bool()>& same_file_there = {});
   /// syncfs(2) of the filesystem holding DIR. Throws like commit().
   void sync();
+  /// Tests stand in for syncfs(2) in sync(), to fail it or hold it at a chosen moment (no
+  /// filesystem can be told to fail one on cue). Set before any session runs.
+  void replace_sync_for_testing(std::function<void()> sync) { sync_for_testing_ = std::move(sync); }
 
   /// Creates directory `name` (and its parents) with the given mode and mtime; an existing
   /// directory is kept and gets them too. Throws proto::ProtocolError (NameRefused when a
@@ -264,6 +267,7 @@ class Inbox {
   mode_t umask_;
   std::chrono::seconds partial_ttl_;
   bool fsync_;
+  std::function<void()> sync_for_testing_;
   PartialLimits limits_;
   uint64_t total_bytes_limit_ = 0;  ///< limits_, in bytes (0: none)
   uint64_t peer_bytes_limit_ = 0;

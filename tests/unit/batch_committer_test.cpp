@@ -6,8 +6,10 @@
 #include <poll.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -55,10 +57,15 @@ struct Server {
     return file;
   }
 
-  EagerBatch batch_of(size_t files, Inbox::Lane lane = Inbox::Lane::Partial) {
+  /// Files f<first>.txt .. f<first + files - 1>.txt.
+  EagerBatch batch_of(size_t files, Inbox::Lane lane = Inbox::Lane::Partial, size_t first = 0) {
     EagerBatch batch(ctx);
-    for (size_t i = 0; i < files; ++i) batch.add(sealed(i, lane));
+    for (size_t i = first; i < first + files; ++i) batch.add(sealed(i, lane));
     return batch;
+  }
+
+  bool published(size_t i) const {
+    return fs::exists(tmp.path() / "in" / ("f" + std::to_string(i) + ".txt"));
   }
 
   /// Status of each file event in the log, by name.
@@ -80,6 +87,46 @@ struct Server {
     }
     return n;
   }
+};
+
+/// Stands in for the inbox's syncfs: numbers the calls, lets call n start only once the test
+/// allows it, and makes the call numbered `fail` fail as a full disk does.
+class ScriptedSync {
+ public:
+  explicit ScriptedSync(Inbox& inbox, int fail = 0) : fail_(fail) {
+    inbox.replace_sync_for_testing([this] { call(); });
+  }
+  void allow(int n) {
+    {
+      std::lock_guard lock(mutex_);
+      allowed_ = n;
+    }
+    changed_.notify_all();
+  }
+  /// Waits (10 s at most) until call n has begun.
+  bool wait_for_call(int n) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return calls_ >= n; });
+  }
+  int calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+
+ private:
+  void call() {
+    std::unique_lock lock(mutex_);
+    const int n = ++calls_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return allowed_ >= n; });
+    if (n == fail_) throw proto::ProtocolError(proto::ErrorCode::NoSpace, "the server's disk is full");
+  }
+
+  const int fail_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int calls_ = 0;
+  int allowed_ = 0;
 };
 
 bool readable(int fd) {
@@ -202,6 +249,90 @@ TEST(BatchCommitter, ABatchNobodyCollectsIsSavedWholeOrNotAtAll) {
       EXPECT_FALSE(fs::exists(path)) << name;
     }
   }
+  EXPECT_EQ(server.partials(), 0u);
+}
+
+// Batch A is published while batch B waits: B's data sync makes A's names durable too, and
+// A is answered only once it has. Three syncs for two batches, not four.
+TEST(BatchCommitter, ABatchPublishedWhileTheNextWaitsIsAnsweredAfterTheSyncTheyShare) {
+  Server server;
+  ScriptedSync sync(server.inbox);
+  BatchCommitter committer;
+  committer.hand_over(server.batch_of(3, Inbox::Lane::Partial, 0));
+  ASSERT_TRUE(sync.wait_for_call(1));  // A's data
+  committer.hand_over(server.batch_of(3, Inbox::Lane::Batch, 3));
+  sync.allow(1);
+  ASSERT_TRUE(sync.wait_for_call(2));  // B's data, and A's names
+  EXPECT_TRUE(server.published(0));
+  EXPECT_FALSE(committer.committed()) << "A was answered before its names were durable";
+  sync.allow(2);
+  const auto a = committer.collect();
+  ASSERT_EQ(a.answers.size(), 3u);
+  for (const auto& answer : a.answers) EXPECT_TRUE(std::holds_alternative<proto::Saved>(answer));
+  sync.allow(10);  // B's names
+  const auto b = committer.collect();
+  ASSERT_EQ(b.answers.size(), 3u);
+  const auto* saved = std::get_if<proto::Saved>(&b.answers[0]);
+  ASSERT_NE(saved, nullptr);
+  EXPECT_EQ(saved->name, "f3.txt");
+  EXPECT_EQ(sync.calls(), 3);
+  EXPECT_EQ(server.partials(), 0u);
+}
+
+// The shared sync fails: batch A's names were published but are not known to be durable,
+// so A's verdicts never reach the sender (collecting them throws, which ends the session);
+// B, whose data is not known to be durable, is answered file by file with the failure and
+// nothing of it is published.
+TEST(BatchCommitter, ASharedSyncThatFailsFailsTheHeldBatchAndAnswersTheNextWithTheError) {
+  Server server;
+  ScriptedSync sync(server.inbox, /*fail=*/2);
+  BatchCommitter committer;
+  committer.hand_over(server.batch_of(3, Inbox::Lane::Partial, 0));
+  ASSERT_TRUE(sync.wait_for_call(1));
+  committer.hand_over(server.batch_of(3, Inbox::Lane::Batch, 3));
+  sync.allow(10);
+  try {
+    committer.collect();
+    ADD_FAILURE() << "batch A was answered after a failed sync";
+  } catch (const proto::ProtocolError& e) {
+    EXPECT_EQ(e.code(), proto::ErrorCode::NoSpace);
+  }
+  const auto b = committer.collect();
+  EXPECT_TRUE(committer.idle());
+  ASSERT_EQ(b.answers.size(), 3u);
+  for (const auto& answer : b.answers) {
+    const auto* error = std::get_if<proto::Error>(&answer);
+    ASSERT_NE(error, nullptr);
+    EXPECT_EQ(error->code, proto::ErrorCode::NoSpace);
+  }
+  EXPECT_EQ(b.files, 0u);
+  EXPECT_FALSE(b.published);
+  EXPECT_EQ(sync.calls(), 2);  // nothing of B was published: no names to sync
+  const auto logged = server.logged();
+  for (size_t i = 3; i < 6; ++i) {
+    EXPECT_FALSE(server.published(i)) << i;
+    EXPECT_EQ(logged.at("f" + std::to_string(i) + ".txt"), "error") << i;
+  }
+  EXPECT_EQ(server.partials(), 0u);
+}
+
+// A failed data sync: no file of the batch is published, each is answered with the error.
+TEST(BatchCommitter, AFailedDataSyncPublishesNothingAndAnswersEachFile) {
+  Server server;
+  ScriptedSync sync(server.inbox, /*fail=*/1);
+  sync.allow(10);
+  BatchCommitter committer;
+  committer.hand_over(server.batch_of(4));
+  const auto verdicts = committer.collect();
+  ASSERT_EQ(verdicts.answers.size(), 4u);
+  for (const auto& answer : verdicts.answers) {
+    const auto* error = std::get_if<proto::Error>(&answer);
+    ASSERT_NE(error, nullptr);
+    EXPECT_EQ(error->code, proto::ErrorCode::NoSpace);
+    EXPECT_EQ(error->message, "the server's disk is full");
+  }
+  for (size_t i = 0; i < 4; ++i) EXPECT_FALSE(server.published(i)) << i;
+  EXPECT_EQ(sync.calls(), 1);
   EXPECT_EQ(server.partials(), 0u);
 }
 

@@ -251,7 +251,10 @@ int LineEditor::read_key(wchar_t* out) {
     char buf[4096];
     const ssize_t got = ::read(in_fd_, buf, sizeof buf);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return got == 0 ? 0 : -1;
+    if (got <= 0) {
+      input_closed_ = true;
+      return got == 0 ? 0 : -1;
+    }
     keys_.erase(0, keys_pos_);
     keys_pos_ = 0;
     keys_.append(buf, static_cast<size_t>(got));
@@ -297,7 +300,9 @@ std::optional<std::string> LineEditor::take_keys() {
     int count = 0;
     const char* got = el_gets(el_, &count);
     if (got == nullptr || count <= 0) {
-      if (count < 0) {
+      // Unbuffered, libedit answers -1 for a key that leaves the line empty as well (a
+      // backspace over the only character, ^U): only our read tells the terminal's end.
+      if (count < 0 && input_closed_) {
         ended_ = true;  // the terminal went away
         return std::nullopt;
       }
@@ -391,8 +396,13 @@ std::optional<std::string> LineEditor::next(const std::function<bool()>& stop) {
     if (got <= 0) break;  // the terminal hung up
     keys_.append(buf, static_cast<size_t>(got));
   }
+  // Off the line before whatever is printed next: the half-typed text, or the ^D shown for
+  // the end of input, stays on a line of its own.
+  const LineInfo* line = el_line(el_);
+  const bool leave_line =
+      !result && !input_closed_ && (interrupted_ || ended_ || line->lastchar != line->buffer);
   end_line();
-  if (interrupted_) write_fully(out_fd_, "\n");  // off the line that was being typed
+  if (leave_line) write_fully(out_fd_, "\n");
   {
     MutexLock lock(mutex_);
     reading_ = false;

@@ -87,6 +87,7 @@ class LineEditor : public LineSource {
   std::string old_locale_;
   bool editing_ = false;  ///< the terminal is in libedit's raw mode, the line on screen
   bool ended_ = false;
+  bool input_closed_ = false;  ///< a read of the terminal found its end or failed
   bool interrupted_ = false;
   Mutex mutex_;
   bool reading_ GUARDED_BY(mutex_) = false;  ///< next() draws the line: others queue

@@ -3,7 +3,7 @@
 // arrives while a line is half typed prints above it and leaves the typed text on the
 // input line; a pasted line longer than a terminal's canonical limit arrives whole, one
 // over the protocol's limit is refused at the terminal; an earlier line comes back with the
-// up arrow; Ctrl-C leaves and puts the terminal back.
+// up arrow; keys that empty the line only edit it; Ctrl-C leaves and puts the terminal back.
 #include <chrono>
 #include <regex>
 #include <string>
@@ -129,6 +129,29 @@ TEST_F(ChatLine, TypedUtf8ArrivesWholeUnderTheCLocale) {
   const auto got = peer.collect(1);
   ASSERT_EQ(got.size(), 1u) << tty->screen();
   EXPECT_EQ(got[0].text, "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac");
+}
+
+// Keys that leave the line empty (a backspace over the only character, ^U, ^B on an empty
+// line) edit it; they used to end the chat, as if the terminal had gone away.
+TEST_F(ChatLine, KeysThatLeaveTheLineEmptyKeepTheChatOpen) {
+  if (auto why = TmuxSession::unavailable()) GTEST_SKIP() << *why;
+  TestServer server(config());
+  ChatClient peer(server.port(), "peer");
+  auto tty = start_chat(server.port(), "editor", peer);
+
+  tty->type("a");
+  tty->press("BSpace");
+  tty->press("C-u");
+  tty->press("C-b");
+  tty->type("a typo");
+  ASSERT_TRUE(tty->wait_for("a typo")) << tty->screen();
+  tty->press("C-u");
+  tty->type("what I meant");
+  tty->press("Enter");
+  // Had any of those keys ended the chat, the rest would have gone to the shell.
+  const auto got = peer.collect(1, std::chrono::seconds(10));
+  ASSERT_EQ(got.size(), 1u) << tty->screen();
+  EXPECT_EQ(got[0].text, "what I meant");
 }
 
 TEST_F(ChatLine, UpArrowRecallsAnEarlierLine) {

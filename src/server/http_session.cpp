@@ -236,6 +236,8 @@ http::Response HttpSession::upload(const http::Request& request, const std::stri
     conn_.stream.write_all(std::span(reinterpret_cast<const uint8_t*>(kContinue.data()), kContinue.size()));
   }
   file.receive([this](std::span<uint8_t> out) { return channel_.read_raw(out); }, conn_.buffer.get());
+  // The same content already there under its name is kept, as for every upload.
+  file.detect_unchanged();
   // Every byte was read: a refusal now leaves the connection in step.
   std::string saved;
   try {
@@ -245,11 +247,14 @@ http::Response HttpSession::upload(const http::Request& request, const std::stri
   }
   ++conn_.files;
   conn_.bytes += size - offset;
-  http::Response r = json_response(201, {{"name", name},
-                                         {"path", saved},
-                                         {"bytes", size},
-                                         {"resumed_from", offset},
-                                         {"digest", file.labelled_digest()}});
+  nlohmann::ordered_json answer = {{"name", name},
+                                   {"path", saved},
+                                   {"bytes", size},
+                                   {"resumed_from", offset},
+                                   {"digest", file.labelled_digest()}};
+  // 201 for a file written; 200 when the same content was there already and nothing was.
+  if (file.unchanged()) answer["unchanged"] = true;
+  http::Response r = json_response(file.unchanged() ? 200 : 201, std::move(answer));
   r.close = !request.keep_alive;
   return r;
 }

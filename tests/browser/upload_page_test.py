@@ -135,6 +135,20 @@ def check_resume(d, port, src, inbox):
     return state == "done" and same and "resumed at" in status
 
 
+def check_same_again(d, src, inbox):
+    """Picks notes.txt a second time: the server keeps the file it has, and the page says so."""
+    before = len(d.find_elements(By.CSS_SELECTOR, "li.file"))
+    d.find_element(By.ID, "pick-files").send_keys(str(src / "notes.txt"))
+    WebDriverWait(d, 60).until(
+        lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "li.file")) == before + 1
+        and drv.find_elements(By.CSS_SELECTOR, "li.file")[-1].get_attribute("data-state"))
+    li = d.find_elements(By.CSS_SELECTOR, "li.file")[-1]
+    state, status = li.get_attribute("data-state"), li.find_element(By.CLASS_NAME, "status").text
+    copies = sorted(p.name for p in inbox.glob("notes*"))
+    print(f"notes.txt again: {state}: {status}; in the inbox: {copies}")
+    return state == "done" and "unchanged: already there as notes.txt" in status and copies == ["notes.txt"]
+
+
 def check_room(d, ftx, port, tmp):
     """The page joins the room as carol; lines go both ways with ftx chat."""
     out = open(tmp / "bob.out", "w")
@@ -285,6 +299,8 @@ def main():
                 if not check_shelf(d, port, files):
                     failed = True
                 if not check_resume(d, port, src, inbox):
+                    failed = True
+                if not check_same_again(d, src, inbox):
                     failed = True
                 if not check_room(d, ftx, port, tmp):
                     failed = True

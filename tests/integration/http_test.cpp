@@ -2,6 +2,7 @@
 // HTTP on the server's port, through the real binary: curl -T uploads into the inbox,
 // refusals in HTTP's words, keep-alive, the slowloris bound, HTTPS and --require-tls.
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -151,16 +152,33 @@ TEST_F(Http, CurlUploadSavesTheFileAndLogsIt) {
   const CurlResult d = curl("-T '" + (tmp_ / "a.bin").string() + "'", url(*server, "/sub/dir/b%20c.bin"));
   ASSERT_EQ(d.status, 201) << d.body;
   EXPECT_EQ(read_all(inbox_ / "sub/dir/b c.bin"), data);
-  const CurlResult again = curl("-T '" + (tmp_ / "a.bin").string() + "'", url(*server));
+  // The same content again is kept as it is (200, nothing written), as for ftx send.
+  struct stat before {};
+  ASSERT_EQ(::stat((inbox_ / "a.bin").c_str(), &before), 0);
+  const CurlResult same = curl("-T '" + (tmp_ / "a.bin").string() + "'", url(*server));
+  ASSERT_EQ(same.status, 200) << same.body;
+  const auto kept = nlohmann::json::parse(same.body);
+  EXPECT_EQ(kept["path"], "a.bin");
+  EXPECT_EQ(kept["unchanged"], true);
+  EXPECT_EQ(kept["digest"], j["digest"]);
+  struct stat after {};
+  ASSERT_EQ(::stat((inbox_ / "a.bin").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_FALSE(fs::exists(inbox_ / "a (1).bin"));
+  // Other content under a taken name gets a number.
+  write_file(tmp_ / "other.bin", random_bytes(300000, 8));
+  const CurlResult again = curl("-T '" + (tmp_ / "other.bin").string() + "'", url(*server, "/a.bin"));
   ASSERT_EQ(again.status, 201) << again.body;
   EXPECT_EQ(nlohmann::json::parse(again.body)["path"], "a (1).bin");
+  EXPECT_FALSE(nlohmann::json::parse(again.body).contains("unchanged"));
 
-  // The same `file` event as ftx send's.
+  // The same `file` events as ftx send's.
   const std::string log = read_all(inbox_ / ".ftx" / "transfers.jsonl");
   size_t files = 0;
   for (size_t at = 0; (at = log.find("\"event\":\"file\"", at)) != std::string::npos; ++at) ++files;
-  EXPECT_EQ(files, 3u) << log;
+  EXPECT_EQ(files, 4u) << log;
   EXPECT_NE(log.find("\"status\":\"ok\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"status\":\"unchanged\""), std::string::npos) << log;
 }
 
 TEST_F(Http, RefusalsAreAnsweredInHttp) {
@@ -181,6 +199,8 @@ TEST_F(Http, RefusalsAreAnsweredInHttp) {
     EXPECT_EQ(error_code(r), "name_refused") << path;
   }
   ASSERT_EQ(curl(small, url(*server, "/s.txt")).status, 201);
+  EXPECT_EQ(curl(small, url(*server, "/s.txt")).status, 200);  // the same content: kept
+  write_file(tmp_ / "small", "hello again\n");
   const CurlResult exists = curl(small, url(*server, "/s.txt"));
   EXPECT_EQ(exists.status, 409) << exists.body;
   EXPECT_EQ(error_code(exists), "exists");

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "util/text.h"
 
 namespace ftx::cli {
 namespace {
@@ -54,13 +55,6 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
-// Inside '...' in sh, bash and zsh: close the quote, an escaped quote, reopen.
-std::string sh_quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // Text inside a zsh _arguments spec (--opt=[description]:message:action), where brackets,
 // colons and backslashes are syntax.
 std::string zsh_escape(const std::string& text) {
@@ -72,7 +66,7 @@ std::string zsh_escape(const std::string& text) {
   return out;
 }
 
-std::string fish_quote(const std::string& text) {
+std::string fishell_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
     if (c == '\'' || c == '\\') out += '\\';
@@ -171,7 +165,7 @@ std::string bash_completion(const std::vector<CommandSpec>& commands) {
        "  COMPREPLY=()\n"
        "  if ((COMP_CWORD == 1)); then\n"
        "    _ftx_words "
-    << sh_quote(join(names, " ") + " -h --help -V --version")
+    << shell_quote(join(names, " ") + " -h --help -V --version")
     << "\n"
        "    return 0\n"
        "  fi\n"
@@ -187,7 +181,7 @@ std::string bash_completion(const std::vector<CommandSpec>& commands) {
       const std::string pattern = join(flags, "|");
       switch (o.kind) {
         case ValueKind::Choice:
-          s << "        " << pattern << ") _ftx_words " << sh_quote(join(o.choices, " "))
+          s << "        " << pattern << ") _ftx_words " << shell_quote(join(o.choices, " "))
             << "; return 0 ;;\n";
           break;
         case ValueKind::File:
@@ -204,7 +198,7 @@ std::string bash_completion(const std::vector<CommandSpec>& commands) {
     if (!opaque.empty()) s << "        " << join(opaque, "|") << ") return 0 ;;\n";
     s << "      esac\n"
       << "      if [[ $cur == -* ]]; then\n"
-      << "        _ftx_words " << sh_quote(join(all, " ")) << "\n"
+      << "        _ftx_words " << shell_quote(join(all, " ")) << "\n"
       << "      else\n"
       << "        " << (c.operand_paths() ? "_ftx_files" : ":") << "\n"
       << "      fi\n"
@@ -230,11 +224,11 @@ std::string zsh_completion(const std::vector<CommandSpec>& commands) {
       const std::string repeat = o.repeatable ? "*" : "";
       s << " \\\n    ";
       if (o.short_name.empty()) {
-        s << sh_quote(repeat + "--" + o.long_name + (o.arg.empty() ? "" : "=") + desc + value);
+        s << shell_quote(repeat + "--" + o.long_name + (o.arg.empty() ? "" : "=") + desc + value);
       } else {
         const std::string exclusive = o.repeatable ? "*" : "(-" + o.short_name + " --" + o.long_name + ")";
-        s << sh_quote(exclusive) << "{-" << o.short_name << (o.arg.empty() ? "" : "+") << ",--" << o.long_name
-          << (o.arg.empty() ? "" : "=") << "}" << sh_quote(desc + value);
+        s << shell_quote(exclusive) << "{-" << o.short_name << (o.arg.empty() ? "" : "+") << ",--" << o.long_name
+          << (o.arg.empty() ? "" : "=") << "}" << shell_quote(desc + value);
       }
     }
     for (size_t i = 0; i < c.operands.size(); ++i) {
@@ -242,14 +236,14 @@ std::string zsh_completion(const std::vector<CommandSpec>& commands) {
       const bool rest = w.ends_with("...");
       const bool path = names_a_path(w);
       const std::string position = rest ? "*" : std::to_string(i + 1);
-      s << " \\\n    " << sh_quote(position + ":" + zsh_escape(w) + ":" + (path ? "_files" : " "));
+      s << " \\\n    " << shell_quote(position + ":" + zsh_escape(w) + ":" + (path ? "_files" : " "));
     }
     s << "\n}\n";
   }
   s << "\n_ftx() {\n"
        "  local curcontext=$curcontext state line\n"
        "  local -a commands=(";
-  for (const CommandSpec& c : commands) s << "\n    " << sh_quote(zsh_escape(c.name) + ":" + c.summary);
+  for (const CommandSpec& c : commands) s << "\n    " << shell_quote(zsh_escape(c.name) + ":" + c.summary);
   s << "\n  )\n"
        "  _arguments -C \\\n"
        "    '(- :)'{-h,--help}'[show the commands]' \\\n"
@@ -276,7 +270,7 @@ std::string fish_completion(const std::vector<CommandSpec>& commands) {
   s << "# fish completion for ftx; written by `ftx completion fish` from its option tables\n"
        "complete -c ftx -f\n";
   for (const CommandSpec& c : commands)
-    s << "complete -c ftx -n __fish_use_subcommand -a " << c.name << " -d " << fish_quote(c.summary) << "\n";
+    s << "complete -c ftx -n __fish_use_subcommand -a " << c.name << " -d " << fishell_quote(c.summary) << "\n";
   s << "complete -c ftx -n __fish_use_subcommand -s h -l help -d 'show the commands'\n"
        "complete -c ftx -n __fish_use_subcommand -s V -l version -d 'show the version'\n";
   for (const CommandSpec& c : commands) {
@@ -287,7 +281,7 @@ std::string fish_completion(const std::vector<CommandSpec>& commands) {
       s << " -l " << o.long_name;
       switch (o.kind) {
         case ValueKind::Choice:
-          s << " -x -a " << fish_quote(join(o.choices, " "));
+          s << " -x -a " << fishell_quote(join(o.choices, " "));
           break;
         case ValueKind::File:
           s << " -r -F";
@@ -299,7 +293,7 @@ std::string fish_completion(const std::vector<CommandSpec>& commands) {
           if (!o.arg.empty()) s << " -x";
           break;
       }
-      s << " -d " << fish_quote(o.description) << "\n";
+      s << " -d " << fishell_quote(o.description) << "\n";
     }
     if (c.operand_paths()) s << "complete -c ftx " << when << " -F\n";
   }

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <sstream>
 #include <thread>
 
 #include "client/fetch.h"
@@ -17,6 +16,7 @@
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "util/mutex.h"
+#include "util/text.h"
 #include "util/units.h"
 #include "wire/channel.h"
 
@@ -30,6 +30,7 @@ constexpr const char* kHelp =
     "commands: /send PATH... upload files into the server's directory, /share PATH... upload them to "
     "the room's shelf and tell the room, /files [PATH] list the shelf, /get NAME... fetch from it into "
     "the current directory, /who list who is here, /quit leave (or end of input), /help this text; "
+    "a name with blanks is quoted as in a shell ('my file.txt' or my\\ file.txt); //text says /text; "
     "anything else is said to the room";
 
 // What the reader thread learns, for the main thread to wait on.
@@ -80,13 +81,6 @@ void read_frames(wire::Channel& channel, ChatDisplay& display, Inbound& in) {
   MutexLock lock(in.mutex);
   in.closed = true;
   in.changed.notify_all();
-}
-
-std::vector<std::string> split_words(const std::string& text) {
-  std::istringstream words(text);
-  std::vector<std::string> out;
-  for (std::string w; words >> w;) out.push_back(w);
-  return out;
 }
 
 // What a /send running beside the chat says: each file as it starts, how far it is every
@@ -156,8 +150,7 @@ FetchOptions shelf_options(const ChatOptions& options) {
 }
 
 // /files [PATH]: the shelf, a line per entry.
-void list_shelf(const ChatOptions& options, const std::string& args, ChatDisplay& display) {
-  const std::vector<std::string> words = split_words(args);
+void list_shelf(const ChatOptions& options, const std::vector<std::string>& words, ChatDisplay& display) {
   try {
     const auto entries = list_files(shelf_options(options), words.empty() ? "" : words.front());
     if (entries.empty()) display.status("/files: nothing there");
@@ -171,9 +164,9 @@ void list_shelf(const ChatOptions& options, const std::string& args, ChatDisplay
 }
 
 // /get NAME...: into the current directory, with every check of ftx get.
-void fetch_from_shelf(const ChatOptions& options, const std::string& args, ChatDisplay& display) {
+void fetch_from_shelf(const ChatOptions& options, std::vector<std::string> names, ChatDisplay& display) {
   FetchOptions fetch = shelf_options(options);
-  fetch.names = split_words(args);
+  fetch.names = std::move(names);
   if (fetch.names.empty()) {
     display.status("usage: /get NAME...");
     return;
@@ -196,14 +189,14 @@ void fetch_from_shelf(const ChatOptions& options, const std::string& args, ChatD
 
 // /share PATH...: uploads onto the shelf (the server's directory, when it shares it) and
 // tells the room how to fetch each file.
-void share_to_room(const ChatOptions& options, const std::string& args, wire::Channel& channel,
+void share_to_room(const ChatOptions& options, std::vector<std::string> paths, wire::Channel& channel,
                    ChatDisplay& display, ChatResult& result) {
   SendOptions send;
   send.server = options.server;
   send.client_name = options.name;
   send.token = options.token;
   send.tls = options.tls;
-  send.paths = split_words(args);
+  send.paths = std::move(paths);
   if (send.paths.empty()) {
     display.status("usage: /share PATH...");
     return;
@@ -243,8 +236,8 @@ void share_to_room(const ChatOptions& options, const std::string& args, wire::Ch
           "was not told");
       continue;
     }
-    channel.queue(
-        proto::Msg{"", 0, "shared " + f.saved_as + " (" + format_bytes(f.bytes) + ") - /get " + f.saved_as});
+    channel.queue(proto::Msg{
+        "", 0, "shared " + f.saved_as + " (" + format_bytes(f.bytes) + ") - /get " + shell_word(f.saved_as)});
     ++result.lines_sent;
     display.status("/share: shared " + f.saved_as + " (" + f.digest + ")");
   }
@@ -264,12 +257,22 @@ bool run_command(const std::string& line, const ChatOptions& options, wire::Chan
   const std::string cmd = line.substr(0, space);
   const std::string args = space == std::string::npos ? "" : line.substr(space + 1);
   if (cmd == "/quit") return true;
+  // Names with blanks are quoted as in a shell: /get 'my file.txt' or /get my\ file.txt.
+  ShellWords words;
+  if (cmd == "/send" || cmd == "/share" || cmd == "/files" || cmd == "/get") {
+    words = split_shell_words(args);
+    if (words.error) {
+      display.status(cmd + ": " + *words.error +
+                     " (quote a name with blanks as in a shell: 'my file' or my\\ file)");
+      return false;
+    }
+  }
   if (cmd == "/help") {
     display.status(kHelp);
   } else if (cmd == "/who") {
     channel.send(proto::Who{});
   } else if (cmd == "/send") {
-    std::vector<std::string> paths = split_words(args);
+    std::vector<std::string> paths = std::move(words.words);
     if (paths.empty()) {
       display.status("usage: /send PATH...");
     } else {
@@ -285,13 +288,13 @@ bool run_command(const std::string& line, const ChatOptions& options, wire::Chan
     }
   } else if (cmd == "/share") {
     channel.flush();
-    share_to_room(options, args, channel, display, result);
+    share_to_room(options, std::move(words.words), channel, display, result);
   } else if (cmd == "/files") {
     channel.flush();
-    list_shelf(options, args, display);
+    list_shelf(options, words.words, display);
   } else if (cmd == "/get") {
     channel.flush();
-    fetch_from_shelf(options, args, display);
+    fetch_from_shelf(options, std::move(words.words), display);
   } else if (!line.starts_with("//")) {
     display.status("unknown command " + cmd + "; " + kHelp);
   } else {

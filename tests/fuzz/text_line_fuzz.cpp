@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: text-mode lines through parse_text_line, chat_line, text_list_line and
-// printable.
+// printable, and as chat command arguments through split_shell_words and shell_word.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -95,6 +95,17 @@ void check_line(std::string_view line, int64_t ts_ms) {
 
 }  // namespace
 
+// A chat command's arguments (/send, /get ...): split without a crash, and every word
+// written back by shell_word reads back as itself.
+void check_shell_words(std::string_view line) {
+  const ftx::ShellWords split = ftx::split_shell_words(line);
+  if (split.error) return;
+  for (const std::string& word : split.words) {
+    const ftx::ShellWords back = ftx::split_shell_words(ftx::shell_word(word));
+    if (back.error || back.words.size() != 1 || back.words[0] != word) fail("shell_word does not read back");
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   // The first 8 bytes also pick the chat timestamp: any int64 must format safely.
@@ -103,6 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   while (true) {
     const size_t nl = input.find('\n');
     check_line(input.substr(0, nl), ts_ms);
+    check_shell_words(input.substr(0, nl));
     if (nl == std::string_view::npos) break;
     input.remove_prefix(nl + 1);
   }

@@ -680,6 +680,54 @@ TEST_F(Get, TheRoomsShelfFromAChatTerminal) {
   EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
 }
 
+// A name with blanks, quoted as in a shell: /share takes it, the room is told a /get that
+// works as it is written, and /get with a backslash fetches it too. An open quote is an
+// error, not a guess.
+TEST_F(Get, ANameWithBlanksIsQuotedAsInAShell) {
+  if (auto why = testing::PtyProcess::unavailable()) GTEST_SKIP() << *why;
+  auto server = serve({"--share"});
+  write(tmp_ / "alice" / "my report (final).txt", "quarterly numbers\n");
+  std::filesystem::create_directories(tmp_ / "bob");
+  TextClient room(server->port());
+  room.write("NICK carol\n");
+  ASSERT_NE(room.line_matching("you are carol"), "");
+  testing::PtyProcess alice({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "alice"},
+                            tmp_.path(), "alice", tmp_ / "alice");
+  ASSERT_TRUE(alice.wait_for("/help for commands")) << alice.screen();
+  size_t mark = alice.screen().size();
+  alice.type("/share 'my report (final).txt'\n");
+  ASSERT_TRUE(
+      alice.wait_for("/share: shared my report (final).txt", mark, testing::scaled(std::chrono::seconds(30))))
+      << alice.screen();
+  const std::string told = room.line_matching("shared my report");
+  const std::string get = "/get 'my report (final).txt'";
+  ASSERT_NE(told.find(get), std::string::npos) << told;
+
+  testing::PtyProcess bob({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "bob"},
+                          tmp_.path(), "bob", tmp_ / "bob");
+  ASSERT_TRUE(bob.wait_for("/help for commands")) << bob.screen();
+  mark = bob.screen().size();
+  bob.type(get + "\n");  // as the room was told
+  ASSERT_TRUE(
+      bob.wait_for("/get: fetched my report (final).txt", mark, testing::scaled(std::chrono::seconds(30))))
+      << bob.screen();
+  EXPECT_EQ(slurp(tmp_ / "bob" / "my report (final).txt"), "quarterly numbers\n");
+  std::filesystem::remove(tmp_ / "bob" / "my report (final).txt");
+  mark = bob.screen().size();
+  bob.type("/get my\\ report\\ (final).txt\n");
+  ASSERT_TRUE(
+      bob.wait_for("/get: fetched my report (final).txt", mark, testing::scaled(std::chrono::seconds(30))))
+      << bob.screen();
+  mark = bob.screen().size();
+  bob.type("/get 'my report\n");
+  EXPECT_TRUE(bob.wait_for("/get: a ' is not closed", mark, testing::scaled(std::chrono::seconds(30))))
+      << bob.screen();
+  bob.type("/quit\n");
+  alice.type("/quit\n");
+  EXPECT_EQ(bob.wait(testing::scaled(std::chrono::seconds(15))), 0) << bob.screen();
+  EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
+}
+
 // A server sharing another directory, read-only, has no shelf to add to: /share says so and
 // uploads nothing.
 TEST_F(Get, ShareIsRefusedBeforeUploadingWhenTheShelfIsAnotherDirectory) {

@@ -66,7 +66,7 @@ std::string zsh_escape(const std::string& text) {
   return out;
 }
 
-std::string fishell_quote(const std::string& text) {
+std::string fish_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
     if (c == '\'' || c == '\\') out += '\\';
@@ -227,8 +227,8 @@ std::string zsh_completion(const std::vector<CommandSpec>& commands) {
         s << shell_quote(repeat + "--" + o.long_name + (o.arg.empty() ? "" : "=") + desc + value);
       } else {
         const std::string exclusive = o.repeatable ? "*" : "(-" + o.short_name + " --" + o.long_name + ")";
-        s << shell_quote(exclusive) << "{-" << o.short_name << (o.arg.empty() ? "" : "+") << ",--" << o.long_name
-          << (o.arg.empty() ? "" : "=") << "}" << shell_quote(desc + value);
+        s << shell_quote(exclusive) << "{-" << o.short_name << (o.arg.empty() ? "" : "+") << ",--"
+          << o.long_name << (o.arg.empty() ? "" : "=") << "}" << shell_quote(desc + value);
       }
     }
     for (size_t i = 0; i < c.operands.size(); ++i) {
@@ -270,7 +270,7 @@ std::string fish_completion(const std::vector<CommandSpec>& commands) {
   s << "# fish completion for ftx; written by `ftx completion fish` from its option tables\n"
        "complete -c ftx -f\n";
   for (const CommandSpec& c : commands)
-    s << "complete -c ftx -n __fish_use_subcommand -a " << c.name << " -d " << fishell_quote(c.summary) << "\n";
+    s << "complete -c ftx -n __fish_use_subcommand -a " << c.name << " -d " << fish_quote(c.summary) << "\n";
   s << "complete -c ftx -n __fish_use_subcommand -s h -l help -d 'show the commands'\n"
        "complete -c ftx -n __fish_use_subcommand -s V -l version -d 'show the version'\n";
   for (const CommandSpec& c : commands) {
@@ -281,7 +281,7 @@ std::string fish_completion(const std::vector<CommandSpec>& commands) {
       s << " -l " << o.long_name;
       switch (o.kind) {
         case ValueKind::Choice:
-          s << " -x -a " << fishell_quote(join(o.choices, " "));
+          s << " -x -a " << fish_quote(join(o.choices, " "));
           break;
         case ValueKind::File:
           s << " -r -F";
@@ -293,7 +293,7 @@ std::string fish_completion(const std::vector<CommandSpec>& commands) {
           if (!o.arg.empty()) s << " -x";
           break;
       }
-      s << " -d " << fishell_quote(o.description) << "\n";
+      s << " -d " << fish_quote(o.description) << "\n";
     }
     if (c.operand_paths()) s << "complete -c ftx " << when << " -F\n";
   }

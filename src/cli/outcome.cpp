@@ -32,6 +32,7 @@ std::string format_outcome_json(const client::FileOutcome& out) {
                  : ok      ? "ok"
                            : "error"},
   };
+  if (out.changed) j["changed"] = true;
   if (!ok) {
     std::string code = "not_sent";
     if (out.code) {
@@ -92,6 +93,11 @@ std::string format_failed_line(const client::FileOutcome& out) {
   return printable(out.path) + ": " + printable(client::explain(out));
 }
 
+std::string format_changed_line(const client::FileOutcome& out) {
+  return printable(out.path) + ": changed while it was sent: the server has it as it was read (" +
+         format_bytes(out.bytes) + "); send it again";
+}
+
 int send_exit_code(const client::SendReport& report) {
   if (report.untrusted) return kExitUntrusted;
   if (report.connection_failed && !report.connection_code) return kExitNetwork;
@@ -99,7 +105,7 @@ int send_exit_code(const client::SendReport& report) {
   bool unreadable = false;
   for (const auto& f : report.files) {
     refused = refused || f.status == client::FileStatus::Refused;
-    unreadable = unreadable || f.status == client::FileStatus::Unreadable;
+    unreadable = unreadable || f.status == client::FileStatus::Unreadable || f.changed;
   }
   if (refused) return kExitFailed;
   if (unreadable) return kExitLocalFile;

@@ -37,10 +37,14 @@ std::string format_summary_line(const SendTally& tally);
 
 /// The line for a file that failed: "PATH: code: message".
 std::string format_failed_line(const client::FileOutcome& outcome);
+/// "PATH: changed while it was sent: ..." for a file saved as it was read (its size or
+/// mtime moved meanwhile).
+std::string format_changed_line(const client::FileOutcome& outcome);
 
 /// 0 when every file was saved and verified (or was there unchanged); else, in this order of precedence: 3
 /// when the connection failed (and the server did not refuse it with a code), 1 when the server refused the
-/// connection or a file, or a file failed verification, 4 when a local file was unreadable.
+/// connection or a file, or a file failed verification, 4 when a local file was unreadable or changed while
+/// it was sent.
 int send_exit_code(const client::SendReport& report);
 
 /// 0 when the server confirmed every line; 3 when the connection failed or was lost before

@@ -107,6 +107,10 @@ class TerminalObserver : public client::SendObserver {
       // Files named on the command line get a line each; trees get a summary at the end.
       std::cout << (unchanged ? format_unchanged_line(out) : format_saved_line(out)) << std::endl;
     }
+    if (ok && out.changed && !json_) {
+      bar_.finish();
+      std::cerr << "ftx send: " << format_changed_line(out) << std::endl;
+    }
     if (!bar_.state().finished()) bar_.tick();
   }
 

@@ -125,12 +125,20 @@ void upload(const ChatOptions& options, std::vector<std::string> paths, ChatDisp
   UploadProgress progress(display);
   const SendReport report = send_files(send, progress);
   for (const auto& f : report.files) {
-    if (f.status == FileStatus::Saved) {
-      display.status("/send: saved " + f.path + " as " + f.saved_as + " (" + std::to_string(f.bytes) +
-                     " bytes, " + f.digest + ")");
+    // As ftx send says it: the name on the server only where it differs.
+    const std::string as = f.saved_as != f.path ? " as " + f.saved_as : "";
+    if (f.status == FileStatus::Saved && f.directory) {
+      display.status("/send: saved directory " + f.path + as);
+    } else if (f.status == FileStatus::Saved) {
+      display.status("/send: saved " + f.path + as + " (" + format_bytes(f.bytes) + ", " + f.digest + ")");
+      if (f.changed) {
+        display.status("/send: " + f.path +
+                       " changed while it was sent: the server has it as it was read; "
+                       "send it again");
+      }
     } else if (f.status == FileStatus::Unchanged) {
       display.status("/send: unchanged " + f.path + ", already on the server as " + f.saved_as + " (" +
-                     std::to_string(f.bytes) + " bytes, " + f.digest + ")");
+                     format_bytes(f.bytes) + ", " + f.digest + ")");
     } else {
       display.status("/send: " + f.path + ": " + explain(f));
     }

@@ -2,6 +2,7 @@
 // Resumable files and stdin streams.
 #include "client/file_upload.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "digest/digest.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
+#include "util/clock.h"
 #include "util/thread_name.h"
 
 namespace ftx::client {
@@ -52,6 +54,23 @@ class BackgroundDigest {
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// True when the file is no longer the size and mtime it was announced with: written to (or
+// grown, or cut) while it was read and sent.
+bool changed_since(int fd, const proto::FileBegin& begin) {
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) return false;
+  return static_cast<uint64_t>(st.st_size) != begin.size || ns_from_timespec(st.st_mtim) != begin.mtime_ns;
+}
+
+void note_changed(FileOutcome& out) {
+  out.changed = true;
+  if (out.status == FileStatus::Refused && out.code == proto::ErrorCode::Integrity) {
+    out.error =
+        "it changed while it was sent (its size or modification time moved), so the bytes sent "
+        "are not the ones hashed; nothing was saved: send it again";
+  }
 }
 
 }  // namespace
@@ -109,10 +128,12 @@ FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::
     link.send(proto::FileEnd{algo, raw});
     reply = link.receive();
     out.seconds = seconds_since(started);
+    const bool changed = changed_since(fd, begin);
     if (auto* e = std::get_if<proto::Error>(&reply)) {
-      if (e->code == proto::ErrorCode::Integrity && offset > 0 && round == 0) continue;
+      if (e->code == proto::ErrorCode::Integrity && offset > 0 && round == 0 && !changed) continue;
     }
     judge_answer(out, reply, algo, raw);
+    if (changed) note_changed(out);
     return out;
   }
 }

@@ -50,6 +50,9 @@ struct FileOutcome {
   FileStatus status = FileStatus::NotSent;
   std::optional<proto::ErrorCode> code;  ///< the server's error code, when it gave one
   std::string error;                     ///< what went wrong, without the code (see explain())
+  /// Its size or modification time moved while it was sent: saved, the server has it as
+  /// it was read (a file that grew: its first `bytes`); refused, it failed its digest.
+  bool changed = false;
 };
 
 /// Hooks for what the user sees; the default does nothing.

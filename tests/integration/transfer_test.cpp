@@ -3,6 +3,8 @@
 // digests equal to independent ones, for both digest algorithms.
 #include <sys/stat.h>
 
+#include <fstream>
+#include <functional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -222,6 +224,61 @@ TEST_F(Policies, AsNameAndUnreadableFiles) {
   EXPECT_EQ(report.files[0].status, FileStatus::Unreadable);
   EXPECT_EQ(report.files[1].status, FileStatus::Unreadable);
   EXPECT_EQ(report.files[2].status, FileStatus::Saved);
+}
+
+// Does something to the file being sent once its first bytes have gone.
+struct WhileSending : client::SendObserver {
+  std::function<void()> act;
+  bool done = false;
+  void file_progress(uint64_t) override {
+    if (!done) act();
+    done = true;
+  }
+};
+
+// A file written to while it is sent is reported, never passed off as the file: one that
+// grew is saved as it was read (its first bytes, a consistent copy) and marked changed;
+// one rewritten in place is marked changed too, whichever way its digest check went.
+TEST_F(Policies, AFileThatChangesWhileItIsSentIsReported) {
+  TestServer server(config(server::OverwritePolicy::Rename));
+  const std::string original = testing::random_bytes(16u << 20, 5);
+  testing::write_file(tmp_ / "grows.log", original);
+  WhileSending grow;
+  grow.act = [&] {
+    std::ofstream out(tmp_ / "grows.log", std::ios::binary | std::ios::app);
+    out << std::string(1 << 20, 'g');
+  };
+  client::SendOptions options;
+  options.server = {"127.0.0.1", server.port()};
+  options.paths = {(tmp_ / "grows.log").string()};
+  options.client_name = "tester";
+  auto report = client::send_files(options, grow);
+  ASSERT_TRUE(grow.done);
+  ASSERT_EQ(report.files.size(), 1u);
+  EXPECT_EQ(report.files[0].status, FileStatus::Saved) << report.files[0].error;
+  EXPECT_TRUE(report.files[0].changed);
+  EXPECT_EQ(testing::read_file(inbox() / "grows.log"), original);
+
+  testing::write_file(tmp_ / "edited.bin", testing::random_bytes(16u << 20, 6));
+  WhileSending edit;
+  edit.act = [&] {
+    std::fstream out(tmp_ / "edited.bin", std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(15 << 20);
+    out << "an edit near the end";
+  };
+  options.paths = {(tmp_ / "edited.bin").string()};
+  report = client::send_files(options, edit);
+  ASSERT_TRUE(edit.done);
+  ASSERT_EQ(report.files.size(), 1u);
+  EXPECT_TRUE(report.files[0].changed);
+  if (report.files[0].status == FileStatus::Refused) {
+    EXPECT_EQ(report.files[0].code, proto::ErrorCode::Integrity);
+    EXPECT_NE(report.files[0].error.find("changed while it was sent"), std::string::npos)
+        << report.files[0].error;
+    EXPECT_FALSE(std::filesystem::exists(inbox() / "edited.bin"));
+  } else {
+    EXPECT_EQ(report.files[0].status, FileStatus::Saved) << report.files[0].error;
+  }
 }
 
 // `ftx send` of two files at a terminal: the bar is drawn with "\r", every result line

@@ -101,6 +101,25 @@ TEST(Cli, JsonOutcomeOfAFileRefusedAtOnce) {
   EXPECT_EQ(format_failed_line(f), "p: too_large: " + f.error);
 }
 
+// A file saved as it was read, though it changed while it was sent: exit 4 (a local file's
+// doing, as for an unreadable one), "changed" in the JSON, and a line saying to send again.
+TEST(Cli, AFileThatChangedWhileSentIsALocalFileFailure) {
+  FileOutcome f = outcome(FileStatus::Saved);
+  f.bytes = 1 << 20;
+  f.changed = true;
+  SendReport report;
+  report.files = {outcome(FileStatus::Saved), f};
+  EXPECT_EQ(send_exit_code(report), kExitLocalFile);
+  report.files.push_back(outcome(FileStatus::Refused));
+  EXPECT_EQ(send_exit_code(report), kExitFailed);
+  const auto j = nlohmann::json::parse(format_outcome_json(f));
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["changed"], true);
+  EXPECT_FALSE(nlohmann::json::parse(format_outcome_json(outcome(FileStatus::Saved))).contains("changed"));
+  EXPECT_EQ(format_changed_line(f),
+            "p: changed while it was sent: the server has it as it was read (1.0 MiB); send it again");
+}
+
 TEST(Cli, UnchangedIsSuccessWithItsOwnStatusAndLine) {
   SendReport report;
   report.files = {outcome(FileStatus::Unchanged), outcome(FileStatus::Saved)};

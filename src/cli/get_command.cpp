@@ -95,6 +95,11 @@ class GetObserver : public client::FetchObserver {
     std::cerr << "ftx get: connection lost (" << printable(why) << "); reconnecting in "
               << delay.count() / 1000.0 << " s (retry " << attempt << " of " << of << ")" << std::endl;
   }
+  void connection_failed(const std::string& why) override {
+    bar_.finish();
+    print_error("get", why);
+    connection_error_ = why;
+  }
   void file_done(const client::FetchOutcome& out) override {
     bar_.state().file_done(out.name, out.bytes, false);
     bar_.finish();
@@ -133,6 +138,10 @@ class GetObserver : public client::FetchObserver {
         std::cout << "unchanged " << printable(out.path) << " (" << out.digest << ")" << std::endl;
         break;
       default: {
+        if (out.status == client::FetchStatus::NotFetched && out.error == connection_error_) {
+          std::cerr << "ftx get: " << printable(out.name) << ": not fetched" << std::endl;  // why: just said
+          break;
+        }
         std::string what = out.code ? std::string(proto::error_code_name(*out.code)) + ": " : "";
         std::cerr << "ftx get: " << printable(out.name) << ": " << what << printable(out.error) << std::endl;
       }
@@ -142,6 +151,7 @@ class GetObserver : public client::FetchObserver {
  private:
   bool json_;
   client::ProgressBar bar_;
+  std::string connection_error_;  ///< said by connection_failed(), not repeated for each name
 };
 
 // 0: every file fetched or unchanged; 5: the key; 3: the network; 1: the server refused a
@@ -246,7 +256,6 @@ int get_main(int argc, char** argv) {
   }
   GetObserver observer(json, progress, fetch.names.size());
   const client::FetchReport report = client::fetch_files(fetch, observer);
-  if (report.connection_failed) print_error("get", report.connection_error);
   return get_exit_code(report);
 }
 

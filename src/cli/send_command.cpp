@@ -91,6 +91,12 @@ class TerminalObserver : public client::SendObserver {
               << delay.count() / 1000.0 << " s (retry " << attempt << " of " << of << ")" << std::endl;
   }
 
+  void connection_failed(const std::string& why) override {
+    bar_.finish();
+    print_error("send", why);
+    connection_error_ = why;
+  }
+
   void file_done(const client::FileOutcome& out) override {
     const bool unchanged = out.status == client::FileStatus::Unchanged;
     const bool ok = out.status == client::FileStatus::Saved || unchanged;
@@ -101,6 +107,8 @@ class TerminalObserver : public client::SendObserver {
     if (prints) bar_.finish();  // the result line starts on a clean line
     if (json_) {
       std::cout << format_outcome_json(out) << std::endl;
+    } else if (!ok && out.status == client::FileStatus::NotSent && out.error == connection_error_) {
+      std::cerr << "ftx send: " << printable(out.path) << ": not sent" << std::endl;  // why: just said
     } else if (!ok) {
       std::cerr << "ftx send: " << format_failed_line(out) << std::endl;
     } else if (!out.in_tree) {
@@ -127,6 +135,7 @@ class TerminalObserver : public client::SendObserver {
   client::ProgressBar bar_;
   SendTally tally_;
   bool tree_ = false;
+  std::string connection_error_;  ///< said by connection_failed(), not repeated for each file
   std::chrono::steady_clock::time_point started_;
 };
 
@@ -182,9 +191,6 @@ int send_main(int argc, char** argv) {
   TerminalObserver observer(json, progress);
   const client::SendReport report = client::send_files(send, observer);
   observer.summarize();
-  if (report.connection_failed) {
-    print_error("send", report.connection_error);
-  }
   return send_exit_code(report);
 }
 

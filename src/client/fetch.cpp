@@ -428,12 +428,14 @@ FetchReport fetch_files(const FetchOptions& options, FetchObserver& observer) {
       }
     }
   }
+  if (report.connection_failed) observer.connection_failed(report.connection_error);
   for (size_t i = next; i < options.names.size(); ++i) {
     FetchOutcome out;
     out.name = options.names[i];
     out.status = FetchStatus::NotFetched;
     out.code = report.connection_code;
-    out.error = report.untrusted ? "the server's key is not the one trusted (see the warning)"
+    // The key warning is many lines, said once, before the names.
+    out.error = report.untrusted ? "the server's key is not the one trusted (see the warning above)"
                                  : report.connection_error;
     observer.file_done(out);
     report.files.push_back(std::move(out));

@@ -60,6 +60,9 @@ class FetchObserver {
   virtual void file_done(const FetchOutcome& /*outcome*/) {}
   virtual void retrying(const std::string& /*why*/, int /*attempt*/, int /*of*/,
                         std::chrono::milliseconds /*delay*/) {}
+  /// The job ends without a connection (FetchReport::connection_error, the key warning
+  /// included): said before the names it left unfetched are reported.
+  virtual void connection_failed(const std::string& /*why*/) {}
 };
 
 struct FetchReport : ConnectionOutcome {

@@ -167,12 +167,13 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
       }
     }
   }
+  if (report.connection_failed) observer.connection_failed(report.connection_error);
   for (size_t i = 0; i < plan.items.size(); ++i) {
     if (!results[i]) {
       FileOutcome out = outcome_for(plan.items[i]);
       out.status = FileStatus::NotSent;
-      // The key warning is many lines and is printed once, after the files.
-      out.error = report.untrusted ? "the server's key is not the one trusted (see the warning)"
+      // The key warning is many lines, said once, before the files.
+      out.error = report.untrusted ? "the server's key is not the one trusted (see the warning above)"
                                    : report.connection_error;
       observer.file_done(out);
       results[i] = std::move(out);

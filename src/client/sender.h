@@ -70,6 +70,9 @@ class SendObserver {
   virtual void file_done(const FileOutcome& /*outcome*/) {}
   virtual void retrying(const std::string& /*why*/, int /*attempt*/, int /*of*/,
                         std::chrono::milliseconds /*delay*/) {}
+  /// The job ends without a connection (SendReport::connection_error, the key warning
+  /// included): said before the files it left unsent are reported.
+  virtual void connection_failed(const std::string& /*why*/) {}
 };
 
 struct SendReport : ConnectionOutcome {

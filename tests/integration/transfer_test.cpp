@@ -369,6 +369,31 @@ TEST(Connection, NothingListeningIsAConnectionFailure) {
   EXPECT_EQ(report.files[0].status, FileStatus::NotSent);
 }
 
+// At the command line the failure is said once, then each file it left unsent (it was said
+// again for each file, after them).
+TEST(Connection, NothingListeningIsSaidOnceBeforeTheFilesLeftUnsent) {
+  uint16_t port = 0;
+  {
+    net::Listener l = net::listen_tcp(std::string("127.0.0.1"), 0);
+    port = l.port;
+  }
+  TempDir tmp;
+  testing::write_file(tmp / "a.txt", "a");
+  testing::write_file(tmp / "b.txt", "b");
+  testing::Process send({testing::ftx_binary(), "send", "127.0.0.1:" + std::to_string(port),
+                         (tmp / "a.txt").string(), (tmp / "b.txt").string(), "--plain", "--retries", "0"},
+                        tmp.path(), "send");
+  EXPECT_EQ(send.wait(testing::scaled(std::chrono::seconds(30))), 3);
+  const std::string err = send.err();
+  const std::string refused = "connect 127.0.0.1:" + std::to_string(port);
+  const size_t first = err.find(refused);
+  ASSERT_NE(first, std::string::npos) << err;
+  EXPECT_EQ(err.find(refused, first + 1), std::string::npos) << err;
+  const size_t a = err.find((tmp / "a.txt").string() + ": not sent\n");
+  const size_t b = err.find((tmp / "b.txt").string() + ": not sent\n");
+  EXPECT_TRUE(first < a && a < b && b != std::string::npos) << err;
+}
+
 TEST(Connection, Ipv6Loopback) {
   TempDir tmp;
   server::ServerConfig c;

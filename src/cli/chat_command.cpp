@@ -49,10 +49,10 @@ cxxopts::Options chat_options() {
                     "SIGINT/SIGTERM (leave, exit 0); to record the room")
       ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"),
        "SECONDS")
-      ("h,help", "show this help")
       ("args", "HOST:PORT", cxxopts::value<std::vector<std::string>>());
   // clang-format on
   add_tls_options(o);
+  o.add_options()("h,help", "show this help");  // last in the list
   o.parse_positional({"args"});
   return o;
 }
@@ -187,7 +187,7 @@ int chat_main(int argc, char** argv) {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
       std::cout
-          << options.help()
+          << help_text(options)
           << "\nInteractive commands: /send PATH..., /share PATH..., /files [PATH], /get NAME..., /who, "
              "/quit, /help; '//text' says '/text'.\n"
              "At a terminal the input line is edited (libedit: emacs keys, ~/.editrc): messages\n"

@@ -78,6 +78,32 @@ void print_error(std::string_view command, std::string_view text) {
   }
 }
 
+std::string help_text(const cxxopts::Options& options) {
+  std::string text = options.help();
+  // Padded to the width it had, so the descriptions stay in their column.
+  for (size_t at = 0; (at = text.find("(=)]", at)) != std::string::npos;) text.replace(at, 4, "]   ");
+  return text;
+}
+
+std::string command_for(std::string_view typed) {
+  static constexpr std::pair<std::string_view, std::string_view> kIntents[] = {
+      {"share", "'ftx serve --share' (or /share in ftx chat)"},
+      {"upload", "'ftx send'"},
+      {"put", "'ftx send'"},
+      {"push", "'ftx send'"},
+      {"download", "'ftx get'"},
+      {"fetch", "'ftx get'"},
+      {"pull", "'ftx get'"},
+      {"receive", "'ftx serve'"},
+      {"listen", "'ftx serve'"},
+      {"list", "'ftx ls'"},
+  };
+  for (const auto& [word, command] : kIntents) {
+    if (typed == word) return std::string(command);
+  }
+  return {};
+}
+
 std::string nearest_command(std::string_view typed) {
   std::string best;
   size_t best_distance = 3;  // farther than two edits is not a typo
@@ -113,7 +139,12 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "ftx: unknown command '%s'", argv[1]);
   const std::string guess = nearest_command(first);
-  if (!guess.empty()) std::fprintf(stderr, "; did you mean '%s'?", guess.c_str());
+  const std::string intent = command_for(first);
+  if (!intent.empty()) {
+    std::fprintf(stderr, "; for that, use %s", intent.c_str());
+  } else if (!guess.empty()) {
+    std::fprintf(stderr, "; did you mean '%s'?", guess.c_str());
+  }
   std::fprintf(stderr, "\n\n");
   print_usage(stderr);
   return kExitUsage;

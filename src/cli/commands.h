@@ -10,6 +10,10 @@ namespace cxxopts {
 class Options;
 }
 
+namespace cxxopts {
+class Options;
+}
+
 namespace ftx::cli {
 
 /// One subcommand: its name, a line for `ftx --help`, its handler, which parses its own
@@ -26,6 +30,14 @@ const std::vector<Command>& commands();
 
 /// The closest known subcommand to a mistyped one, or empty when nothing is close.
 std::string nearest_command(std::string_view typed);
+
+/// A command's --help text. An option with an optional value shows it as [=PATH], without
+/// cxxopts' "(=)" for an empty implied value.
+std::string help_text(const cxxopts::Options& options);
+
+/// For a word that is no command but names what one does ("share", "upload"), the
+/// command to use; empty otherwise.
+std::string command_for(std::string_view typed);
 
 /// Prints "ftx COMMAND: message" and where to find the options; returns the usage exit code.
 int usage_error(std::string_view command, const std::string& message);

@@ -37,10 +37,10 @@ void add_connection_options(cxxopts::Options& o) {
       ("connect-timeout", "give up connecting after SECONDS", cxxopts::value<std::string>()->default_value("10"),
        "SECONDS")
       ("timeout", "give up when the server is silent for SECONDS", cxxopts::value<std::string>()->default_value("60"),
-       "SECONDS")
-      ("h,help", "show this help");
+       "SECONDS");
   // clang-format on
   add_tls_options(o);
+  o.add_options()("h,help", "show this help");  // last in the list
 }
 
 // HOST:PORT, the token, the name, timeouts and TLS; why they are wrong, when they are.
@@ -211,7 +211,7 @@ int get_main(int argc, char** argv) {
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << options.help() << std::endl;
+      std::cout << help_text(options) << std::endl;
       return kExitOk;
     }
     std::vector<std::string> positional;
@@ -267,7 +267,7 @@ int ls_main(int argc, char** argv) {
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << options.help() << std::endl;
+      std::cout << help_text(options) << std::endl;
       return kExitOk;
     }
     std::vector<std::string> positional;

@@ -46,10 +46,10 @@ cxxopts::Options send_options() {
        "SECONDS")
       ("timeout", "give up when the server is silent for SECONDS", cxxopts::value<std::string>()->default_value("60"),
        "SECONDS")
-      ("h,help", "show this help")
       ("args", "HOST:PORT PATH...", cxxopts::value<std::vector<std::string>>());
   // clang-format on
   add_tls_options(o);
+  o.add_options()("h,help", "show this help");  // last in the list
   o.parse_positional({"args"});
   return o;
 }
@@ -149,7 +149,7 @@ int send_main(int argc, char** argv) {
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << options.help() << std::endl;
+      std::cout << help_text(options) << std::endl;
       return kExitOk;
     }
     std::vector<std::string> positional;

@@ -115,7 +115,15 @@ std::optional<size_t> count_option(const cxxopts::ParseResult& args, const std::
 
 // The configuration the options describe, or why they are wrong.
 std::optional<std::string> config_from(const cxxopts::ParseResult& args, server::ServerConfig& config) {
-  if (!args.unmatched().empty()) return "unexpected argument '" + args.unmatched().front() + "'";
+  if (!args.unmatched().empty()) {
+    const std::string& stray = args.unmatched().front();
+    // "--share DIR" leaves DIR over: --share's own value only follows an '='.
+    if (args.count("share") && args["share"].as<std::string>().empty()) {
+      return "unexpected argument '" + stray + "' (a directory to share goes after '=': --share=" + stray +
+             ")";
+    }
+    return "unexpected argument '" + stray + "'";
+  }
   if (args.count("host")) config.host = args["host"].as<std::string>();
   const auto port = net::parse_port(args["port"].as<std::string>(), true);
   if (!port) return "--port must be a number from 0 to 65535";
@@ -251,7 +259,7 @@ int serve_main(int argc, char** argv) {
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << options.help() << std::endl;
+      std::cout << help_text(options) << std::endl;
       return kExitOk;
     }
     if (auto wrong = config_from(args, config)) return usage_error(*wrong);

@@ -405,9 +405,10 @@ http::Response HttpSession::serve(const http::Request& request, std::stop_token 
   }
   if (get) {
     authorize(request, stop);
-    http::Response r = http::error_response(ErrorCode::BadRequest, "no such page: " + request.target,
-                                            request.keep_alive && !has_body(request));
-    r.status = 404;
+    std::string missing = "no such page: " + request.target;
+    if (!conn_.ctx.shelf) missing += " (this server shares no files; ftx serve --share does)";
+    http::Response r =
+        http::error_response(ErrorCode::NotFound, missing, request.keep_alive && !has_body(request));
     r.head = request.method == "HEAD";
     return r;
   }

@@ -505,6 +505,8 @@ TEST_F(Http, NothingDownloadsWithoutShare) {
   ASSERT_EQ(curl("-T '" + (tmp_ / "up.bin").string() + "'", url(*server)).status, 201);
   const CurlResult r = curl("", url(*server, "/up.bin"));
   EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(error_code(r), "not_found");
+  EXPECT_NE(r.body.find("--share"), std::string::npos) << r.body;
   EXPECT_EQ(r.body.find("secret"), std::string::npos) << r.body;
 }
 

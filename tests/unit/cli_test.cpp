@@ -19,6 +19,10 @@ TEST(Cli, NearestCommand) {
   EXPECT_EQ(nearest_command("sned"), "send");
   EXPECT_EQ(nearest_command("sen"), "send");
   EXPECT_EQ(nearest_command("completely-different"), "");
+  // Words for what a command does point to it.
+  EXPECT_EQ(command_for("share"), "'ftx serve --share' (or /share in ftx chat)");
+  EXPECT_EQ(command_for("download"), "'ftx get'");
+  EXPECT_EQ(command_for("sned"), "");
 }
 
 TEST(Cli, EveryCommandHasASummary) {

@@ -411,7 +411,11 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   }
   await_goodbye(in, options, peer, result);
   link.shut_down();  // ends the reader if it still waits
-  if (uploads.active > 0) display.status("waiting for /send to finish");
+  if (uploads.active > 0) {
+    display.status(
+        "waiting for /send to finish; Ctrl-C again leaves now (a file over 256 KiB resumes when "
+        "sent again)");
+  }
   uploads.running.clear();  // joins each
   return result;
 }

@@ -189,7 +189,8 @@ int chat_main(int argc, char** argv) {
       std::cout
           << help_text(options)
           << "\nInteractive commands: /send PATH..., /share PATH..., /files [PATH], /get NAME..., /who, "
-             "/quit, /help; '//text' says '/text'.\n"
+             "/quit, /help; '//text' says '/text'. A name with blanks is quoted as in a shell:\n"
+             "/get 'my file.txt' or /get my\\ file.txt.\n"
              "At a terminal the input line is edited (libedit: emacs keys, ~/.editrc): messages\n"
              "print above it, lines up to 64 KiB, the up arrow recalls earlier lines, /send runs\n"
              "beside the chat, Ctrl-C leaves.\n"

@@ -10,10 +10,6 @@ namespace cxxopts {
 class Options;
 }
 
-namespace cxxopts {
-class Options;
-}
-
 namespace ftx::cli {
 
 /// One subcommand: its name, a line for `ftx --help`, its handler, which parses its own

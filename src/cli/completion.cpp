@@ -12,7 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "util/text.h"
+#include "util/shell_words.h"
 
 namespace ftx::cli {
 namespace {

@@ -45,27 +45,6 @@ std::string format_outcome_json(const client::FileOutcome& out) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-std::string format_saved_line(const client::FileOutcome& out) {
-  std::string line = "saved ";
-  if (out.path == "-") {
-    line += "standard input as " + printable(out.saved_as);
-  } else {
-    line += printable(out.path);
-    if (out.saved_as != out.path) line += " as " + printable(out.saved_as);
-  }
-  line += " (" + format_bytes(out.bytes);
-  if (out.resumed_from > 0) line += ", resumed after " + format_bytes(out.resumed_from);
-  line += ", " + format_rate(out.bytes - std::min(out.bytes, out.resumed_from), out.seconds) + ", " +
-          out.digest + ")";
-  return line;
-}
-
-std::string format_unchanged_line(const client::FileOutcome& out) {
-  const std::string what = out.path == "-" ? "standard input" : printable(out.path);
-  return "unchanged " + what + ", already on the server as " + printable(out.saved_as) + " (" +
-         format_bytes(out.bytes) + ", " + out.digest + ")";
-}
-
 void SendTally::add(const client::FileOutcome& out) {
   switch (out.status) {
     case client::FileStatus::Saved:
@@ -87,15 +66,6 @@ std::string format_summary_line(const SendTally& t) {
   if (t.saved_bytes > 0)
     line += ", " + format_bytes(t.saved_bytes) + " at " + format_rate(t.saved_bytes, t.seconds);
   return line + ")";
-}
-
-std::string format_failed_line(const client::FileOutcome& out) {
-  return printable(out.path) + ": " + printable(client::explain(out));
-}
-
-std::string format_changed_line(const client::FileOutcome& out) {
-  return printable(out.path) + ": changed while it was sent: the server has it as it was read (" +
-         format_bytes(out.bytes) + "); send it again";
 }
 
 int send_exit_code(const client::SendReport& report) {

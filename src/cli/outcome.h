@@ -12,14 +12,6 @@ namespace ftx::cli {
 /// One line of `ftx send --json`.
 std::string format_outcome_json(const client::FileOutcome& outcome);
 
-/// The line `ftx send` prints for a file saved: it names the file as saved on the server,
-/// after the local path when that differs ("saved photos/p1.jpg as p1.jpg (3 B, ...)").
-std::string format_saved_line(const client::FileOutcome& outcome);
-
-/// The line for a file whose content the server already had at that path (nothing was
-/// written): "unchanged PATH, already on the server as NAME (SIZE, DIGEST)".
-std::string format_unchanged_line(const client::FileOutcome& outcome);
-
 /// What a job came to, for its closing summary.
 struct SendTally {
   size_t saved = 0;        ///< files saved
@@ -34,12 +26,6 @@ struct SendTally {
 /// "saved N, unchanged M, failed K (in D directories, SIZE at RATE)", the line that ends
 /// a tree's upload (failed ones are listed above it; no size and rate when nothing was saved).
 std::string format_summary_line(const SendTally& tally);
-
-/// The line for a file that failed: "PATH: code: message".
-std::string format_failed_line(const client::FileOutcome& outcome);
-/// "PATH: changed while it was sent: ..." for a file saved as it was read (its size or
-/// mtime moved meanwhile).
-std::string format_changed_line(const client::FileOutcome& outcome);
 
 /// 0 when every file was saved and verified (or was there unchanged); else, in this order of precedence: 3
 /// when the connection failed (and the server did not refuse it with a code), 1 when the server refused the

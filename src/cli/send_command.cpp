@@ -18,6 +18,7 @@
 #include "client/identity.h"
 #include "client/progress.h"
 #include "client/sender.h"
+#include "client/verdict.h"
 #include "net/address.h"
 #include "util/text.h"
 #include "util/units.h"
@@ -110,14 +111,15 @@ class TerminalObserver : public client::SendObserver {
     } else if (!ok && out.status == client::FileStatus::NotSent && out.error == connection_error_) {
       std::cerr << "ftx send: " << printable(out.path) << ": not sent" << std::endl;  // why: just said
     } else if (!ok) {
-      std::cerr << "ftx send: " << format_failed_line(out) << std::endl;
+      std::cerr << "ftx send: " << client::format_failed_line(out) << std::endl;
     } else if (!out.in_tree) {
       // Files named on the command line get a line each; trees get a summary at the end.
-      std::cout << (unchanged ? format_unchanged_line(out) : format_saved_line(out)) << std::endl;
+      std::cout << (unchanged ? client::format_unchanged_line(out) : client::format_saved_line(out))
+                << std::endl;
     }
     if (ok && out.changed && !json_) {
       bar_.finish();
-      std::cerr << "ftx send: " << format_changed_line(out) << std::endl;
+      std::cerr << "ftx send: " << client::format_changed_line(out) << std::endl;
     }
     if (!bar_.state().finished()) bar_.tick();
   }

@@ -115,15 +115,7 @@ std::optional<size_t> count_option(const cxxopts::ParseResult& args, const std::
 
 // The configuration the options describe, or why they are wrong.
 std::optional<std::string> config_from(const cxxopts::ParseResult& args, server::ServerConfig& config) {
-  if (!args.unmatched().empty()) {
-    const std::string& stray = args.unmatched().front();
-    // "--share DIR" leaves DIR over: --share's own value only follows an '='.
-    if (args.count("share") && args["share"].as<std::string>().empty()) {
-      return "unexpected argument '" + stray + "' (a directory to share goes after '=': --share=" + stray +
-             ")";
-    }
-    return "unexpected argument '" + stray + "'";
-  }
+  if (!args.unmatched().empty()) return "unexpected argument '" + args.unmatched().front() + "'";
   if (args.count("host")) config.host = args["host"].as<std::string>();
   const auto port = net::parse_port(args["port"].as<std::string>(), true);
   if (!port) return "--port must be a number from 0 to 65535";
@@ -262,7 +254,16 @@ int serve_main(int argc, char** argv) {
       std::cout << help_text(options) << std::endl;
       return kExitOk;
     }
-    if (auto wrong = config_from(args, config)) return usage_error(*wrong);
+    if (auto wrong = config_from(args, config)) {
+      // "--share DIR" leaves DIR over: --share's own value only follows an '='.
+      for (int i = 1; i + 1 < argc; ++i) {
+        if (std::string_view(argv[i]) == "--share" && !args.unmatched().empty() &&
+            args.unmatched().front() == argv[i + 1]) {
+          *wrong += " (a directory to share goes after '=': --share=" + std::string(argv[i + 1]) + ")";
+        }
+      }
+      return usage_error(*wrong);
+    }
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());
   }

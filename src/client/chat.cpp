@@ -16,6 +16,7 @@
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "util/mutex.h"
+#include "util/shell_words.h"
 #include "util/text.h"
 #include "util/units.h"
 #include "wire/channel.h"
@@ -124,27 +125,23 @@ void upload(const ChatOptions& options, std::vector<std::string> paths, ChatDisp
   send.paths = std::move(paths);
   UploadProgress progress(display);
   const SendReport report = send_files(send, progress);
+  // The connection's failure once, then each file it left unsent (as ftx send says it).
+  if (report.connection_failed) display.status("/send: " + report.connection_error);
   for (const auto& f : report.files) {
-    // As ftx send says it: the name on the server only where it differs.
-    const std::string as = f.saved_as != f.path ? " as " + f.saved_as : "";
     if (f.status == FileStatus::Saved && f.directory) {
-      display.status("/send: saved directory " + f.path + as);
+      display.status("/send: saved directory " + f.path + (f.saved_as != f.path ? " as " + f.saved_as : ""));
     } else if (f.status == FileStatus::Saved) {
-      display.status("/send: saved " + f.path + as + " (" + format_bytes(f.bytes) + ", " + f.digest + ")");
-      if (f.changed) {
-        display.status("/send: " + f.path +
-                       " changed while it was sent: the server has it as it was read; "
-                       "send it again");
-      }
+      display.status("/send: " + format_saved_line(f));
+      if (f.changed) display.status("/send: " + format_changed_line(f));
     } else if (f.status == FileStatus::Unchanged) {
-      display.status("/send: unchanged " + f.path + ", already on the server as " + f.saved_as + " (" +
-                     format_bytes(f.bytes) + ", " + f.digest + ")");
+      display.status("/send: " + format_unchanged_line(f));
+    } else if (f.status == FileStatus::NotSent && report.connection_failed &&
+               f.error == report.connection_error) {
+      display.status("/send: " + f.path + ": not sent");
     } else {
-      display.status("/send: " + f.path + ": " + explain(f));
+      display.status("/send: " + format_failed_line(f));
     }
   }
-  if (report.files.empty() && !report.connection_error.empty())
-    display.status("/send: " + report.connection_error);
 }
 
 FetchOptions shelf_options(const ChatOptions& options) {
@@ -413,7 +410,7 @@ ChatResult run_chat(const ChatOptions& options, LineSource& input, ChatDisplay& 
   link.shut_down();  // ends the reader if it still waits
   if (uploads.active > 0) {
     display.status(
-        "waiting for /send to finish; Ctrl-C again leaves now (a file over 256 KiB resumes when "
+        "waiting for /send to finish; Ctrl-C leaves now (a file over 256 KiB resumes when "
         "sent again)");
   }
   uploads.running.clear();  // joins each

@@ -124,11 +124,13 @@ FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::
       // The server has the bytes but cannot be told the digest: this stream is unusable.
       throw ConnectionLost(std::string("reading ") + out.path + " failed: " + e.what(), std::nullopt);
     }
+    // Every byte is read and hashed: a write from now on is no longer one "while it was sent"
+    // (the answer may wait for the server's fsync).
+    const bool changed = changed_since(fd, begin);
     out.digest = digest::labelled(algo, raw);
     link.send(proto::FileEnd{algo, raw});
     reply = link.receive();
     out.seconds = seconds_since(started);
-    const bool changed = changed_since(fd, begin);
     if (auto* e = std::get_if<proto::Error>(&reply)) {
       if (e->code == proto::ErrorCode::Integrity && offset > 0 && round == 0 && !changed) continue;
     }

@@ -244,6 +244,7 @@ int LineEditor::read_key(wchar_t* out) {
         } else {
           keys_pos_ += n;
         }
+        ++keys_taken_;
         return 1;
       }
     }
@@ -298,16 +299,16 @@ std::optional<std::string> LineEditor::take_keys() {
       continue;
     }
     int count = 0;
+    const uint64_t before = keys_taken_;
     const char* got = el_gets(el_, &count);
-    if (got == nullptr || count <= 0) {
-      // Unbuffered, libedit answers -1 for a key that leaves the line empty as well (a
-      // backspace over the only character, ^U): only our read tells the terminal's end.
-      if (count < 0 && input_closed_) {
-        ended_ = true;  // the terminal went away
-        return std::nullopt;
-      }
-      continue;
+    // Unbuffered, libedit answers -1 for a key that leaves the line empty as well (a
+    // backspace over the only character, ^U): only our own read tells the terminal's end.
+    // A call that took no key cannot be asked again (it would spin): the terminal is gone.
+    if (input_closed_ || keys_taken_ == before) {
+      ended_ = true;
+      return std::nullopt;
     }
+    if (got == nullptr || count <= 0) continue;
     std::string text(got, static_cast<size_t>(count));
     if (text == "\x04") {  // ^D on an empty line: the end of input
       ended_ = true;
@@ -393,7 +394,10 @@ std::optional<std::string> LineEditor::next(const std::function<bool()>& stop) {
     char buf[65536];
     const ssize_t got = ::read(in_fd_, buf, sizeof buf);
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (got <= 0) break;  // the terminal hung up
+    if (got <= 0) {
+      input_closed_ = true;  // the terminal hung up
+      break;
+    }
     keys_.append(buf, static_cast<size_t>(got));
   }
   // Off the line before whatever is printed next: the half-typed text, or the ^D shown for
@@ -409,7 +413,13 @@ std::optional<std::string> LineEditor::next(const std::function<bool()>& stop) {
     for (const auto& p : pending_) write_fully(p.fd, p.text);
     pending_.clear();
   }
-  if (!result) ended_ = true;
+  if (!result) {
+    ended_ = true;
+    // Nothing reads the keys any more: the next SIGINT or SIGTERM ends the process at once
+    // (terminal put back) instead of asking it to leave, which it is doing.
+    int none = 0;
+    g_leaves.compare_exchange_strong(none, 1);
+  }
   return result;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -82,8 +83,9 @@ class LineEditor : public LineSource {
   std::FILE* out_ = nullptr;
   editline* el_ = nullptr;
   history* history_ = nullptr;
-  std::string keys_;     ///< read from the terminal, not yet taken by the editor
-  size_t keys_pos_ = 0;  ///< where the untaken keys start in keys_
+  std::string keys_;         ///< read from the terminal, not yet taken by the editor
+  size_t keys_pos_ = 0;      ///< where the untaken keys start in keys_
+  uint64_t keys_taken_ = 0;  ///< keys handed to libedit so far
   std::string old_locale_;
   bool editing_ = false;  ///< the terminal is in libedit's raw mode, the line on screen
   bool ended_ = false;

@@ -2,8 +2,12 @@
 // The server's verdicts.
 #include "client/verdict.h"
 
+#include <algorithm>
+
 #include "client/link.h"
 #include "digest/digest.h"
+#include "util/text.h"
+#include "util/units.h"
 
 namespace ftx::client {
 
@@ -53,6 +57,36 @@ void judge_answer(FileOutcome& out, const proto::Frame& answer, DigestAlgo algo,
     return;
   }
   out.status = saved ? FileStatus::Saved : FileStatus::Unchanged;
+}
+
+std::string format_saved_line(const FileOutcome& out) {
+  std::string line = "saved ";
+  if (out.path == "-") {
+    line += "standard input as " + printable(out.saved_as);
+  } else {
+    line += printable(out.path);
+    if (out.saved_as != out.path) line += " as " + printable(out.saved_as);
+  }
+  line += " (" + format_bytes(out.bytes);
+  if (out.resumed_from > 0) line += ", resumed after " + format_bytes(out.resumed_from);
+  line += ", " + format_rate(out.bytes - std::min(out.bytes, out.resumed_from), out.seconds) + ", " +
+          out.digest + ")";
+  return line;
+}
+
+std::string format_unchanged_line(const FileOutcome& out) {
+  const std::string what = out.path == "-" ? "standard input" : printable(out.path);
+  return "unchanged " + what + ", already on the server as " + printable(out.saved_as) + " (" +
+         format_bytes(out.bytes) + ", " + out.digest + ")";
+}
+
+std::string format_failed_line(const FileOutcome& out) {
+  return printable(out.path) + ": " + printable(explain(out));
+}
+
+std::string format_changed_line(const FileOutcome& out) {
+  return printable(out.path) + ": changed while it was sent: the server has it as it was read (" +
+         format_bytes(out.bytes) + "); send it again";
 }
 
 }  // namespace ftx::client

@@ -267,7 +267,7 @@ class Inbox {
   mode_t umask_;
   std::chrono::seconds partial_ttl_;
   bool fsync_;
-  std::function<void()> sync_for_testing_;
+  std::function<void()> sync_for_testing_;  ///< no lock: set before any session, only read after
   PartialLimits limits_;
   uint64_t total_bytes_limit_ = 0;  ///< limits_, in bytes (0: none)
   uint64_t peer_bytes_limit_ = 0;

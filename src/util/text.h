@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace ftx {
 
@@ -49,22 +48,6 @@ inline bool is_plain_ascii(std::string_view text) {
   std::memcpy(&w, p + n - 8, 8);  // the last 8, overlapping what the loop saw
   return (bad | outside(w)) == 0;
 }
-
-/// A command line's words as a POSIX shell splits them, for the chat's /send, /share and
-/// /get: blanks (space, tab) separate words; inside '...' every byte is literal; inside
-/// "..." a backslash escapes only " and \\; elsewhere a backslash keeps the next byte.
-/// A quote left open is an error (why, in `error`), never a guess.
-struct ShellWords {
-  std::vector<std::string> words;
-  std::optional<std::string> error;
-};
-ShellWords split_shell_words(std::string_view line);
-
-/// text in single quotes, as sh reads it back as one word ('it'\\''s').
-std::string shell_quote(std::string_view text);
-
-/// text as it is when split_shell_words reads it back as that one word, else shell_quote(text).
-std::string shell_word(std::string_view text);
 
 /// Cuts text to at most max bytes without splitting a UTF-8 character.
 void truncate_utf8(std::string& text, size_t max);

@@ -12,6 +12,7 @@
 #include "proto/limits.h"
 #include "proto/names.h"
 #include "proto/text.h"
+#include "util/shell_words.h"
 #include "util/text.h"
 
 namespace {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -93,9 +94,12 @@ struct Server {
 /// allows it, and makes the call numbered `fail` fail as a full disk does.
 class ScriptedSync {
  public:
-  explicit ScriptedSync(Inbox& inbox, int fail = 0) : fail_(fail) {
+  explicit ScriptedSync(Inbox& inbox, int fail = 0) : inbox_(inbox), fail_(fail) {
     inbox.replace_sync_for_testing([this] { call(); });
   }
+  ~ScriptedSync() { inbox_.replace_sync_for_testing({}); }
+  ScriptedSync(const ScriptedSync&) = delete;
+  ScriptedSync& operator=(const ScriptedSync&) = delete;
   void allow(int n) {
     {
       std::lock_guard lock(mutex_);
@@ -118,10 +122,15 @@ class ScriptedSync {
     std::unique_lock lock(mutex_);
     const int n = ++calls_;
     changed_.notify_all();
-    changed_.wait(lock, [&] { return allowed_ >= n; });
+    // Bounded: a committer that syncs when the test did not expect it fails the test (the
+    // sync fails) instead of hanging it.
+    if (!changed_.wait_for(lock, std::chrono::seconds(10), [&] { return allowed_ >= n; })) {
+      throw std::runtime_error("sync call " + std::to_string(n) + " was never allowed");
+    }
     if (n == fail_) throw proto::ProtocolError(proto::ErrorCode::NoSpace, "the server's disk is full");
   }
 
+  Inbox& inbox_;
   const int fail_;
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -266,10 +275,12 @@ TEST(BatchCommitter, ABatchPublishedWhileTheNextWaitsIsAnsweredAfterTheSyncTheyS
   EXPECT_TRUE(server.published(0));
   EXPECT_FALSE(committer.committed()) << "A was answered before its names were durable";
   sync.allow(2);
+  ASSERT_TRUE(readable(committer.committed_fd()));
   const auto a = committer.collect();
   ASSERT_EQ(a.answers.size(), 3u);
   for (const auto& answer : a.answers) EXPECT_TRUE(std::holds_alternative<proto::Saved>(answer));
   sync.allow(10);  // B's names
+  ASSERT_TRUE(readable(committer.committed_fd()));
   const auto b = committer.collect();
   ASSERT_EQ(b.answers.size(), 3u);
   const auto* saved = std::get_if<proto::Saved>(&b.answers[0]);
@@ -291,12 +302,14 @@ TEST(BatchCommitter, ASharedSyncThatFailsFailsTheHeldBatchAndAnswersTheNextWithT
   ASSERT_TRUE(sync.wait_for_call(1));
   committer.hand_over(server.batch_of(3, Inbox::Lane::Batch, 3));
   sync.allow(10);
+  ASSERT_TRUE(readable(committer.committed_fd()));
   try {
     committer.collect();
     ADD_FAILURE() << "batch A was answered after a failed sync";
   } catch (const proto::ProtocolError& e) {
     EXPECT_EQ(e.code(), proto::ErrorCode::NoSpace);
   }
+  ASSERT_TRUE(readable(committer.committed_fd()));
   const auto b = committer.collect();
   EXPECT_TRUE(committer.idle());
   ASSERT_EQ(b.answers.size(), 3u);
@@ -323,6 +336,7 @@ TEST(BatchCommitter, AFailedDataSyncPublishesNothingAndAnswersEachFile) {
   sync.allow(10);
   BatchCommitter committer;
   committer.hand_over(server.batch_of(4));
+  ASSERT_TRUE(readable(committer.committed_fd()));
   const auto verdicts = committer.collect();
   ASSERT_EQ(verdicts.answers.size(), 4u);
   for (const auto& answer : verdicts.answers) {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Command table, typo suggestions, send exit codes and --json lines.
 #include <gtest/gtest.h>
+#include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/outcome.h"
+#include "client/verdict.h"
 
 namespace ftx::cli {
 namespace {
@@ -37,6 +39,23 @@ FileOutcome outcome(FileStatus status) {
   f.path = "p";
   f.status = status;
   return f;
+}
+
+// An option whose value may be left out shows as [=PATH], its description in the column
+// of the others; cxxopts writes [=PATH(=)] for an empty implied value.
+TEST(Cli, HelpShowsAnOptionalValueWithoutTheEmptyDefault) {
+  cxxopts::Options o("ftx serve", "");
+  o.add_options()("share", "shares", cxxopts::value<std::string>()->implicit_value(""), "PATH")(
+      "port", "the port", cxxopts::value<std::string>(), "N");
+  const std::string help = help_text(o);
+  EXPECT_EQ(help.find("(=)"), std::string::npos) << help;
+  const size_t share = help.find("--share [=PATH]");
+  const size_t port = help.find("--port N");
+  ASSERT_NE(share, std::string::npos) << help;
+  ASSERT_NE(port, std::string::npos) << help;
+  const size_t share_line = help.rfind('\n', share) + 1;
+  const size_t port_line = help.rfind('\n', port) + 1;
+  EXPECT_EQ(help.find("shares", share) - share_line, help.find("the port", port) - port_line) << help;
 }
 
 TEST(Cli, SendExitCodes) {
@@ -102,7 +121,7 @@ TEST(Cli, JsonOutcomeOfAFileRefusedAtOnce) {
   EXPECT_EQ(j["mbps"], 0.0);
   EXPECT_EQ(j["error"]["code"], "too_large");
   EXPECT_EQ(j["error"]["message"], f.error);
-  EXPECT_EQ(format_failed_line(f), "p: too_large: " + f.error);
+  EXPECT_EQ(client::format_failed_line(f), "p: too_large: " + f.error);
 }
 
 // A file saved as it was read, though it changed while it was sent: exit 4 (a local file's
@@ -120,7 +139,7 @@ TEST(Cli, AFileThatChangedWhileSentIsALocalFileFailure) {
   EXPECT_EQ(j["status"], "ok");
   EXPECT_EQ(j["changed"], true);
   EXPECT_FALSE(nlohmann::json::parse(format_outcome_json(outcome(FileStatus::Saved))).contains("changed"));
-  EXPECT_EQ(format_changed_line(f),
+  EXPECT_EQ(client::format_changed_line(f),
             "p: changed while it was sent: the server has it as it was read (1.0 MiB); send it again");
 }
 
@@ -140,7 +159,7 @@ TEST(Cli, UnchangedIsSuccessWithItsOwnStatusAndLine) {
   EXPECT_EQ(j["saved_as"], "p1.jpg");
   EXPECT_EQ(j["mbps"], 0.0);
   EXPECT_FALSE(j.contains("error"));
-  EXPECT_EQ(format_unchanged_line(f),
+  EXPECT_EQ(client::format_unchanged_line(f),
             "unchanged photos/p1.jpg, already on the server as p1.jpg (3 B, xxh128:00)");
 }
 
@@ -173,14 +192,14 @@ TEST(Cli, SavedLineNamesTheFileAsTheServerSavedIt) {
   f.bytes = 3;
   f.seconds = 1;
   f.digest = "xxh128:00";
-  EXPECT_EQ(format_saved_line(f), "saved photos/p1.jpg as p1.jpg (3 B, 3 B/s, xxh128:00)");
+  EXPECT_EQ(client::format_saved_line(f), "saved photos/p1.jpg as p1.jpg (3 B, 3 B/s, xxh128:00)");
   f.path = "build.log";
   f.name = f.saved_as = "logs/today.log";  // --as
-  EXPECT_EQ(format_saved_line(f), "saved build.log as logs/today.log (3 B, 3 B/s, xxh128:00)");
+  EXPECT_EQ(client::format_saved_line(f), "saved build.log as logs/today.log (3 B, 3 B/s, xxh128:00)");
   f.path = f.name = f.saved_as = "a.txt";
-  EXPECT_EQ(format_saved_line(f), "saved a.txt (3 B, 3 B/s, xxh128:00)");
+  EXPECT_EQ(client::format_saved_line(f), "saved a.txt (3 B, 3 B/s, xxh128:00)");
   f.path = "-";
-  EXPECT_EQ(format_saved_line(f), "saved standard input as a.txt (3 B, 3 B/s, xxh128:00)");
+  EXPECT_EQ(client::format_saved_line(f), "saved standard input as a.txt (3 B, 3 B/s, xxh128:00)");
 }
 
 }  // namespace

@@ -396,7 +396,10 @@ void Inbox::evict_for(const std::string& owner, uint64_t size, const std::string
       bytes += kept.bytes;
       ++files;
     }
-    return (bytes_limit != 0 && bytes > bytes_limit) || (files_limit != 0 && files > files_limit);
+    // Over the byte bound by itself, the new one stays over it whatever gives way: then only
+    // the count is judged (a size announced past every bound takes nobody's partials).
+    const bool bytes_over = bytes_limit != 0 && bytes > bytes_limit && size <= bytes_limit;
+    return bytes_over || (files_limit != 0 && files > files_limit);
   };
   while (over(&owner, peer_bytes_limit_, limits_.peer_files) && evict_oldest(&owner)) {
   }
@@ -420,6 +423,18 @@ void Inbox::check_space(uint64_t needed) const {
 }
 
 void Inbox::make_room(uint64_t needed) {
+  if (const auto avail = free_bytes(); avail && needed > *avail) {
+    // Only when evicting can make room: an upload that cannot fit anyway (a size announced
+    // past the disk) takes nobody's kept partials with it.
+    uint64_t evictable = 0;
+    {
+      MutexLock lock(mutex_);
+      for (const auto& [id, kept] : kept_) {
+        if (!ids_in_use_.contains(id)) evictable += kept.bytes;
+      }
+    }
+    if (needed - *avail > evictable) check_space(needed);  // throws NoSpace
+  }
   while (true) {
     const auto avail = free_bytes();
     if (!avail || needed <= *avail) return;

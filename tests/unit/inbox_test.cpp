@@ -445,6 +445,36 @@ TEST(Inbox, PartialsPerOwnerAreBoundedOldestFirstNeverWhileWritten) {
   EXPECT_TRUE(kept(tmp, "b1"));
 }
 
+// Kept partials give way to an upload that finds too little free space only when that makes
+// room: one announced past the disk is refused without taking anybody's partial with it
+// (a single hostile FILE_BEGIN used to delete every user's resumable uploads).
+TEST(Inbox, AnUploadThatCannotFitEvictsNoKeptPartial) {
+  TempDir tmp;
+  Inbox inbox(tmp.path());
+  {
+    PartialFile p = inbox.begin_resumable(key_of("victim"), "10.0.0.1");
+    write(p, "01234");
+  }
+  ASSERT_TRUE(kept(tmp, "victim"));
+  for (const uint64_t impossible : {~0ull, 1ull << 62}) {
+    try {
+      inbox.begin(impossible);
+      ADD_FAILURE() << impossible << " bytes were accepted";
+    } catch (const ProtocolError& e) {
+      EXPECT_EQ(e.code(), ErrorCode::NoSpace);
+    }
+    try {
+      inbox.begin_resumable(ResumeKey{"0123456789abcdef", "huge.bin", impossible, 1}, "10.0.0.66");
+      ADD_FAILURE() << impossible << " bytes were accepted";
+    } catch (const ProtocolError& e) {
+      EXPECT_EQ(e.code(), ErrorCode::NoSpace);
+    }
+  }
+  EXPECT_TRUE(kept(tmp, "victim")) << "a refused upload took another's partial";
+  PartialFile again = inbox.begin_resumable(key_of("victim"), "10.0.0.1");
+  EXPECT_EQ(again.resumed_from(), 5u);
+}
+
 // ---------------------------------------------------------------------------------------
 // Files already there (version 3's HAVE and UNCHANGED)
 

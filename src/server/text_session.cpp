@@ -160,13 +160,18 @@ void TextSession::serve_lines() {
   while (true) {
     const auto status = channel_.read_line(line, proto::kMaxTextLine);
     if (status == wire::Channel::LineStatus::Eof) return;
+    const proto::text::Command cmd = proto::parse_text_line(line);
     if (status == wire::Channel::LineStatus::TooLong) {
-      reply(proto::text_error_line(
-          ErrorCode::TooLarge,
-          "line longer than " + std::to_string(proto::kMaxTextLine) + " bytes; skipped"));
+      const std::string too_long = "line longer than " + std::to_string(proto::kMaxTextLine) + " bytes";
+      // An upload's line (or a near miss): its file's bytes follow, and must not be read as
+      // lines, let alone said to the room.
+      const auto* bad = std::get_if<proto::text::Invalid>(&cmd);
+      if (std::holds_alternative<proto::text::SendFile>(cmd) || (bad && bad->upload)) {
+        throw ProtocolError(ErrorCode::TooLarge, "a SEND_FILE " + too_long);
+      }
+      reply(proto::text_error_line(ErrorCode::TooLarge, too_long + "; skipped"));
       continue;
     }
-    const proto::text::Command cmd = proto::parse_text_line(line);
     if (auto* bad = std::get_if<proto::text::Invalid>(&cmd)) {
       // Bytes of unknown length may follow a malformed upload: nothing after it can be
       // trusted, so it ends the connection.

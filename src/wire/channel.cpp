@@ -158,13 +158,15 @@ Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
     if (newline) {
       const size_t len = static_cast<size_t>(newline - begin);
       const bool too_long = skipping || len > max;
-      if (!too_long) line.assign(reinterpret_cast<const char*>(begin), len);
+      if (!skipping) line.assign(reinterpret_cast<const char*>(begin), std::min(len, max));
       start_ += len + 1;
       if (start_ == end_) start_ = end_ = 0;
       return too_long ? LineStatus::TooLong : LineStatus::Line;
     }
     if (skipping || end_ - start_ > max) {
-      skipping = true;  // drop what we have and keep looking for the newline
+      // Drop what we have and keep looking for the newline; how the line began is kept.
+      if (!skipping) line.assign(reinterpret_cast<const char*>(begin), max);
+      skipping = true;
       start_ = end_ = 0;
     } else if (start_ > 0) {
       std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);

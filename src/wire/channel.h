@@ -82,7 +82,8 @@ class Channel {
   enum class LineStatus { Line, TooLong, Eof };
 
   /// The next '\n'-terminated line, without the '\n'. A line longer than max bytes is
-  /// skipped through its newline and reported as TooLong. At the end of the stream an
+  /// skipped through its newline and reported as TooLong, with its first max bytes in
+  /// `line` (what it began as: a command?). At the end of the stream an
   /// unterminated last line is still returned as a Line; then Eof.
   LineStatus read_line(std::string& line, size_t max);
 

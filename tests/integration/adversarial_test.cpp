@@ -1666,6 +1666,29 @@ TEST_F(Adversarial, ChatMessageOverTheLimit_Text) {
   EXPECT_TRUE(other.bye());
 }
 
+// A SEND_FILE line over the line limit: the file's bytes follow it, so the connection ends
+// (it was skipped like a long chat line, and the file's lines were then said to the room).
+TEST_F(Adversarial, AnOverlongSendFileLineEndsTheConnection_Text) {
+  TestServer& s = start(config());
+  ChatClient other(s.port(), "other");
+  AttackTextClient t(s.port());
+  t.write("SEND_FILE " + std::string(70000, 'n') + " 40\nsecret file line 1\nsecret file line 2\n");
+  EXPECT_EQ(t.line_matching("^ERROR").rfind("ERROR too_large", 0), 0u);
+  EXPECT_TRUE(t.closed_by_server());
+  // The same in lower case, a near miss of the command, ends it too.
+  AttackTextClient near(s.port());
+  near.write("send_file " + std::string(70000, 'n') + " 40\nsecret file line 3\n");
+  EXPECT_EQ(near.line_matching("^ERROR").rfind("ERROR too_large", 0), 0u);
+  EXPECT_TRUE(near.closed_by_server());
+  // Nothing of either file reached the room: the next line the room hears is this one.
+  AttackTextClient speaker(s.port());
+  speaker.write("marker\n");
+  const auto got = other.collect(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].text, "marker");
+  EXPECT_TRUE(other.bye());
+}
+
 TEST_F(Adversarial, ChatSenderNameCannotBeSpoofed) {
   TestServer& s = start(config());
   ChatClient liar(s.port(), "liar");

@@ -49,19 +49,23 @@ void Channel::flush() {
   stream_->write_all(out_);
 }
 
-void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadline) {
-  if (frame_timeout_.count() > 0 && start_ < end_) {
-    if (!deadline) deadline = std::chrono::steady_clock::now() + frame_timeout_;
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
-    // Ask the stream itself: wait_readable() would return at once on the buffered start of
-    // the frame, and the read could then block past the deadline on a stream without timeout.
-    if (left.count() <= 0 || !stream_->wait_readable(left)) {
-      throw std::system_error(ETIMEDOUT, std::generic_category(),
-                              "recv from " + peer() + ": a frame took longer than " +
-                                  std::to_string(frame_timeout_.count() / 1000) + " s");
-    }
+void Channel::await_rest(std::optional<std::chrono::steady_clock::time_point>& deadline,
+                         std::string_view what) {
+  if (frame_timeout_.count() <= 0) return;
+  if (!deadline) deadline = std::chrono::steady_clock::now() + frame_timeout_;
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+  // Ask the stream itself: wait_readable() would return at once on the buffered start of
+  // the frame, and the read could then block past the deadline on a stream without timeout.
+  if (left.count() <= 0 || !stream_->wait_readable(left)) {
+    throw std::system_error(ETIMEDOUT, std::generic_category(),
+                            "recv from " + peer() + ": " + std::string(what) + " took longer than " +
+                                std::to_string(frame_timeout_.count() / 1000) + " s");
   }
+}
+
+void Channel::fill(std::optional<std::chrono::steady_clock::time_point>& deadline) {
+  if (start_ < end_) await_rest(deadline, "a frame");
   if (start_ > 0) {
     std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
     end_ -= start_;
@@ -152,6 +156,7 @@ void Channel::skip_raw(uint64_t count, std::span<uint8_t> scratch) {
 
 Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
   bool skipping = false;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   while (true) {
     const uint8_t* begin = buf_.data() + start_;
     const auto* newline = static_cast<const uint8_t*>(std::memchr(begin, '\n', end_ - start_));
@@ -173,6 +178,8 @@ Channel::LineStatus Channel::read_line(std::string& line, size_t max) {
       end_ -= start_;
       start_ = 0;
     }
+    // A line begun is bounded as a frame is: one trickled a byte at a time is cut off.
+    if (skipping || end_ > start_) await_rest(deadline, "a line");
     const size_t n = read_more();
     if (n == 0) {
       if (skipping) return LineStatus::TooLong;

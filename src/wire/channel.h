@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,9 +27,9 @@ class Channel {
   /// Over a plain socket it does not own (the channel keeps the SocketStream).
   Channel(int fd, std::string peer);
 
-  /// Bounds the time one whole frame may take to arrive once its first byte is here (0: no
-  /// bound). Stops a peer that trickles a byte at a time from holding its connection
-  /// forever; waiting for a frame to start is the socket timeout's business.
+  /// Bounds the time one whole frame, or text line, may take to arrive once its first byte
+  /// is here (0: no bound). Stops a peer that trickles a byte at a time from holding its
+  /// connection forever; waiting for a frame to start is the socket timeout's business.
   void set_frame_timeout(std::chrono::milliseconds limit) { frame_timeout_ = limit; }
 
   /// Encodes and sends one frame (after anything queued). Throws std::system_error on
@@ -113,6 +114,9 @@ class Channel {
 
  private:
   void fill(std::optional<std::chrono::steady_clock::time_point>& deadline);
+  /// Waits for more of what has begun arriving (`what`: "a frame", "a line") until its
+  /// deadline, set on the first call; throws ETIMEDOUT past it.
+  void await_rest(std::optional<std::chrono::steady_clock::time_point>& deadline, std::string_view what);
   /// Reads more into the buffer at end_; returns the bytes read (0: the peer closed).
   size_t read_more();
 

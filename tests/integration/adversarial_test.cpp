@@ -1068,6 +1068,20 @@ TEST_F(Slow, TrickledChatFrame) {
   });
 }
 
+// A text line trickled a byte at a time (each byte resetting the socket's timeout) is cut
+// off as a trickled frame is. Was a bug, fixed with this test: such a line was never timed
+// out, and a few of them (not chat members, so not under --max-chat) kept uploads out.
+TEST_F(Slow, TrickledTextLine) {
+  TestServer& s = start_slow();
+  AttackTextClient t(s.port());
+  const auto t0 = Clock::now();
+  const size_t sent = trickle(t.fd(), "SEND_FILE slow.txt 1000 and never a newline, one byte at a time");
+  EXPECT_LT(sent, 40u) << "the trickle ran its course without an answer";
+  EXPECT_EQ(t.line_matching("^ERROR").rfind("ERROR timeout", 0), 0u);
+  EXPECT_TRUE(t.closed_by_server());
+  EXPECT_LT(Clock::now() - t0, testing::scaled(8s));
+}
+
 TEST_F(Slow, StalledFileData_Binary) {
   TestServer& s = start_slow();
   auto c = sender(s.port());

@@ -415,7 +415,9 @@ http::Response HttpSession::serve(const http::Request& request, std::stop_token 
   http::Response r =
       http::error_response(ErrorCode::BadRequest, "method " + request.method + " is not served here");
   r.status = 405;
-  r.headers.emplace_back("Allow", "GET, HEAD, PUT, POST");
+  // POST is for the page's sign-in and chat lines only.
+  const bool post_target = target->path == ".ftx/signin" || target->path == ".ftx/say";
+  r.headers.emplace_back("Allow", post_target ? "POST" : "GET, HEAD, PUT");
   return r;
 }
 

@@ -498,6 +498,22 @@ TEST_F(Http, SharedFilesDownloadWithCurl) {
   EXPECT_NE(log.find("\"event\":\"get\""), std::string::npos) << log;
 }
 
+// Another method is 405 with the methods the target does take: POST only where the page
+// posts (sign-in, chat lines).
+TEST_F(Http, AnotherMethodIs405WithWhatTheTargetTakes) {
+  auto server = serve();
+  ASSERT_NE(server->port(), 0);
+  const CurlResult del = curl("-i -X DELETE", url(*server, "/x.txt"));
+  EXPECT_EQ(del.status, 405) << del.body;
+  EXPECT_NE(del.body.find("Allow: GET, HEAD, PUT\r\n"), std::string::npos) << del.body;
+  const CurlResult post = curl("-i -X POST", url(*server, "/x.txt"));
+  EXPECT_EQ(post.status, 405) << post.body;
+  EXPECT_NE(post.body.find("Allow: GET, HEAD, PUT\r\n"), std::string::npos) << post.body;
+  const CurlResult say = curl("-i -X DELETE", url(*server, "/.ftx/say"));
+  EXPECT_EQ(say.status, 405) << say.body;
+  EXPECT_NE(say.body.find("Allow: POST\r\n"), std::string::npos) << say.body;
+}
+
 TEST_F(Http, NothingDownloadsWithoutShare) {
   auto server = serve();
   ASSERT_NE(server->port(), 0);

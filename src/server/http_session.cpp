@@ -254,7 +254,7 @@ http::Response HttpSession::upload(const http::Request& request, const std::stri
                                    {"digest", file.labelled_digest()}};
   // 201 for a file written; 200 when the same content was there already and nothing was.
   if (file.unchanged()) answer["unchanged"] = true;
-  http::Response r = json_response(file.unchanged() ? 200 : 201, std::move(answer));
+  http::Response r = json_response(file.unchanged() ? 200 : 201, answer);
   r.close = !request.keep_alive;
   return r;
 }

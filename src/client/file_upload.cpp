@@ -8,10 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <filesystem>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "client/verdict.h"
@@ -19,38 +17,11 @@
 #include "proto/codec.h"
 #include "proto/limits.h"
 #include "util/clock.h"
-#include "util/thread_name.h"
 
 namespace ftx::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Hashes the first `size` bytes of a file on its own thread while the main thread streams
-// it, so the digest is ready about when the last byte leaves. Destroyed early (the
-// connection failed), it stops reading instead of hashing the rest for nothing.
-class BackgroundDigest {
- public:
-  BackgroundDigest(int fd, DigestAlgo algo, uint64_t size)
-      : thread_([this, fd, algo, size](std::stop_token stop) {
-          name_this_thread("ftx-digest");
-          try {
-            digest_ = digest::digest_file(fd, algo, size, stop);
-          } catch (...) {
-            error_ = std::current_exception();
-          }
-        }) {}
-  std::string get() {
-    thread_.join();
-    if (error_) std::rethrow_exception(error_);
-    return digest_;
-  }
-
- private:
-  std::string digest_;
-  std::exception_ptr error_;
-  std::jthread thread_;  // last: joins before the results above are destroyed
-};
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -113,15 +84,27 @@ FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::
     out.resumed_from = offset;
     if (round == 0 && !known) observer.file_started(begin.name, begin.size);
     observer.file_resumed(offset);
-    std::optional<BackgroundDigest> digest;
-    if (!known) digest.emplace(fd, algo, begin.size);
-    link.send_file(fd, offset, begin.size - offset,
-                   [&observer, offset](uint64_t sent) { observer.file_progress(offset + sent); });
+    // Each chunk is hashed on this thread as it is sent, from the buffer that is sent: one
+    // read of the file. Measured on loopback, 1 GiB from tmpfs, against sendfile beside a
+    // thread that read the file again to hash it: less CPU on both sides (XXH3: client 0.36
+    // CPU seconds against 0.54, server 0.50 against 0.56; the receiver's copy comes from
+    // bytes still in cache) and less time, even for SHA-256 (0.96 s against 1.12).
+    std::optional<digest::Hasher> hasher;
     std::string raw;
     try {
-      raw = known ? *known : digest->get();
+      net::FileTap seen;
+      if (!known) {
+        hasher.emplace(algo);
+        digest::feed_file(*hasher, fd, offset);  // the part the server already has
+        seen = [&hasher](std::span<const uint8_t> chunk) { hasher->update(chunk); };
+      }
+      const auto progress = [&observer, offset](uint64_t sent) { observer.file_progress(offset + sent); };
+      link.send_file(fd, offset, begin.size - offset, progress, seen);
+      raw = known ? *known : hasher->finish();
+    } catch (const ConnectionLost&) {
+      throw;
     } catch (const std::exception& e) {
-      // The server has the bytes but cannot be told the digest: this stream is unusable.
+      // The server waits for bytes or a digest this side cannot give: the stream is unusable.
       throw ConnectionLost(std::string("reading ") + out.path + " failed: " + e.what(), std::nullopt);
     }
     // Every byte is read and hashed: a write from now on is no longer one "while it was sent"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Uploads that wait for READY: large files (resumable, sent with sendfile) and stdin.
+// Uploads that wait for READY: large files (resumable, hashed as they are sent) and stdin.
 #pragma once
 
 #include <string>
@@ -13,9 +13,10 @@ namespace ftx::client {
 /// FILE_BEGIN with a transfer id; from a version 3 server maybe HAVE (it has a file of that
 /// name, size and mtime), answered with FILE_END of the local digest, then UNCHANGED (the
 /// outcome: nothing sent) or READY; READY (the offset a broken attempt's partial ends at: the
-/// rest is all that is sent), the bytes by sendfile while a thread hashes the whole file,
-/// FILE_END, SAVED. If the kept prefix proves wrong (integrity), the file goes once more
-/// from 0. Throws ConnectionLost.
+/// rest is all that is sent), the bytes, each chunk hashed as it is sent (the kept prefix
+/// read and hashed first), FILE_END, SAVED: the digest is of the bytes sent, so a file
+/// written to meanwhile is saved as it was read and reported changed. If the kept prefix
+/// proves wrong (integrity), the file goes once more from 0. Throws ConnectionLost.
 FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::string& client_name,
                            FileOutcome out, int fd, proto::FileBegin begin);
 

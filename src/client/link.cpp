@@ -176,10 +176,16 @@ void ServerLink::send_raw(std::span<const uint8_t> bytes) {
 }
 
 void ServerLink::send_file(int file_fd, uint64_t offset, uint64_t count,
-                           const std::function<void(uint64_t)>& progress) {
+                           const std::function<void(uint64_t)>& progress, const net::FileTap& seen) {
   try {
     channel_->flush();
-    stream_->send_file(file_fd, offset, count, progress);
+    if (seen) {
+      stream_->send_file_read(file_fd, offset, count, progress, seen);
+    } else {
+      stream_->send_file(file_fd, offset, count, progress);
+    }
+  } catch (const net::FileReadError&) {
+    throw;  // not the connection's fault: the caller names the file
   } catch (const std::exception& e) {
     lost(e);
   }

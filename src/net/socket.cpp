@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -17,18 +16,10 @@
 #include <memory>
 
 #include "net/address.h"
-#include "net/chunk_pacer.h"
 #include "util/sys_error.h"
 
 namespace ftx::net {
 namespace {
-
-// A blocked call on a socket with SO_RCVTIMEO/SO_SNDTIMEO returns EAGAIN: report it as the
-// timeout it is.
-[[noreturn]] void throw_io(const std::string& context, int err) {
-  if (err == EAGAIN || err == EWOULDBLOCK) err = ETIMEDOUT;
-  throw_sys(context, err);
-}
 
 void set_nonblocking(int fd, bool on) {
   const int flags = fcntl(fd, F_GETFL);
@@ -67,6 +58,13 @@ int connect_one(int fd, const sockaddr* addr, socklen_t len, std::chrono::millis
 }
 
 }  // namespace
+
+void throw_io(const std::string& context, int err) {
+  // A blocked call on a socket with SO_RCVTIMEO/SO_SNDTIMEO returns EAGAIN: report it as
+  // the timeout it is.
+  if (err == EAGAIN || err == EWOULDBLOCK) err = ETIMEDOUT;
+  throw_sys(context, err);
+}
 
 UniqueFd connect_tcp(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
   addrinfo hints{};
@@ -263,29 +261,6 @@ void recv_exact(int fd, std::span<uint8_t> out, const std::string& peer) {
 
 void limit_unsent(int fd, int bytes) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes);  // not TCP: no matter
-}
-
-void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count, const std::string& peer,
-                  const std::function<void(uint64_t)>& progress) {
-  // Chunks bound the time between progress updates (a blocking sendfile returns when its
-  // whole chunk is in the socket buffer): large on a fast link, small on a slow one.
-  limit_unsent(sock_fd, kUnsentLimit);
-  ChunkPacer pacer(256u << 10, 8u << 20);
-  off_t off = static_cast<off_t>(offset);
-  uint64_t sent = 0;
-  while (sent < count) {
-    const size_t want = static_cast<size_t>(std::min(pacer.next(), count - sent));
-    const auto began = std::chrono::steady_clock::now();
-    const ssize_t n = ::sendfile(sock_fd, file_fd, &off, want);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_io("sendfile to " + peer, errno);
-    }
-    if (n == 0) throw std::runtime_error("file ended early: it shrank while being sent");
-    pacer.took(static_cast<uint64_t>(n), std::chrono::steady_clock::now() - began);
-    sent += static_cast<uint64_t>(n);
-    if (progress) progress(sent);
-  }
 }
 
 std::string peer_name(int fd) {

@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -90,15 +89,14 @@ size_t peek_some(int fd, std::span<uint8_t> out, const std::string& peer);
 /// Receives exactly out.size() bytes; throws ConnectionClosed if the peer closes first.
 void recv_exact(int fd, std::span<uint8_t> out, const std::string& peer);
 
+/// Throws std::system_error for a failed call on a socket (errno err), EAGAIN from a socket
+/// timeout reported as ETIMEDOUT.
+[[noreturn]] void throw_io(const std::string& context, int err);
+
 /// Keeps at most `bytes` written but not yet sent queued on a TCP socket (TCP_NOTSENT_LOWAT):
 /// a writer then wakes as the link drains instead of after megabytes of buffer, so its
 /// progress is what left, on time. Bytes in flight are not limited. Best effort.
 void limit_unsent(int fd, int bytes);
-
-/// Sends count bytes of file_fd from offset with sendfile(2); progress(bytes_so_far) is called
-/// after each chunk. Throws on error, or when the file ends early (it shrank).
-void sendfile_all(int sock_fd, int file_fd, uint64_t offset, uint64_t count, const std::string& peer,
-                  const std::function<void(uint64_t)>& progress = {});
 
 /// "addr:port" of the connected peer.
 std::string peer_name(int fd);

@@ -7,9 +7,21 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ftx::net {
+
+/// Shown each chunk of a file before it is sent (see Stream::send_file_read).
+using FileTap = std::function<void(std::span<const uint8_t>)>;
+
+/// Reading the file being sent failed, or it ended early: the connection itself may be
+/// fine, but the bytes promised cannot follow.
+class FileReadError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 /// A byte stream over a connected socket it does not own (the owner closes the fd after
 /// the stream is gone). Reads and writes may be called from two threads at once (a chat
@@ -34,9 +46,15 @@ class Stream {
 
   /// count bytes of file_fd from offset, in order, as write_all would send them (with
   /// sendfile(2) where the stream allows it); progress(bytes_so_far) after each chunk.
-  /// Throws std::system_error, or std::runtime_error when the file ends early.
+  /// Throws std::system_error for the connection, FileReadError for the file.
   virtual void send_file(int file_fd, uint64_t offset, uint64_t count,
                          const std::function<void(uint64_t)>& progress) = 0;
+
+  /// As send_file, always read into memory and sent with write_all, each chunk shown to
+  /// seen (when set) before it is sent: a sender that hashes what it sends reads the file
+  /// once, not twice.
+  void send_file_read(int file_fd, uint64_t offset, uint64_t count,
+                      const std::function<void(uint64_t)>& progress, const FileTap& seen);
 
   /// True when a byte can be read now or within timeout (bytes the stream itself holds,
   /// such as a decrypted TLS record, count).
@@ -58,6 +76,9 @@ class Stream {
  protected:
   int fd_;
   std::string peer_;
+
+ private:
+  std::vector<uint8_t> file_buffer_;  // send_file_read's, owned by the writing thread
 };
 
 /// Plain TCP: recv/send with MSG_NOSIGNAL, sendfile(2), SO_RCVTIMEO/SO_SNDTIMEO.

@@ -38,7 +38,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 // Plain bytes per SSL_write of file data: one full record each.
 constexpr size_t kRecordBytes = 16 * 1024;
-constexpr size_t kFileChunk = 256 * 1024;
 constexpr size_t kReadAhead = 4 * (kRecordBytes + 256);  // four full records with their overhead
 
 struct SslFree {
@@ -253,7 +252,6 @@ struct TlsStream::Session {
   Owned<SSL> ssl GUARDED_BY(mutex);
   std::atomic<int64_t> read_timeout_ms{0};
   std::atomic<int64_t> write_timeout_ms{0};
-  std::vector<uint8_t> file_buffer;  // send_file's, owned by the writing thread
   // A failure met while read_some took records beyond the first: reported by the next
   // read_some, after the bytes it returned. OpenSSL keeps its error state but would answer
   // that call with an empty error queue, which reads as a clean end.
@@ -388,23 +386,7 @@ void TlsStream::send_file(int file_fd, uint64_t offset, uint64_t count,
   // Read and encrypted in userspace, a full record per write: kernel TLS (SSL_sendfile)
   // needs the tls module, which this machine's kernel lacks (no "tls" in
   // /proc/sys/net/ipv4/tcp_available_ulp), so that path could not be tested here.
-  std::vector<uint8_t>& buffer = session_->file_buffer;
-  if (buffer.size() != kFileChunk) buffer.resize(kFileChunk);
-  limit_unsent(fd_, kUnsentLimit);
-  ChunkPacer pacer(kFileChunk, kFileChunk);  // smaller chunks on a slow link: timely progress
-  uint64_t sent = 0;
-  while (sent < count) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(pacer.next(), count - sent));
-    const ssize_t n = ::pread(file_fd, buffer.data(), want, static_cast<off_t>(offset + sent));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_sys("read the file being sent");
-    if (n == 0) throw std::runtime_error("file ended early: it shrank while being sent");
-    const auto began = std::chrono::steady_clock::now();
-    write_all(std::span(buffer.data(), static_cast<size_t>(n)));  // a full record per SSL_write
-    pacer.took(static_cast<uint64_t>(n), std::chrono::steady_clock::now() - began);
-    sent += static_cast<uint64_t>(n);
-    if (progress) progress(sent);
-  }
+  send_file_read(file_fd, offset, count, progress, {});
 }
 
 bool TlsStream::wait_readable(std::chrono::milliseconds timeout) {

@@ -236,9 +236,10 @@ struct WhileSending : client::SendObserver {
   }
 };
 
-// A file written to while it is sent is reported, never passed off as the file: one that
-// grew is saved as it was read (its first bytes, a consistent copy) and marked changed;
-// one rewritten in place is marked changed too, whichever way its digest check went.
+// A file written to while it is sent is reported, never passed off as the file: it is saved
+// as it was read and marked changed, whether it grew (its first bytes: a consistent copy)
+// or was written in place (the edit, made before that part was read, is in the copy: the
+// digest is of the bytes sent).
 TEST_F(Policies, AFileThatChangesWhileItIsSentIsReported) {
   TestServer server(config(server::OverwritePolicy::Rename));
   const std::string original = testing::random_bytes(16u << 20, 5);
@@ -272,17 +273,30 @@ TEST_F(Policies, AFileThatChangesWhileItIsSentIsReported) {
   ASSERT_TRUE(edit.done);
   ASSERT_EQ(report.files.size(), 1u);
   EXPECT_TRUE(report.files[0].changed);
-  if (report.files[0].status == FileStatus::Refused) {
-    EXPECT_EQ(report.files[0].code, proto::ErrorCode::Integrity);
-    EXPECT_NE(report.files[0].error.find("changed while it was sent"), std::string::npos)
-        << report.files[0].error;
-    EXPECT_FALSE(std::filesystem::exists(inbox() / "edited.bin"));
-  } else {
-    // Its digest matched what was sent: one whole version of the file, the edit in or not.
-    EXPECT_EQ(report.files[0].status, FileStatus::Saved) << report.files[0].error;
-    const std::string saved = testing::read_file(inbox() / "edited.bin");
-    EXPECT_TRUE(saved == before_edit || saved == testing::read_file(tmp_ / "edited.bin"));
-  }
+  EXPECT_EQ(report.files[0].status, FileStatus::Saved) << report.files[0].error;
+  const std::string edited = testing::read_file(tmp_ / "edited.bin");
+  EXPECT_NE(edited, before_edit);
+  EXPECT_EQ(testing::read_file(inbox() / "edited.bin"), edited);
+}
+
+// A file cut short while it is sent cannot give the bytes announced: the error names the
+// file and what happened to it, not the connection, and nothing is saved under its name.
+TEST_F(Policies, AFileCutShortWhileItIsSentIsNamedAsTheCause) {
+  TestServer server(config(server::OverwritePolicy::Rename));
+  testing::write_file(tmp_ / "cut.bin", testing::random_bytes(16u << 20, 7));
+  WhileSending cut;
+  cut.act = [&] { std::filesystem::resize_file(tmp_ / "cut.bin", 1u << 20); };
+  client::SendOptions options;
+  options.server = {"127.0.0.1", server.port()};
+  options.paths = {(tmp_ / "cut.bin").string()};
+  options.client_name = "tester";
+  options.retries = 0;
+  const auto report = client::send_files(options, cut);
+  ASSERT_TRUE(cut.done);
+  EXPECT_TRUE(report.connection_failed);
+  EXPECT_EQ(report.connection_error, "reading " + (tmp_ / "cut.bin").string() +
+                                         " failed: file ended early: it shrank while being sent");
+  EXPECT_FALSE(std::filesystem::exists(inbox() / "cut.bin"));
 }
 
 // `ftx send` of two files at a terminal: the bar is drawn with "\r", every result line

@@ -13,6 +13,7 @@
 #include "cli/client_options.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/terminal_observer.h"
 #include "cli/token.h"
 #include "client/fetch.h"
 #include "client/identity.h"
@@ -74,32 +75,12 @@ std::string status_name(client::FetchStatus s) {
   }
 }
 
-class GetObserver : public client::FetchObserver {
+class GetObserver : public TerminalObserver<client::FetchObserver> {
  public:
-  GetObserver(bool json, bool progress, size_t files) : json_(json), bar_(progress) {
+  GetObserver(bool json, bool progress, size_t files) : TerminalObserver("get", progress), json_(json) {
     bar_.state().job_started(files, 0);
   }
 
-  void file_started(const std::string& name, uint64_t size) override {
-    bar_.state().file_started(name, size, std::chrono::steady_clock::now());
-    bar_.tick();
-  }
-  void file_resumed(uint64_t offset) override { bar_.state().file_resumed(offset); }
-  void file_progress(uint64_t done) override {
-    bar_.state().file_progress(done);
-    bar_.tick();
-  }
-  void retrying(const std::string& why, int attempt, int of, std::chrono::milliseconds delay) override {
-    bar_.finish();
-    bar_.state().connection_lost();
-    std::cerr << "ftx get: connection lost (" << printable(why) << "); reconnecting in "
-              << delay.count() / 1000.0 << " s (retry " << attempt << " of " << of << ")" << std::endl;
-  }
-  void connection_failed(const std::string& why) override {
-    bar_.finish();
-    print_error("get", why);
-    connection_error_ = why;
-  }
   void file_done(const client::FetchOutcome& out) override {
     bar_.state().file_done(out.name, out.bytes, false);
     bar_.finish();
@@ -138,7 +119,7 @@ class GetObserver : public client::FetchObserver {
         std::cout << "unchanged " << printable(out.path) << " (" << out.digest << ")" << std::endl;
         break;
       default: {
-        if (out.status == client::FetchStatus::NotFetched && out.error == connection_error_) {
+        if (left_by_connection(out.status == client::FetchStatus::NotFetched, out.error)) {
           std::cerr << "ftx get: " << printable(out.name) << ": not fetched" << std::endl;  // why: just said
           break;
         }
@@ -150,8 +131,6 @@ class GetObserver : public client::FetchObserver {
 
  private:
   bool json_;
-  client::ProgressBar bar_;
-  std::string connection_error_;  ///< said by connection_failed(), not repeated for each name
 };
 
 // 0: every file fetched or unchanged; 5: the key; 3: the network; 1: the server refused a

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/outcome.h"
+#include "cli/terminal_observer.h"
 #include "cli/token.h"
 #include "client/identity.h"
 #include "client/progress.h"
@@ -59,9 +60,9 @@ namespace {
 
 int usage_error(const std::string& message) { return cli::usage_error("send", message); }
 
-class TerminalObserver : public client::SendObserver {
+class SendTerminal : public TerminalObserver<client::SendObserver> {
  public:
-  TerminalObserver(bool json, bool progress) : json_(json), bar_(progress) {}
+  SendTerminal(bool json, bool progress) : TerminalObserver("send", progress), json_(json) {}
 
   void warning(const std::string& text) override {
     bar_.finish();
@@ -71,31 +72,6 @@ class TerminalObserver : public client::SendObserver {
   void job_started(size_t files, uint64_t bytes) override {
     bar_.state().job_started(files, bytes);
     started_ = std::chrono::steady_clock::now();
-  }
-
-  void file_started(const std::string& name, uint64_t size) override {
-    bar_.state().file_started(name, size, std::chrono::steady_clock::now());
-    bar_.tick();
-  }
-
-  void file_resumed(uint64_t offset) override { bar_.state().file_resumed(offset); }
-
-  void file_progress(uint64_t done) override {
-    bar_.state().file_progress(done);
-    bar_.tick();
-  }
-
-  void retrying(const std::string& why, int attempt, int of, std::chrono::milliseconds delay) override {
-    bar_.finish();
-    bar_.state().connection_lost();
-    std::cerr << "ftx send: connection lost (" << printable(why) << "); reconnecting in "
-              << delay.count() / 1000.0 << " s (retry " << attempt << " of " << of << ")" << std::endl;
-  }
-
-  void connection_failed(const std::string& why) override {
-    bar_.finish();
-    print_error("send", why);
-    connection_error_ = why;
   }
 
   void file_done(const client::FileOutcome& out) override {
@@ -108,7 +84,7 @@ class TerminalObserver : public client::SendObserver {
     if (prints) bar_.finish();  // the result line starts on a clean line
     if (json_) {
       std::cout << format_outcome_json(out) << std::endl;
-    } else if (!ok && out.status == client::FileStatus::NotSent && out.error == connection_error_) {
+    } else if (!ok && left_by_connection(out.status == client::FileStatus::NotSent, out.error)) {
       std::cerr << "ftx send: " << printable(out.path) << ": not sent" << std::endl;  // why: just said
     } else if (!ok) {
       std::cerr << "ftx send: " << client::format_failed_line(out) << std::endl;
@@ -134,10 +110,8 @@ class TerminalObserver : public client::SendObserver {
 
  private:
   bool json_;
-  client::ProgressBar bar_;
   SendTally tally_;
   bool tree_ = false;
-  std::string connection_error_;  ///< said by connection_failed(), not repeated for each file
   std::chrono::steady_clock::time_point started_;
 };
 
@@ -190,7 +164,7 @@ int send_main(int argc, char** argv) {
     return usage_error(e.what());
   }
 
-  TerminalObserver observer(json, progress);
+  SendTerminal observer(json, progress);
   const client::SendReport report = client::send_files(send, observer);
   observer.summarize();
   return send_exit_code(report);

@@ -215,6 +215,20 @@ class Adversarial : public ::testing::Test {
     return c;
   }
 
+  // A room quick to cut off a member that does not read: a 64 KiB queue, half a second.
+  server::ServerConfig strict_room() const {
+    server::ServerConfig c = config();
+    c.chat_queue_bytes = 64 * 1024;
+    c.chat_stall_limit = 500ms;
+    return c;
+  }
+
+  // A client that reads little or nothing fills its small receive buffer at once.
+  static void shrink_receive_buffer(int fd) {
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  }
+
   // Starts the server and records what exists now: the baseline every check compares with.
   TestServer& start(server::ServerConfig c) {
     c.dir = dir_;
@@ -1756,16 +1770,12 @@ TEST_F(Adversarial, ChatFloodFromOneClient) {
 // Asking without reading the answers (WHO over and over): the asker is cut off, the room
 // goes on.
 TEST_F(Adversarial, ChatQuestionsWithoutReadingTheAnswers) {
-  server::ServerConfig cfg = config();
-  cfg.chat_queue_bytes = 64 * 1024;
-  cfg.chat_stall_limit = 500ms;
-  TestServer& s = start(cfg);
+  TestServer& s = start(strict_room());
   ChatClient listener(s.port(), "listener");
   ChatClient asker(s.port(), "asker");
   AttackTextClient text_asker(s.port());
-  const int small = 4096;
-  ::setsockopt(asker.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  ::setsockopt(text_asker.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  shrink_receive_buffer(asker.fd());
+  shrink_receive_buffer(text_asker.fd());
   std::string whos;
   for (int i = 0; i < 1000; ++i) whos += frame_bytes(proto::Who{});
   std::string text_whos;
@@ -1819,8 +1829,7 @@ TEST_F(Adversarial, ChatQuestionsWithoutReadingTheAnswers) {
 TEST_F(Adversarial, ChatNonReaderDoesNotPauseTheRoom) {
   TestServer& s = start(config());  // default queue (1 MiB) and stall limit (5 s)
   ChatClient stuck(s.port(), "stuck");
-  const int small = 4096;
-  ::setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  shrink_receive_buffer(stuck.fd());
   ChatClient reader(s.port(), "reader");
   ChatClient talker(s.port(), "talker");
   ASSERT_TRUE(reader.await_notice("talker joined"));
@@ -1860,15 +1869,11 @@ TEST_F(Adversarial, ChatNonReaderDoesNotPauseTheRoom) {
 }
 
 TEST_F(Adversarial, ChatReadersThatNeverReadDoNotHurtOthers) {
-  server::ServerConfig cfg = config();
-  cfg.chat_queue_bytes = 64 * 1024;
-  cfg.chat_stall_limit = 500ms;
-  TestServer& s = start(cfg);
+  TestServer& s = start(strict_room());
   ChatClient stuck(s.port(), "stuck");
   AttackTextClient stuck_text(s.port());
-  const int small = 4096;
-  ::setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  ::setsockopt(stuck_text.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  shrink_receive_buffer(stuck.fd());
+  shrink_receive_buffer(stuck_text.fd());
   stuck_text.write("NICK stuck-text\n");
   ChatClient reader(s.port(), "reader");
   ChatClient talker(s.port(), "talker");

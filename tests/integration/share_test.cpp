@@ -226,6 +226,21 @@ class Get : public Share {
     return code.value_or(-1);
   }
   std::filesystem::path out() const { return tmp_ / "out"; }
+  // `ftx chat` at a terminal as name, working in tmp_/name.
+  std::unique_ptr<testing::PtyProcess> chat_terminal(const std::string& address, const std::string& name) {
+    return std::make_unique<testing::PtyProcess>(
+        std::vector<std::string>{testing::ftx_binary(), "chat", address, "--plain", "--name", name},
+        tmp_.path(), name, tmp_ / name);
+  }
+  // True once the terminal shows text past mark, within 30 s (scaled).
+  static bool shows(testing::PtyProcess& terminal, const std::string& text, size_t mark) {
+    return terminal.wait_for(text, mark, testing::scaled(std::chrono::seconds(30)));
+  }
+  // /quit at each terminal; each then exits 0.
+  static void quit(std::initializer_list<testing::PtyProcess*> terminals) {
+    for (auto* t : terminals) t->type("/quit\n");
+    for (auto* t : terminals) EXPECT_EQ(t->wait(testing::scaled(std::chrono::seconds(15))), 0) << t->screen();
+  }
   int runs_ = 0;
 };
 
@@ -630,54 +645,41 @@ TEST_F(Get, TheRoomsShelfFromAChatTerminal) {
   TextClient room(server->port());
   room.write("NICK carol\n");
   ASSERT_NE(room.line_matching("you are carol"), "");
-  testing::PtyProcess alice({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "alice"},
-                            tmp_.path(), "alice", tmp_ / "alice");
-  ASSERT_TRUE(alice.wait_for("/help for commands")) << alice.screen();
-  size_t mark = alice.screen().size();
-  alice.type("/share report.txt\n");
-  ASSERT_TRUE(alice.wait_for("/share: shared report.txt", mark, testing::scaled(std::chrono::seconds(30))))
-      << alice.screen();
+  auto alice = chat_terminal(server->address(), "alice");
+  ASSERT_TRUE(alice->wait_for("/help for commands")) << alice->screen();
+  size_t mark = alice->screen().size();
+  alice->type("/share report.txt\n");
+  ASSERT_TRUE(shows(*alice, "/share: shared report.txt", mark)) << alice->screen();
   EXPECT_NE(
       room.line_matching("shared report.txt").find("<alice> shared report.txt (18 B) - /get report.txt"),
       std::string::npos);
 
-  testing::PtyProcess bob({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "bob"},
-                          tmp_.path(), "bob", tmp_ / "bob");
-  ASSERT_TRUE(bob.wait_for("/help for commands")) << bob.screen();
-  mark = bob.screen().size();
-  bob.type("/files\n");
-  ASSERT_TRUE(bob.wait_for("/files: report.txt (18 B)", mark, testing::scaled(std::chrono::seconds(30))))
-      << bob.screen();
-  mark = bob.screen().size();
-  const size_t alice_mark = alice.screen().size();
-  bob.type("/get report.txt\n");
-  ASSERT_TRUE(bob.wait_for("/get: fetched report.txt", mark, testing::scaled(std::chrono::seconds(30))))
-      << bob.screen();
+  auto bob = chat_terminal(server->address(), "bob");
+  ASSERT_TRUE(bob->wait_for("/help for commands")) << bob->screen();
+  mark = bob->screen().size();
+  bob->type("/files\n");
+  ASSERT_TRUE(shows(*bob, "/files: report.txt (18 B)", mark)) << bob->screen();
+  mark = bob->screen().size();
+  const size_t alice_mark = alice->screen().size();
+  bob->type("/get report.txt\n");
+  ASSERT_TRUE(shows(*bob, "/get: fetched report.txt", mark)) << bob->screen();
   EXPECT_EQ(slurp(tmp_ / "bob" / "report.txt"), "quarterly numbers\n");
   // The sharer's receipt, and only the sharer's.
-  EXPECT_TRUE(alice.wait_for("* bob fetched report.txt, verified", alice_mark,
-                             testing::scaled(std::chrono::seconds(30))))
-      << alice.screen();
+  EXPECT_TRUE(shows(*alice, "* bob fetched report.txt, verified", alice_mark)) << alice->screen();
   // And from ftx get too.
   EXPECT_EQ(run({"get", server->address(), "report.txt", "-o", out().string(), "--plain", "--name", "dave"}),
             0);
-  EXPECT_TRUE(alice.wait_for("* dave fetched report.txt, verified", alice_mark,
-                             testing::scaled(std::chrono::seconds(30))))
-      << alice.screen();
+  EXPECT_TRUE(shows(*alice, "* dave fetched report.txt, verified", alice_mark)) << alice->screen();
   room.write("WHO\n");
   for (int i = 0; i < 20; ++i) {
     const std::string l = room.line();
     EXPECT_EQ(l.find("fetched"), std::string::npos) << "the room heard a receipt: " << l;
     if (l.find("connected:") != std::string::npos || l == "<eof>") break;
   }
-  mark = bob.screen().size();
-  bob.type("/get nope.txt\n");
-  EXPECT_TRUE(bob.wait_for("/get: nope.txt: not_found", mark, testing::scaled(std::chrono::seconds(30))))
-      << bob.screen();
-  bob.type("/quit\n");
-  alice.type("/quit\n");
-  EXPECT_EQ(bob.wait(testing::scaled(std::chrono::seconds(15))), 0) << bob.screen();
-  EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
+  mark = bob->screen().size();
+  bob->type("/get nope.txt\n");
+  EXPECT_TRUE(shows(*bob, "/get: nope.txt: not_found", mark)) << bob->screen();
+  quit({bob.get(), alice.get()});
 }
 
 // A name with blanks, quoted as in a shell: /share takes it, the room is told a /get that
@@ -691,41 +693,29 @@ TEST_F(Get, ANameWithBlanksIsQuotedAsInAShell) {
   TextClient room(server->port());
   room.write("NICK carol\n");
   ASSERT_NE(room.line_matching("you are carol"), "");
-  testing::PtyProcess alice({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "alice"},
-                            tmp_.path(), "alice", tmp_ / "alice");
-  ASSERT_TRUE(alice.wait_for("/help for commands")) << alice.screen();
-  size_t mark = alice.screen().size();
-  alice.type("/share 'my report (final).txt'\n");
-  ASSERT_TRUE(
-      alice.wait_for("/share: shared my report (final).txt", mark, testing::scaled(std::chrono::seconds(30))))
-      << alice.screen();
+  auto alice = chat_terminal(server->address(), "alice");
+  ASSERT_TRUE(alice->wait_for("/help for commands")) << alice->screen();
+  size_t mark = alice->screen().size();
+  alice->type("/share 'my report (final).txt'\n");
+  ASSERT_TRUE(shows(*alice, "/share: shared my report (final).txt", mark)) << alice->screen();
   const std::string told = room.line_matching("shared my report");
   const std::string get = "/get 'my report (final).txt'";
   ASSERT_NE(told.find(get), std::string::npos) << told;
 
-  testing::PtyProcess bob({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "bob"},
-                          tmp_.path(), "bob", tmp_ / "bob");
-  ASSERT_TRUE(bob.wait_for("/help for commands")) << bob.screen();
-  mark = bob.screen().size();
-  bob.type(get + "\n");  // as the room was told
-  ASSERT_TRUE(
-      bob.wait_for("/get: fetched my report (final).txt", mark, testing::scaled(std::chrono::seconds(30))))
-      << bob.screen();
+  auto bob = chat_terminal(server->address(), "bob");
+  ASSERT_TRUE(bob->wait_for("/help for commands")) << bob->screen();
+  mark = bob->screen().size();
+  bob->type(get + "\n");  // as the room was told
+  ASSERT_TRUE(shows(*bob, "/get: fetched my report (final).txt", mark)) << bob->screen();
   EXPECT_EQ(slurp(tmp_ / "bob" / "my report (final).txt"), "quarterly numbers\n");
   std::filesystem::remove(tmp_ / "bob" / "my report (final).txt");
-  mark = bob.screen().size();
-  bob.type("/get my\\ report\\ (final).txt\n");
-  ASSERT_TRUE(
-      bob.wait_for("/get: fetched my report (final).txt", mark, testing::scaled(std::chrono::seconds(30))))
-      << bob.screen();
-  mark = bob.screen().size();
-  bob.type("/get 'my report\n");
-  EXPECT_TRUE(bob.wait_for("/get: a ' is not closed", mark, testing::scaled(std::chrono::seconds(30))))
-      << bob.screen();
-  bob.type("/quit\n");
-  alice.type("/quit\n");
-  EXPECT_EQ(bob.wait(testing::scaled(std::chrono::seconds(15))), 0) << bob.screen();
-  EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
+  mark = bob->screen().size();
+  bob->type("/get my\\ report\\ (final).txt\n");
+  ASSERT_TRUE(shows(*bob, "/get: fetched my report (final).txt", mark)) << bob->screen();
+  mark = bob->screen().size();
+  bob->type("/get 'my report\n");
+  EXPECT_TRUE(shows(*bob, "/get: a ' is not closed", mark)) << bob->screen();
+  quit({bob.get(), alice.get()});
 }
 
 // A server sharing another directory, read-only, has no shelf to add to: /share says so and
@@ -735,16 +725,13 @@ TEST_F(Get, ShareIsRefusedBeforeUploadingWhenTheShelfIsAnotherDirectory) {
   write(tmp_ / "releases" / "v1.tar", "release\n");
   write(tmp_ / "alice" / "report.txt", "quarterly numbers\n");
   auto server = serve({"--share=" + (tmp_ / "releases").string()});
-  testing::PtyProcess alice({testing::ftx_binary(), "chat", server->address(), "--plain", "--name", "alice"},
-                            tmp_.path(), "alice", tmp_ / "alice");
-  ASSERT_TRUE(alice.wait_for("/help for commands")) << alice.screen();
-  const size_t mark = alice.screen().size();
-  alice.type("/share report.txt\n");
-  ASSERT_TRUE(alice.wait_for("/share: the server shares another directory, read-only", mark,
-                             testing::scaled(std::chrono::seconds(30))))
-      << alice.screen();
-  alice.type("/quit\n");
-  EXPECT_EQ(alice.wait(testing::scaled(std::chrono::seconds(15))), 0) << alice.screen();
+  auto alice = chat_terminal(server->address(), "alice");
+  ASSERT_TRUE(alice->wait_for("/help for commands")) << alice->screen();
+  const size_t mark = alice->screen().size();
+  alice->type("/share report.txt\n");
+  ASSERT_TRUE(shows(*alice, "/share: the server shares another directory, read-only", mark))
+      << alice->screen();
+  quit({alice.get()});
   EXPECT_FALSE(std::filesystem::exists(inbox() / "report.txt"));
   EXPECT_TRUE(log_events("file").empty());
 }

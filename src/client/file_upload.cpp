@@ -35,6 +35,21 @@ bool changed_since(int fd, const proto::FileBegin& begin) {
   return static_cast<uint64_t>(st.st_size) != begin.size || ns_from_timespec(st.st_mtim) != begin.mtime_ns;
 }
 
+// The digest of the bytes sent is the file's only when no part already sent was rewritten.
+// A file that changed while it was sent is hashed again as it is now (as far as it can be
+// read): the same digest when it only grew or was written ahead of the reading, another
+// when a part already sent was rewritten, which the server then refuses (integrity)
+// instead of saving a mix of two versions over what it had.
+std::string digest_as_it_is_now(int fd, DigestAlgo algo, uint64_t size) {
+  digest::Hasher hasher(algo);
+  try {
+    digest::feed_file(hasher, fd, size);
+  } catch (const std::exception&) {
+    // Shorter now, or unreadable: what could be read is not what was sent either.
+  }
+  return hasher.finish();
+}
+
 void note_changed(FileOutcome& out) {
   out.changed = true;
   if (out.status == FileStatus::Refused && out.code == proto::ErrorCode::Integrity) {
@@ -110,6 +125,7 @@ FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::
     // Every byte is read and hashed: a write from now on is no longer one "while it was sent"
     // (the answer may wait for the server's fsync).
     const bool changed = changed_since(fd, begin);
+    if (changed && hasher) raw = digest_as_it_is_now(fd, algo, begin.size);
     out.digest = digest::labelled(algo, raw);
     link.send(proto::FileEnd{algo, raw});
     reply = link.receive();

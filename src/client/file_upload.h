@@ -14,8 +14,8 @@ namespace ftx::client {
 /// name, size and mtime), answered with FILE_END of the local digest, then UNCHANGED (the
 /// outcome: nothing sent) or READY; READY (the offset a broken attempt's partial ends at: the
 /// rest is all that is sent), the bytes, each chunk hashed as it is sent (the kept prefix
-/// read and hashed first), FILE_END, SAVED: the digest is of the bytes sent, so a file
-/// written to meanwhile is saved as it was read and reported changed. If the kept prefix
+/// read and hashed first), FILE_END, SAVED. A file written to meanwhile is hashed again, so
+/// a part already sent that was rewritten fails the server's check. If the kept prefix
 /// proves wrong (integrity), the file goes once more from 0. Throws ConnectionLost.
 FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::string& client_name,
                            FileOutcome out, int fd, proto::FileBegin begin);

@@ -237,9 +237,8 @@ struct WhileSending : client::SendObserver {
 };
 
 // A file written to while it is sent is reported, never passed off as the file: it is saved
-// as it was read and marked changed, whether it grew (its first bytes: a consistent copy)
-// or was written in place (the edit, made before that part was read, is in the copy: the
-// digest is of the bytes sent).
+// as it was read and marked changed when it grew (its first bytes: a consistent copy) or
+// was written ahead of the reading (the edit is in the copy, which is the file as it now is).
 TEST_F(Policies, AFileThatChangesWhileItIsSentIsReported) {
   TestServer server(config(server::OverwritePolicy::Rename));
   const std::string original = testing::random_bytes(16u << 20, 5);
@@ -277,6 +276,38 @@ TEST_F(Policies, AFileThatChangesWhileItIsSentIsReported) {
   const std::string edited = testing::read_file(tmp_ / "edited.bin");
   EXPECT_NE(edited, before_edit);
   EXPECT_EQ(testing::read_file(inbox() / "edited.bin"), edited);
+}
+
+// Was a bug, fixed with this test: a part already sent, rewritten while the rest was sent,
+// made the server save a mix of the two versions, over the good copy it had under
+// --overwrite replace (the digest was of the bytes sent). Now the file is hashed again as it
+// is: the server refuses the mix (integrity) and keeps what it had.
+TEST_F(Policies, APartAlreadySentRewrittenIsRefusedAndTheOldCopyKept) {
+  TestServer server(config(server::OverwritePolicy::Replace));
+  const std::string good = testing::random_bytes(8u << 20, 8);
+  testing::write_file(inbox() / "doc.bin", good);
+  testing::write_file(tmp_ / "doc.bin", testing::random_bytes(8u << 20, 9));
+  // An hour old: the rewrite below moves the mtime however soon it comes.
+  std::filesystem::last_write_time(tmp_ / "doc.bin",
+                                   std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+  WhileSending rewrite;
+  rewrite.act = [&] {
+    std::fstream out(tmp_ / "doc.bin", std::ios::binary | std::ios::in | std::ios::out);
+    out << "rewritten at the start, after it was sent";
+  };
+  client::SendOptions options;
+  options.server = {"127.0.0.1", server.port()};
+  options.paths = {(tmp_ / "doc.bin").string()};
+  options.client_name = "tester";
+  const auto report = client::send_files(options, rewrite);
+  ASSERT_TRUE(rewrite.done);
+  ASSERT_EQ(report.files.size(), 1u);
+  EXPECT_TRUE(report.files[0].changed);
+  EXPECT_EQ(report.files[0].status, FileStatus::Refused) << report.files[0].error;
+  EXPECT_EQ(report.files[0].code, proto::ErrorCode::Integrity);
+  EXPECT_NE(report.files[0].error.find("changed while it was sent"), std::string::npos)
+      << report.files[0].error;
+  EXPECT_EQ(testing::read_file(inbox() / "doc.bin"), good);
 }
 
 // A file cut short while it is sent cannot give the bytes announced: the error names the

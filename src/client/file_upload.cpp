@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <system_error>
 #include <vector>
 
 #include "client/verdict.h"
@@ -50,6 +51,24 @@ std::string digest_as_it_is_now(int fd, DigestAlgo algo, uint64_t size) {
   return hasher.finish();
 }
 
+// Called in a catch block, for a failure while the file was read and the server waited for
+// its bytes or its digest: the stream is unusable. An error reading the file is the file's
+// (SourceUnreadable); a file cut short is sent again as it now is, over a new connection.
+[[noreturn]] void reading_failed(const std::string& path) {
+  try {
+    throw;
+  } catch (const ConnectionLost&) {
+    throw;
+  } catch (const net::FileReadError& e) {
+    if (e.error() != 0) throw SourceUnreadable("cannot read " + path + ": " + std::strerror(e.error()));
+    throw ConnectionLost("reading " + path + " failed: " + e.what(), std::nullopt);
+  } catch (const std::system_error& e) {
+    throw SourceUnreadable("cannot read " + path + ": " + e.code().message());
+  } catch (const std::exception& e) {
+    throw ConnectionLost("reading " + path + " failed: " + e.what(), std::nullopt);
+  }
+}
+
 void note_changed(FileOutcome& out) {
   out.changed = true;
   if (out.status == FileStatus::Refused && out.code == proto::ErrorCode::Integrity) {
@@ -78,9 +97,8 @@ FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::
       if (round == 0) observer.file_started(begin.name, begin.size);
       try {
         known = digest::digest_file(fd, algo, begin.size);
-      } catch (const std::exception& e) {
-        // The server waits for a digest this side cannot give: this stream is unusable.
-        throw ConnectionLost(std::string("reading ") + out.path + " failed: " + e.what(), std::nullopt);
+      } catch (const std::exception&) {
+        reading_failed(out.path);
       }
       out.digest = digest::labelled(algo, *known);
       link.send(proto::FileEnd{algo, *known});
@@ -116,11 +134,8 @@ FileOutcome send_resumable(ServerLink& link, SendObserver& observer, const std::
       const auto progress = [&observer, offset](uint64_t sent) { observer.file_progress(offset + sent); };
       link.send_file(fd, offset, begin.size - offset, progress, seen);
       raw = known ? *known : hasher->finish();
-    } catch (const ConnectionLost&) {
-      throw;
-    } catch (const std::exception& e) {
-      // The server waits for bytes or a digest this side cannot give: the stream is unusable.
-      throw ConnectionLost(std::string("reading ") + out.path + " failed: " + e.what(), std::nullopt);
+    } catch (const std::exception&) {
+      reading_failed(out.path);
     }
     // Every byte is read and hashed: a write from now on is no longer one "while it was sent"
     // (the answer may wait for the server's fsync).

@@ -10,6 +10,14 @@
 
 namespace ftx::client {
 
+/// The file being sent could not be read (not merely cut short): the connection cannot go
+/// on mid-file, though nothing is wrong with it. The file is reported unreadable and the job
+/// goes on over a new connection, which is not counted as a retry.
+class SourceUnreadable : public ConnectionLost {
+ public:
+  explicit SourceUnreadable(const std::string& what) : ConnectionLost(what, std::nullopt) {}
+};
+
 /// FILE_BEGIN with a transfer id; from a version 3 server maybe HAVE (it has a file of that
 /// name, size and mtime), answered with FILE_END of the local digest, then UNCHANGED (the
 /// outcome: nothing sent) or READY; READY (the offset a broken attempt's partial ends at: the

@@ -97,8 +97,18 @@ class Job {
       window_.send_file(index, std::move(out), fd.get(), std::move(begin));
     } else {
       window_.collect_all();  // READY must be the next answer
-      finish(index, send_resumable(link_, observer_, options_.client_name, std::move(out), fd.get(),
-                                   std::move(begin)));
+      const uint64_t size = out.bytes;
+      try {
+        finish(index, send_resumable(link_, observer_, options_.client_name, std::move(out), fd.get(),
+                                     std::move(begin)));
+      } catch (const SourceUnreadable& e) {
+        FileOutcome failed = outcome_for(item);
+        failed.bytes = size;
+        failed.status = FileStatus::Unreadable;
+        failed.error = e.what();
+        finish(index, std::move(failed));
+        throw;
+      }
     }
   }
 
@@ -158,6 +168,8 @@ SendReport send_files(const SendOptions& options, SendObserver& observer) {
       connected_once = true;
       Job(options, observer, results, link).run(plan.items);
       break;
+    } catch (const SourceUnreadable&) {
+      continue;  // that file is reported; the others go over a new connection
     } catch (const ConnectionLost& e) {
       if (!retry_after(e, connected_once, options.retries, report,
                        [&](const std::string& why, int attempt, int of, std::chrono::milliseconds delay) {

@@ -30,8 +30,10 @@ void Stream::send_file_read(int file_fd, uint64_t offset, uint64_t count,
     const size_t want = static_cast<size_t>(std::min<uint64_t>(pacer.next(), count - sent));
     const ssize_t n = ::pread(file_fd, file_buffer_.data(), want, static_cast<off_t>(offset + sent));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw FileReadError("read the file being sent: " + std::generic_category().message(errno));
-    if (n == 0) throw FileReadError("file ended early: it shrank while being sent");
+    if (const int err = errno; n < 0) {
+      throw FileReadError("read the file being sent: " + std::generic_category().message(err), err);
+    }
+    if (n == 0) throw FileReadError("file ended early: it shrank while being sent", 0);
     const std::span<const uint8_t> chunk(file_buffer_.data(), static_cast<size_t>(n));
     if (seen) seen(chunk);
     const auto began = std::chrono::steady_clock::now();
@@ -64,7 +66,7 @@ void SocketStream::send_file(int file_fd, uint64_t offset, uint64_t count,
       if (errno == EINTR) continue;
       throw_io("sendfile to " + peer_, errno);
     }
-    if (n == 0) throw FileReadError("file ended early: it shrank while being sent");
+    if (n == 0) throw FileReadError("file ended early: it shrank while being sent", 0);
     pacer.took(static_cast<uint64_t>(n), std::chrono::steady_clock::now() - began);
     sent += static_cast<uint64_t>(n);
     if (progress) progress(sent);

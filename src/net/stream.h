@@ -16,11 +16,15 @@ namespace ftx::net {
 /// Shown each chunk of a file before it is sent (see Stream::send_file_read).
 using FileTap = std::function<void(std::span<const uint8_t>)>;
 
-/// Reading the file being sent failed, or it ended early: the connection itself may be
-/// fine, but the bytes promised cannot follow.
+/// Reading the file being sent failed (error(): its errno), or it ended early (error() 0:
+/// it shrank): the connection itself may be fine, but the bytes promised cannot follow.
 class FileReadError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  FileReadError(const std::string& what, int error) : std::runtime_error(what), error_(error) {}
+  int error() const { return error_; }
+
+ private:
+  int error_;
 };
 
 /// A byte stream over a connected socket it does not own (the owner closes the fd after

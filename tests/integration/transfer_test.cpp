@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Uploads through the real client and server objects on 127.0.0.1: exact copies, logged
 // digests equal to independent ones, for both digest algorithms.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <functional>
@@ -12,6 +14,7 @@
 #include "client/sender.h"
 #include "digest/digest.h"
 #include "digests.h"
+#include "net/unique_fd.h"
 #include "process.h"
 #include "pty_process.h"
 #include "temp_dir.h"
@@ -308,6 +311,40 @@ TEST_F(Policies, APartAlreadySentRewrittenIsRefusedAndTheOldCopyKept) {
   EXPECT_NE(report.files[0].error.find("changed while it was sent"), std::string::npos)
       << report.files[0].error;
   EXPECT_EQ(testing::read_file(inbox() / "doc.bin"), good);
+}
+
+// A file that cannot be read in the middle of its transfer is reported unreadable, and the
+// files after it still go, over a new connection that is not counted as a retry.
+TEST_F(Policies, AFileThatFailsToReadMidTransferIsUnreadableAndTheRestGoes) {
+  TestServer server(config(server::OverwritePolicy::Rename));
+  testing::write_file(tmp_ / "bad.bin", testing::random_bytes(8u << 20, 10));
+  const std::string after = testing::random_bytes(1u << 20, 11);
+  testing::write_file(tmp_ / "after.bin", after);
+  WhileSending fail_reads;
+  fail_reads.act = [&] {
+    // The sender's descriptor of bad.bin now reads a directory: EISDIR, a real read error.
+    const net::UniqueFd dir(::open(tmp_.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      if (std::filesystem::read_symlink(entry.path(), ec) == tmp_ / "bad.bin") {
+        ASSERT_GE(::dup2(dir.get(), std::stoi(entry.path().filename().string())), 0);
+      }
+    }
+  };
+  client::SendOptions options;
+  options.server = {"127.0.0.1", server.port()};
+  options.paths = {(tmp_ / "bad.bin").string(), (tmp_ / "after.bin").string()};
+  options.client_name = "tester";
+  options.retries = 0;
+  const auto report = client::send_files(options, fail_reads);
+  ASSERT_TRUE(fail_reads.done);
+  EXPECT_FALSE(report.connection_failed) << report.connection_error;
+  ASSERT_EQ(report.files.size(), 2u);
+  EXPECT_EQ(report.files[0].status, FileStatus::Unreadable);
+  EXPECT_EQ(report.files[0].error, "cannot read " + (tmp_ / "bad.bin").string() + ": Is a directory");
+  EXPECT_EQ(report.files[1].status, FileStatus::Saved) << report.files[1].error;
+  EXPECT_EQ(testing::read_file(inbox() / "after.bin"), after);
+  EXPECT_FALSE(std::filesystem::exists(inbox() / "bad.bin"));
 }
 
 // A file cut short while it is sent cannot give the bytes announced: the error names the

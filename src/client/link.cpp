@@ -179,11 +179,7 @@ void ServerLink::send_file(int file_fd, uint64_t offset, uint64_t count,
                            const std::function<void(uint64_t)>& progress, const net::FileTap& seen) {
   try {
     channel_->flush();
-    if (seen) {
-      stream_->send_file_read(file_fd, offset, count, progress, seen);
-    } else {
-      stream_->send_file(file_fd, offset, count, progress);
-    }
+    stream_->send_file_read(file_fd, offset, count, progress, seen);
   } catch (const net::FileReadError&) {
     throw;  // not the connection's fault: the caller names the file
   } catch (const std::exception& e) {

@@ -117,8 +117,9 @@ class ServerLink {
   void send(const proto::Frame& frame);
   /// Raw bytes after the frames already queued.
   void send_raw(std::span<const uint8_t> bytes);
-  /// count bytes of file_fd from offset, as raw data; with seen, read into memory and each
-  /// chunk shown to it first (net::Stream::send_file_read). Throws ConnectionLost, or
+  /// count bytes of file_fd from offset, as raw data, read into memory (never sendfile:
+  /// a failed read must be told from a failed send) and each chunk shown to seen, when set,
+  /// before it is sent (net::Stream::send_file_read). Throws ConnectionLost, or
   /// net::FileReadError when the file cannot be read (the stream is then unusable).
   void send_file(int file_fd, uint64_t offset, uint64_t count, const std::function<void(uint64_t)>& progress,
                  const net::FileTap& seen = {});
